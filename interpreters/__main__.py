@@ -1,0 +1,7 @@
+"""``python -m interpreters`` runs the ``tower-llm-fx`` command line."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,281 @@
+"""`local_tools`: run Python tool functions for ``ToolCall`` and ``Parallel``.
+
+Everything that can go wrong *in a tool call* becomes an error ``ToolResult``
+the model reads (unknown tool, malformed JSON, arguments violating the schema,
+the tool raising, an output that is not JSON-serialisable); the run goes on
+and every tool call is answered exactly once. Only cancellation of the caller
+propagates (we catch ``Exception``, never ``BaseException``).
+
+Parallel calls run in an anyio task group that closes before the interpreter
+returns, gated by a ``CapacityLimiter``; results come back in call order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast, final
+
+import anyio
+import anyio.to_thread
+import attrs
+import jsonschema
+from jsonschema.protocols import Validator
+
+from tower_llm_fx import Effect, JoinPolicy, Parallel, Tool, ToolCall, ToolResult, UnhandledEffect
+
+__all__ = ["local_tools", "serialise_output"]
+
+R = TypeVar("R")
+
+_MAX_ERRORS = 5
+
+
+def serialise_output(value: object) -> str:
+    """The tool-message content for a tool's return value.
+
+    A ``str`` is used as-is (not JSON-quoted); attrs instances, dataclasses and
+    enums are converted; everything else goes through ``json.dumps``.
+
+    Raises:
+        TypeError: the value cannot be represented as JSON.
+    """
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_default)
+    except ValueError as exc:
+        raise TypeError(str(exc)) from None
+
+
+def _default(value: object) -> Any:
+    if attrs.has(type(value)):
+        return attrs.asdict(value)  # type: ignore[arg-type]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# A conservative fast path for the common flat schema (an object of scalar
+# properties). It only ever *accepts*: if it says "valid", jsonschema would too;
+# anything else (and every error message) goes to jsonschema, the authority.
+_SCALARS: dict[str, Callable[[object], bool]] = {
+    "string": lambda x: type(x) is str,
+    "integer": lambda x: type(x) is int,
+    "number": lambda x: type(x) is int or type(x) is float,
+    "boolean": lambda x: type(x) is bool,
+}
+_ANNOTATIONS = frozenset({"type", "description", "title", "default", "examples"})
+
+
+def _compile_fast(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
+    if set(schema) - {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "description",
+        "title",
+    }:
+        return None
+    if schema.get("type") != "object" or schema.get("additionalProperties", True) is not False:
+        return None
+    props = schema.get("properties", {})
+    required = schema.get("required", [])
+    if not isinstance(props, dict) or not isinstance(required, list):
+        return None
+    checks: dict[str, Callable[[object], bool]] = {}
+    for name, sub in props.items():
+        if not isinstance(sub, dict) or set(sub) - _ANNOTATIONS or sub.get("type") not in _SCALARS:
+            return None
+        checks[name] = _SCALARS[sub["type"]]
+    required_keys = frozenset(required)
+
+    def check(arguments: dict[str, Any]) -> bool:
+        if not required_keys.issubset(arguments):
+            return False
+        for key, value in arguments.items():
+            ok = checks.get(key)
+            if ok is None or not ok(value):
+                return False
+        return True
+
+    return check
+
+
+@final
+@attrs.define(eq=False)
+class _Entry:
+    tool: Tool
+    validator: Validator
+    is_async: bool
+    fast: Callable[[dict[str, Any]], bool] | None
+
+
+@final
+@attrs.define(eq=False)
+class _LocalTools:
+    entries: dict[str, _Entry]
+    run_sync_in_thread: bool
+
+    async def __call__(self, effect: Effect[R], /) -> R:
+        if isinstance(effect, ToolCall):
+            return cast("R", await self._one(effect))
+        if isinstance(effect, Parallel):
+            return cast("R", await self._parallel(effect))
+        raise UnhandledEffect(
+            f"local_tools() handles ToolCall and Parallel, got {type(effect).__name__}; route model "
+            "calls elsewhere with by_type({ModelCall: ..., ToolCall: tools, Parallel: tools})"
+        )
+
+    def __repr__(self) -> str:
+        return f"local_tools({', '.join(self.entries)})"
+
+    async def _one(self, call: ToolCall) -> ToolResult:
+        entry = self.entries.get(call.name)
+        if entry is None:
+            available = ", ".join(sorted(self.entries)) or "none"
+            return ToolResult.failure(
+                call_id=call.id,
+                name=call.name,
+                kind="unknown_tool",
+                message=f"there is no tool named {call.name!r}; available tools: {available}",
+            )
+        try:
+            arguments = json.loads(call.arguments) if call.arguments.strip() else {}
+        except ValueError as exc:
+            return ToolResult.failure(
+                call_id=call.id,
+                name=call.name,
+                kind="invalid_arguments",
+                message=f"arguments are not valid JSON ({exc}); send a JSON object matching the schema",
+            )
+        if not isinstance(arguments, dict):
+            return ToolResult.failure(
+                call_id=call.id,
+                name=call.name,
+                kind="invalid_arguments",
+                message=f"arguments must be a JSON object, got {type(arguments).__name__}",
+            )
+        fast = entry.fast
+        errors = [] if fast is not None and fast(arguments) else list(entry.validator.iter_errors(arguments))
+        if errors:
+            lines = []
+            for err in errors[:_MAX_ERRORS]:
+                where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+                lines.append(f"{where}: {err.message}")
+            if len(errors) > _MAX_ERRORS:
+                lines.append(f"... and {len(errors) - _MAX_ERRORS} more")
+            return ToolResult.failure(
+                call_id=call.id,
+                name=call.name,
+                kind="invalid_arguments",
+                message="arguments do not match the schema: " + "; ".join(lines),
+            )
+        tool = entry.tool
+        try:
+            kwargs = tool.bind(arguments)
+            if entry.is_async:
+                output = await tool.fn(**kwargs)
+            elif self.run_sync_in_thread:
+                output = await anyio.to_thread.run_sync(lambda: tool.fn(**kwargs))
+            else:
+                output = tool.fn(**kwargs)
+                if inspect.isawaitable(output):
+                    output = await output
+        except Exception as exc:
+            return ToolResult.failure(
+                call_id=call.id,
+                name=call.name,
+                kind="tool_raised",
+                message=f"{type(exc).__name__}: {exc}",
+            )
+        try:
+            content = serialise_output(output)
+        except TypeError as exc:
+            return ToolResult.failure(
+                call_id=call.id,
+                name=call.name,
+                kind="not_serialisable",
+                message=f"the tool returned a {type(output).__name__}, which cannot be sent to the model as JSON ({exc})",
+            )
+        return ToolResult.success(call_id=call.id, name=call.name, content=content)
+
+    async def _parallel(self, batch: Parallel) -> tuple[ToolResult, ...]:
+        calls = batch.calls
+        results: list[ToolResult | None] = [None] * len(calls)
+        limiter = anyio.CapacityLimiter(batch.limit) if batch.limit is not None else None
+        fail_fast = batch.join is JoinPolicy.FAIL_FAST
+
+        async with anyio.create_task_group() as tg:
+
+            async def run(i: int, call: ToolCall) -> None:
+                if limiter is not None:
+                    async with limiter:
+                        result = await self._one(call)
+                else:
+                    result = await self._one(call)
+                results[i] = result
+                if fail_fast and result.is_error:
+                    tg.cancel_scope.cancel()
+
+            for i, call in enumerate(calls):
+                tg.start_soon(run, i, call)
+
+        first_error = next((r for r in results if r is not None and r.is_error), None)
+        out: list[ToolResult] = []
+        for call, result in zip(calls, results, strict=True):
+            if result is None:
+                reason = (
+                    f"cancelled because tool call {first_error.call_id!r} ({first_error.name}) failed "
+                    "and the join policy is FAIL_FAST"
+                    if first_error is not None
+                    else "cancelled"
+                )
+                result = ToolResult.failure(call_id=call.id, name=call.name, kind="cancelled", message=reason)
+            out.append(result)
+        return tuple(out)
+
+
+def local_tools(tools: Iterable[Tool], *, run_sync_in_thread: bool = False) -> _LocalTools:
+    """An interpreter for ``ToolCall`` and ``Parallel`` that runs ``tools`` in-process.
+
+    Arguments are validated against each tool's JSON schema (``jsonschema``)
+    before the function is called. Async tools are awaited; sync tools run
+    inline unless ``run_sync_in_thread`` is set (use it for blocking tools).
+
+    >>> import trio, tower_llm_fx as fx
+    >>> @fx.tool
+    ... def add(a: int, b: int) -> int:
+    ...     "Add two integers."
+    ...     return a + b
+    >>> tools = local_tools([add])
+    >>> trio.run(tools, fx.ToolCall(id="c1", name="add", arguments='{"a": 2, "b": 3}')).content
+    '5'
+    >>> trio.run(tools, fx.ToolCall(id="c2", name="add", arguments='{"a": "x"}')).content
+    "error (invalid_arguments): arguments do not match the schema: a: 'x' is not of type 'integer'; (root): 'b' is a required property"
+    """
+    entries: dict[str, _Entry] = {}
+    for i, t in enumerate(tools):
+        if not isinstance(t, Tool):
+            raise TypeError(f"local_tools() item {i} is {t!r}, not a Tool; decorate the function with @tool")
+        if t.name in entries:
+            raise ValueError(f"two tools are named {t.name!r}; tool names must be unique")
+        schema = t.spec.schema()
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        try:
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(f"tool {t.name!r} has an invalid JSON schema: {exc.message}") from None
+        fn = t.fn
+        # Only an optimisation: a sync-looking function returning an awaitable is awaited too.
+        is_async = inspect.iscoroutinefunction(fn)
+        entries[t.name] = _Entry(tool=t, validator=cls(schema), is_async=is_async, fast=_compile_fast(schema))
+    return _LocalTools(entries, run_sync_in_thread)

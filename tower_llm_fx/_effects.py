@@ -1,0 +1,241 @@
+"""Effects: inert descriptions of I/O for an interpreter to perform.
+
+Theory of operation: a step never does I/O; it returns an effect, a frozen,
+final, keyword-only attrs value typed by the result it expects
+(``ModelCall`` is an ``Effect[ModelReply]``). Interpreters perform effects and
+hand the result back; the pure ``advance`` folds it into the state. Because
+effects compare by value, a recorded run can be replayed by checking each
+effect against the recording. Effects have no methods beyond what attrs gives
+them and never a ``perform()``. Don't subclass them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar, final
+
+import attrs
+from attrs import validators as v
+
+from ._json import canonical_json, canonical_json_or_none
+from ._messages import MESSAGE_TYPES, Message
+from ._results import ModelReply, ToolResult
+from ._tools import ToolSpec
+
+__all__ = [
+    "Done",
+    "Effect",
+    "JoinPolicy",
+    "ModelCall",
+    "ModelParams",
+    "Parallel",
+    "StopReason",
+    "ToolCall",
+]
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Effect(Generic[R_co]):
+    """Marker base of every effect; ``R_co`` is the type of its result.
+
+    An interpreter typed ``(effect: Effect[R]) -> Awaitable[R]`` makes
+    ``await interp(ModelCall(...))`` come out as ``ModelReply``.
+    """
+
+    __slots__ = ()
+    #: The runtime type an interpreter must return for this effect.
+    result_type: ClassVar[type[Any]] = object
+
+
+_MESSAGE_TYPES = frozenset(MESSAGE_TYPES)
+
+
+def _messages(value: object) -> tuple[Message, ...]:
+    if type(value) is tuple and all(type(m) in _MESSAGE_TYPES for m in value):
+        return value  # the fast path: already a tuple of messages
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"messages must be a sequence of messages, got {type(value).__name__}")
+    for i, m in enumerate(value):
+        if not isinstance(m, MESSAGE_TYPES):
+            raise TypeError(
+                f"messages[{i}] is a {type(m).__name__}, not a message; build it with "
+                "UserMessage(content=...), SystemMessage(...), AssistantMessage(...) or ToolMessage(...)"
+            )
+    return tuple(value)
+
+
+def _specs(value: object) -> tuple[ToolSpec, ...]:
+    if type(value) is tuple and all(type(s) is ToolSpec for s in value):
+        return value
+    if not isinstance(value, Sequence):
+        raise TypeError(f"tools must be a sequence of ToolSpec, got {type(value).__name__}")
+    for i, s in enumerate(value):
+        if not isinstance(s, ToolSpec):
+            hint = " (pass tool.spec, not the Tool)" if hasattr(s, "spec") else ""
+            raise TypeError(f"tools[{i}] is a {type(s).__name__}, not a ToolSpec{hint}")
+    return tuple(value)
+
+
+_CHOICES = frozenset({"auto", "none", "required"})
+
+
+def _tool_choice(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and value in _CHOICES):
+        return value
+    if isinstance(value, (Mapping, str)):
+        return canonical_json(value)
+    raise TypeError(f"tool_choice must be 'auto', 'none', 'required' or an object, got {value!r}")
+
+
+def _stop(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Sequence) and all(isinstance(s, str) for s in value):
+        return tuple(value)
+    raise TypeError(f"stop must be a string or a sequence of strings, got {value!r}")
+
+
+def _opt(t: type[Any] | tuple[type[Any], ...]) -> Any:
+    return v.optional(v.instance_of(t))
+
+
+@final
+@attrs.frozen(kw_only=True, repr=False)
+class ModelParams:
+    """Request knobs for a model call. ``None`` means "not set, use the server default".
+
+    Nothing set here is dropped: fields the wire codec does not know by name go
+    in ``extra`` (a JSON object merged into the request body).
+
+    >>> ModelParams(temperature=0.2, stop="END").stop
+    ('END',)
+    """
+
+    temperature: float | None = attrs.field(default=None, validator=_opt((int, float)))
+    top_p: float | None = attrs.field(default=None, validator=_opt((int, float)))
+    max_tokens: int | None = attrs.field(default=None, validator=_opt(int))
+    max_completion_tokens: int | None = attrs.field(default=None, validator=_opt(int))
+    reasoning_effort: str | None = attrs.field(default=None, validator=_opt(str))
+    tool_choice: str | None = attrs.field(default=None, converter=_tool_choice)
+    parallel_tool_calls: bool | None = attrs.field(default=None, validator=_opt(bool))
+    response_format: str | None = attrs.field(default=None, converter=canonical_json_or_none)
+    stop: tuple[str, ...] | None = attrs.field(default=None, converter=_stop)
+    seed: int | None = attrs.field(default=None, validator=_opt(int))
+    presence_penalty: float | None = attrs.field(default=None, validator=_opt((int, float)))
+    frequency_penalty: float | None = attrs.field(default=None, validator=_opt((int, float)))
+    user: str | None = attrs.field(default=None, validator=_opt(str))
+    metadata: str | None = attrs.field(default=None, converter=canonical_json_or_none)
+    extra: str | None = attrs.field(default=None, converter=canonical_json_or_none)
+
+    def __repr__(self) -> str:
+        # Only the fields that are set: the full list is long and mostly None.
+        fields = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in attrs.fields(ModelParams)
+            if getattr(self, f.name) is not None
+        )
+        return f"ModelParams({fields})"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ModelCall(Effect[ModelReply]):
+    """Ask a chat model for its next message.
+
+    **Result:** `ModelReply`.
+    **Performed by:** ``interpreters.openai``, ``fixed``, ``sequence``, ``function``, ``replay``.
+    """
+
+    result_type: ClassVar[type[Any]] = ModelReply
+
+    model: str = attrs.field(validator=v.instance_of(str))
+    messages: tuple[Message, ...] = attrs.field(converter=_messages)
+    tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_specs)
+    params: ModelParams = attrs.field(factory=ModelParams, validator=v.instance_of(ModelParams))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ToolCall(Effect[ToolResult]):
+    """Run one tool with the model's arguments (raw JSON text).
+
+    **Result:** `ToolResult` (errors are data, never exceptions).
+    **Performed by:** ``interpreters.local_tools``, ``replay``.
+    """
+
+    result_type: ClassVar[type[Any]] = ToolResult
+
+    id: str = attrs.field(validator=v.instance_of(str))
+    name: str = attrs.field(validator=v.instance_of(str))
+    arguments: str = attrs.field(default="{}", validator=v.instance_of(str))
+
+
+class JoinPolicy(enum.Enum):
+    """How a `Parallel` batch treats a failing tool call.
+
+    ``JOIN_ALL`` lets every call finish. ``FAIL_FAST`` cancels the calls still
+    running once one fails; each cancelled call still gets an error result, so
+    every tool call is answered exactly once.
+    """
+
+    JOIN_ALL = "join_all"
+    FAIL_FAST = "fail_fast"
+
+
+def _calls(value: object) -> tuple[ToolCall, ...]:
+    if not isinstance(value, Sequence):
+        raise TypeError(f"calls must be a sequence of ToolCall, got {type(value).__name__}")
+    for i, c in enumerate(value):
+        if not isinstance(c, ToolCall):
+            raise TypeError(f"calls[{i}] is a {type(c).__name__}, not a ToolCall")
+    return tuple(value)
+
+
+def _limit(_inst: object, _attr: object, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise ValueError(f"limit must be a positive int or None (no limit), got {value!r}")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Parallel(Effect[tuple[ToolResult, ...]]):
+    """Run several tool calls concurrently, at most ``limit`` at a time.
+
+    **Result:** ``tuple[ToolResult, ...]`` in the order of ``calls``, whatever the
+    completion order.
+    **Performed by:** ``interpreters.local_tools``, ``replay``.
+    """
+
+    result_type: ClassVar[type[Any]] = tuple
+
+    calls: tuple[ToolCall, ...] = attrs.field(converter=_calls)
+    join: JoinPolicy = attrs.field(default=JoinPolicy.JOIN_ALL, validator=v.instance_of(JoinPolicy))
+    limit: int | None = attrs.field(default=None, validator=_limit)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class StopReason:
+    """Why a run stopped. ``kind`` is one of the documented kinds below.
+
+    Kinds: ``"no_tool_calls"``, ``"max_steps"``, ``"tool_called"``,
+    ``"budget_exceeded"``, ``"custom"``; later features add their own.
+
+    >>> StopReason(kind="max_steps", detail="3 steps")
+    StopReason(kind='max_steps', detail='3 steps')
+    """
+
+    kind: str = attrs.field(validator=v.instance_of(str))
+    detail: str = attrs.field(default="", validator=v.instance_of(str))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Done:
+    """Returned by a step instead of an effect: the run is over, for ``reason``."""
+
+    reason: StopReason = attrs.field(validator=v.instance_of(StopReason))

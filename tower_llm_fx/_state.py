@@ -1,0 +1,242 @@
+"""Run state and the pure fold that applies results to it.
+
+Theory of operation (read before changing anything here):
+
+* Rule 1: `RunState` is data: frozen, tuples not lists, JSON-friendly. A run
+  can be saved, recorded and resumed from any state, so nothing in it may be a
+  closure, a generator or an open resource.
+* Rule 2: what to do next is derived from the messages alone. If the last
+  assistant message has tool calls without tool messages answering them, the
+  next effect runs those calls; otherwise a model call or ``Done`` follows.
+  There is no hidden "pending" field to get out of sync.
+* Rule 3: `advance` is the only function that changes a state. It never drops
+  or reorders a message, and it checks that results answer the effect they
+  were performed for (an interpreter bug is an exception, not data).
+* A *step* counts one model call plus the tool calls it asked for; it is
+  complete when the model replied without tool calls or all of them were
+  answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, final
+
+import attrs
+from attrs import validators as v
+
+from ._effects import Done, Effect, ModelCall, Parallel, StopReason, ToolCall
+from ._errors import WrongResultType
+from ._messages import AssistantMessage, Message, ToolCallRequest, ToolMessage, UserMessage
+from ._results import ModelReply, ToolResult, Usage
+
+__all__ = ["RunState", "advance", "finish", "pending_tool_calls", "step_completed"]
+
+
+def _messages(value: Sequence[Message]) -> tuple[Message, ...]:
+    return tuple(value)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RunState:
+    """The state of one agent run.
+
+    Attributes:
+        messages: the conversation so far (without the agent's instructions,
+            which each ``ModelCall`` puts in front).
+        steps: completed steps (model call plus its tool calls).
+        usage: token usage summed over every model call.
+        model_calls: model calls made.
+        tool_invocations: tool results received (errors included).
+        stop: why the run stopped; ``None`` while it is running.
+
+    >>> RunState.start("hi").messages
+    (UserMessage(content='hi', name=None),)
+    """
+
+    messages: tuple[Message, ...] = attrs.field(default=(), converter=_messages)
+    steps: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
+    usage: Usage = attrs.field(factory=Usage, validator=v.instance_of(Usage))
+    model_calls: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
+    tool_invocations: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
+    stop: StopReason | None = attrs.field(default=None, validator=v.optional(v.instance_of(StopReason)))
+
+    @classmethod
+    def start(cls, user_input: str | Sequence[Message]) -> RunState:
+        """A fresh state from one user message, or from a list of messages."""
+        if isinstance(user_input, str):
+            return _make((UserMessage(content=user_input),), 0, _ZERO, 0, 0, None)
+        return cls(messages=tuple(user_input))
+
+    @property
+    def last_reply(self) -> AssistantMessage | None:
+        """The last assistant message, if any."""
+        for m in reversed(self.messages):
+            if isinstance(m, AssistantMessage):
+                return m
+        return None
+
+    @property
+    def output(self) -> str | None:
+        """The text of the last assistant message (the run's answer), if any."""
+        last = self.last_reply
+        return None if last is None else last.content
+
+
+_ZERO = Usage()
+
+
+def pending_tool_calls(messages: Sequence[Message]) -> tuple[ToolCallRequest, ...]:
+    """Tool calls of the last assistant message that no tool message answers yet.
+
+    >>> from tower_llm_fx import AssistantMessage, ToolCallRequest, ToolMessage
+    >>> call = ToolCallRequest(id="c1", name="add", arguments="{}")
+    >>> pending_tool_calls([AssistantMessage(tool_calls=(call,))])
+    (ToolCallRequest(id='c1', name='add', arguments='{}'),)
+    >>> pending_tool_calls([AssistantMessage(tool_calls=(call,)), ToolMessage(tool_call_id="c1", content="3")])
+    ()
+    """
+    answered: set[str] = set()
+    for m in reversed(messages):
+        if isinstance(m, ToolMessage):
+            answered.add(m.tool_call_id)
+        elif isinstance(m, AssistantMessage):
+            if not m.tool_calls:
+                return ()
+            return tuple(c for c in m.tool_calls if c.id not in answered)
+        else:
+            return ()
+    return ()
+
+
+def step_completed(messages: Sequence[Message]) -> bool:
+    """Whether the last step is complete: the model answered and its tool calls are answered."""
+    if not messages:
+        return False
+    last = messages[-1]
+    if isinstance(last, AssistantMessage):
+        return not last.tool_calls
+    if isinstance(last, ToolMessage):
+        return not pending_tool_calls(messages)
+    return False
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _make(
+    messages: tuple[Message, ...],
+    steps: int,
+    usage: Usage,
+    model_calls: int,
+    tool_invocations: int,
+    stop: StopReason | None,
+) -> RunState:
+    """Build a `RunState` without re-running validators: every value here was
+    already validated (it came from a state or from a validated result).
+    ``advance`` is the hot path of every run, so this matters."""
+    new = _new(RunState)
+    _set(new, "messages", messages)
+    _set(new, "steps", steps)
+    _set(new, "usage", usage)
+    _set(new, "model_calls", model_calls)
+    _set(new, "tool_invocations", tool_invocations)
+    _set(new, "stop", stop)
+    return new
+
+
+def _add_usage(a: Usage, b: Usage) -> Usage:
+    if not b.prompt_tokens and not b.completion_tokens:
+        return a
+    new = object.__new__(Usage)
+    object.__setattr__(new, "prompt_tokens", a.prompt_tokens + b.prompt_tokens)
+    object.__setattr__(new, "completion_tokens", a.completion_tokens + b.completion_tokens)
+    return new
+
+
+def _tool_message(call: ToolCall, result: object) -> ToolMessage:
+    if not isinstance(result, ToolResult):
+        raise WrongResultType(
+            f"the interpreter returned {type(result).__name__} for ToolCall(name={call.name!r}); "
+            "a ToolCall must be answered with a ToolResult"
+        )
+    if result.call_id != call.id:
+        raise WrongResultType(
+            f"the ToolResult answers call id {result.call_id!r} but the ToolCall had id {call.id!r}; "
+            "interpreters must copy the call id into the result"
+        )
+    return result.to_message()
+
+
+def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
+    """Fold the ``result`` of ``effect`` into ``state`` (pure).
+
+    Raises:
+        WrongResultType: the result does not belong to the effect.
+        TypeError: the effect is not one an agent step emits.
+    """
+    if isinstance(effect, ModelCall):
+        if not isinstance(result, ModelReply):
+            raise WrongResultType(
+                f"the interpreter returned {type(result).__name__} for a ModelCall; "
+                "a ModelCall must be answered with a ModelReply"
+            )
+        message = result.message
+        return _make(
+            (*state.messages, message),
+            state.steps + (0 if message.tool_calls else 1),
+            _add_usage(state.usage, result.usage),
+            state.model_calls + 1,
+            state.tool_invocations,
+            state.stop,
+        )
+    if isinstance(effect, ToolCall):
+        tool_message = _tool_message(effect, result)
+        messages = (*state.messages, tool_message)
+        return _make(
+            messages,
+            state.steps + (0 if pending_tool_calls(messages) else 1),
+            state.usage,
+            state.model_calls,
+            state.tool_invocations + 1,
+            state.stop,
+        )
+    if isinstance(effect, Parallel):
+        if not isinstance(result, tuple) or len(result) != len(effect.calls):
+            got = (
+                f"{type(result).__name__} of length {len(result)}"
+                if isinstance(result, tuple)
+                else type(result).__name__
+            )
+            raise WrongResultType(
+                f"the interpreter returned {got} for a Parallel of {len(effect.calls)} calls; "
+                "it must return a tuple with one ToolResult per call, in call order"
+            )
+        new = tuple(_tool_message(c, r) for c, r in zip(effect.calls, result, strict=True))
+        messages = (*state.messages, *new)
+        return _make(
+            messages,
+            state.steps + (0 if pending_tool_calls(messages) else 1),
+            state.usage,
+            state.model_calls,
+            state.tool_invocations + len(new),
+            state.stop,
+        )
+    raise TypeError(
+        f"advance() does not know how to apply a {type(effect).__name__}; "
+        "agent steps only emit ModelCall, ToolCall and Parallel"
+    )
+
+
+def finish(state: RunState, done: Done) -> RunState:
+    """Record why the run stopped."""
+    return _make(
+        state.messages,
+        state.steps,
+        state.usage,
+        state.model_calls,
+        state.tool_invocations,
+        done.reason,
+    )
