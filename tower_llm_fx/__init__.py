@@ -55,6 +55,10 @@ from ._results import ToolError as ToolError
 from ._results import ToolErrorKind as ToolErrorKind
 from ._results import ToolResult as ToolResult
 from ._results import Usage as Usage
+from ._serde import DecodeError as DecodeError
+from ._serde import from_json as from_json
+from ._serde import register as register_json
+from ._serde import to_json as to_json
 from ._state import RunState as RunState
 from ._state import advance as advance
 from ._state import finish as finish
@@ -74,6 +78,7 @@ __all__ = [
     "AssistantMessage",
     "ConfigurationError",
     "DEFAULT_POLICY",
+    "DecodeError",
     "Done",
     "Effect",
     "InterpreterError",
@@ -112,10 +117,13 @@ __all__ = [
     "assistant",
     "field_diff",
     "finish",
+    "from_json",
     "max_steps",
     "pending_tool_calls",
+    "register_json",
     "step_completed",
     "system",
+    "to_json",
     "tool",
     "tool_typed",
     "until_no_tool_calls",
