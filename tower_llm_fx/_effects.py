@@ -52,7 +52,7 @@ class Effect(Generic[R_co]):
 _MESSAGE_TYPES = frozenset(MESSAGE_TYPES)
 
 
-def _messages(value: object) -> tuple[Message, ...]:
+def _messages(value: Sequence[Message]) -> tuple[Message, ...]:
     if type(value) is tuple and all(type(m) in _MESSAGE_TYPES for m in value):
         return value  # the fast path: already a tuple of messages
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
@@ -66,7 +66,7 @@ def _messages(value: object) -> tuple[Message, ...]:
     return tuple(value)
 
 
-def _specs(value: object) -> tuple[ToolSpec, ...]:
+def _specs(value: Sequence[ToolSpec]) -> tuple[ToolSpec, ...]:
     if type(value) is tuple and all(type(s) is ToolSpec for s in value):
         return value
     if not isinstance(value, Sequence):
@@ -81,7 +81,7 @@ def _specs(value: object) -> tuple[ToolSpec, ...]:
 _CHOICES = frozenset({"auto", "none", "required"})
 
 
-def _tool_choice(value: object) -> str | None:
+def _tool_choice(value: str | Mapping[str, Any] | None) -> str | None:
     if value is None or (isinstance(value, str) and value in _CHOICES):
         return value
     if isinstance(value, (Mapping, str)):
@@ -89,7 +89,7 @@ def _tool_choice(value: object) -> str | None:
     raise TypeError(f"tool_choice must be 'auto', 'none', 'required' or an object, got {value!r}")
 
 
-def _stop(value: object) -> tuple[str, ...] | None:
+def _stop(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -186,7 +186,7 @@ class JoinPolicy(enum.Enum):
     FAIL_FAST = "fail_fast"
 
 
-def _calls(value: object) -> tuple[ToolCall, ...]:
+def _calls(value: Sequence[ToolCall]) -> tuple[ToolCall, ...]:
     if not isinstance(value, Sequence):
         raise TypeError(f"calls must be a sequence of ToolCall, got {type(value).__name__}")
     for i, c in enumerate(value):

@@ -10,6 +10,7 @@ malformed JSON and the conversation must be able to say so truthfully.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal, TypeAlias, final
 
 import attrs
@@ -74,7 +75,7 @@ class UserMessage:
     role: Literal["user"] = attrs.field(default="user", init=False, repr=False)
 
 
-def _tool_calls(value: object) -> tuple[ToolCallRequest, ...]:
+def _tool_calls(value: Sequence[ToolCallRequest]) -> tuple[ToolCallRequest, ...]:
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"tool_calls must be a tuple of ToolCallRequest, got {type(value).__name__}")
     for item in value:

@@ -271,7 +271,7 @@ def _needs_structure(hint: Any) -> bool:
         attrs.has(hint) or dataclasses.is_dataclass(hint) or issubclass(hint, enum.Enum)
     ):
         return True
-    if isinstance(hint, type) and issubclass(hint, tuple):
+    if get_origin(hint) in (tuple, set, frozenset) or hint in (tuple, set, frozenset):
         return True
     return any(_needs_structure(a) for a in get_args(hint) if a is not Ellipsis)
 

@@ -101,9 +101,9 @@ def run_sequence(
             return state
         if index >= len(expected):
             raise SequenceMismatch(
-                f"NOT FOUND: {out!r}\nthe step asked for effect #{index} but only {len(expected)} were "
-                f"expected.\nmatched so far:\n{_log(log)}\nNEXT EXPECTED: nothing (the step should have "
-                "returned Done)"
+                f"the step asked for effect #{index} but only {len(expected)} were expected.\n"
+                f"matched so far:\n{_log(log)}\nNOT FOUND: {out!r}\n"
+                "NEXT EXPECTED: nothing (the step should have returned Done)"
             )
         want, result = expected[index]
         if out != want:
