@@ -45,6 +45,8 @@ def serialise_output(value: object) -> str:
     """
     if isinstance(value, str):
         return value
+    if type(value) is int:
+        return str(value)
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_default)
     except ValueError as exc:

@@ -169,19 +169,20 @@ def agent_step(agent: Agent, state: RunState) -> Effect[Any] | Done:
     messages = state.messages
     last = messages[-1] if messages else None
     completed = False
-    if isinstance(last, (AssistantMessage, ToolMessage)):
+    kind = type(last)
+    if kind is AssistantMessage or kind is ToolMessage:
         pending = pending_tool_calls(messages)
         if pending:
             calls = tuple(ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in pending)
             if agent.parallel_tools and len(calls) > 1:
                 return Parallel(calls=calls, join=agent.join_policy, limit=agent.tool_concurrency_limit)
             return calls[0]
-        completed = isinstance(last, ToolMessage) or not last.tool_calls
+        completed = kind is ToolMessage or not last.tool_calls  # type: ignore[union-attr]
     if completed:
         reason = agent.policy(state)
         if reason is not None:
             return Done(reason=reason)
-        if isinstance(last, AssistantMessage):
+        if kind is AssistantMessage:
             return Done(
                 reason=StopReason(kind="no_tool_calls", detail="the model replied without tool calls")
             )

@@ -97,14 +97,19 @@ def pending_tool_calls(messages: Sequence[Message]) -> tuple[ToolCallRequest, ..
     >>> pending_tool_calls([AssistantMessage(tool_calls=(call,)), ToolMessage(tool_call_id="c1", content="3")])
     ()
     """
+    if not messages:
+        return ()
+    last = messages[-1]
+    if type(last) is AssistantMessage:  # the common case: nothing answered yet
+        return last.tool_calls
     answered: set[str] = set()
     for m in reversed(messages):
-        if isinstance(m, ToolMessage):
-            answered.add(m.tool_call_id)
-        elif isinstance(m, AssistantMessage):
-            if not m.tool_calls:
-                return ()
-            return tuple(c for c in m.tool_calls if c.id not in answered)
+        kind = type(m)
+        if kind is ToolMessage:
+            answered.add(m.tool_call_id)  # type: ignore[union-attr]
+        elif kind is AssistantMessage:
+            calls = m.tool_calls  # type: ignore[union-attr]
+            return tuple(c for c in calls if c.id not in answered) if calls else ()
         else:
             return ()
     return ()
@@ -177,8 +182,8 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
         WrongResultType: the result does not belong to the effect.
         TypeError: the effect is not one an agent step emits.
     """
-    if isinstance(effect, ModelCall):
-        if not isinstance(result, ModelReply):
+    if type(effect) is ModelCall:
+        if type(result) is not ModelReply:
             raise WrongResultType(
                 f"the interpreter returned {type(result).__name__} for a ModelCall; "
                 "a ModelCall must be answered with a ModelReply"
@@ -192,7 +197,7 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
             state.tool_invocations,
             state.stop,
         )
-    if isinstance(effect, ToolCall):
+    if type(effect) is ToolCall:
         tool_message = _tool_message(effect, result)
         messages = (*state.messages, tool_message)
         return _make(
@@ -203,7 +208,7 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
             state.tool_invocations + 1,
             state.stop,
         )
-    if isinstance(effect, Parallel):
+    if type(effect) is Parallel:
         if not isinstance(result, tuple) or len(result) != len(effect.calls):
             got = (
                 f"{type(result).__name__} of length {len(result)}"

@@ -107,6 +107,8 @@ class Tool:
         Nested attrs classes, dataclasses and enums named in the type hints are
         rebuilt from their JSON form; everything else is passed through.
         """
+        if not self._converters:
+            return dict(arguments)
         out: dict[str, Any] = {}
         for key, value in arguments.items():
             hint = self._converters.get(key)
