@@ -57,7 +57,10 @@ async def test_run_end_to_end_with_bad_tool_calls_keeps_conversation_valid() -> 
 
 
 async def test_parallel_run_matches_sequential_run() -> None:
-    turns: list[fx.AssistantMessage | str] = [tool_turn(("a", "add", '{"a": 1, "b": 1}'), ("b", "add", '{"a": 2, "b": 2}')), "4"]
+    turns: list[fx.AssistantMessage | str] = [
+        tool_turn(("a", "add", '{"a": 1, "b": 1}'), ("b", "add", '{"a": 2, "b": 2}')),
+        "4",
+    ]
     seq = await run(AGENT, agent_interpreter(AGENT, model=sequence(turns)), "go")
     par_agent = fx.Agent(model="m", instructions="calc", tools=(add,), parallel_tools=True)
     par = await run(par_agent, agent_interpreter(par_agent, model=sequence(turns)), "go")

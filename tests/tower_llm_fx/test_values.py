@@ -85,6 +85,7 @@ def test_decode_errors_name_the_path() -> None:
 def test_constructors_validate_with_helpful_messages() -> None:
     with pytest.raises(TypeError, match=r"messages\[1\] is a str, not a message"):
         fx.ModelCall(model="m", messages=(fx.user("a"), "b"))  # type: ignore[arg-type]
+
     @fx.tool
     def t() -> None:
         """T."""
