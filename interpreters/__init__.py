@@ -12,6 +12,15 @@ so it runs under trio (the default) and asyncio.
 """
 
 from ._dispatch import by_type as by_type
+from ._group import active_agent as active_agent
+from ._group import group_interpreter as group_interpreter
+from ._group import run_group as run_group
+from ._group import run_group_stream as run_group_stream
+from ._openai import openai as openai
+from ._record import new_trace_id as new_trace_id
+from ._record import record as record
+from ._replay import replay as replay
+from ._replay import replay_run as replay_run
 from ._run import agent_interpreter as agent_interpreter
 from ._run import drive as drive
 from ._run import run as run
@@ -20,27 +29,80 @@ from ._scripted import Reply as Reply
 from ._scripted import fixed as fixed
 from ._scripted import function as function
 from ._scripted import sequence as sequence
+from ._sessions import MemoryStore as MemoryStore
+from ._sessions import SessionInfo as SessionInfo
+from ._sessions import SessionStore as SessionStore
+from ._sessions import memory_store as memory_store
+from ._sessions import run_session as run_session
+from ._sessions import with_store as with_store
+from ._sqlite import SqliteStore as SqliteStore
+from ._sqlite import open_sqlite_store as open_sqlite_store
+from ._stream import EventSink as EventSink
+from ._stream import RunStream as RunStream
+from ._stream import event_sink as event_sink
+from ._stream import observe_deltas as observe_deltas
+from ._stream import run_stream as run_stream
+from ._stream import tap as tap
 from ._tools import local_tools as local_tools
 from ._tools import serialise_output as serialise_output
+from ._trace_sqlite import SqliteTraceStore as SqliteTraceStore
+from ._trace_stores import DirectoryTraceStore as DirectoryTraceStore
+from ._trace_stores import MemoryTraceStore as MemoryTraceStore
+from ._trace_stores import TraceStore as TraceStore
+from ._trace_stores import read_trace as read_trace
+from ._trace_stores import save_trace as save_trace
+from ._trace_stores import write_trace as write_trace
 from ._types import Interpreter as Interpreter
 from ._types import Layer as Layer
 from ._types import identity as identity
 from ._types import stack as stack
+from ._validate import validate as validate
 
 __all__ = [
+    "DirectoryTraceStore",
+    "EventSink",
     "Interpreter",
     "Layer",
+    "MemoryStore",
+    "MemoryTraceStore",
     "Reply",
+    "RunStream",
+    "SessionInfo",
+    "SessionStore",
+    "SqliteStore",
+    "SqliteTraceStore",
+    "TraceStore",
+    "active_agent",
     "agent_interpreter",
     "by_type",
     "drive",
+    "event_sink",
     "fixed",
     "function",
+    "group_interpreter",
     "identity",
     "local_tools",
+    "memory_store",
+    "new_trace_id",
+    "observe_deltas",
+    "open_sqlite_store",
+    "openai",
+    "read_trace",
+    "record",
+    "replay",
+    "replay_run",
     "run",
+    "run_group",
+    "run_group_stream",
+    "run_session",
+    "run_stream",
     "run_user",
+    "save_trace",
     "sequence",
     "serialise_output",
     "stack",
+    "tap",
+    "validate",
+    "with_store",
+    "write_trace",
 ]

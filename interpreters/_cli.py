@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = sub.add_parser("demo", help="run the demo agent on the scripted interpreter (no network)")
     demo.set_defaults(func=_demo)
+    from ._trace_cli import register as register_trace_commands  # replay, show, stats
+
+    register_trace_commands(sub)
     return parser
 
 

@@ -14,7 +14,13 @@ import pytest
 import interpreters
 import tower_llm_fx
 
-PACKAGES = ["tower_llm_fx", "tower_llm_fx.testing", "interpreters"]
+PACKAGES = [
+    "tower_llm_fx",
+    "tower_llm_fx.testing",
+    "interpreters",
+    "interpreters.layers",
+    "tower_llm_fx.strategies",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -28,7 +34,7 @@ def test_all_is_sorted_unique_and_resolves(name: str) -> None:
         assert hasattr(module, attr), f"{name}.__all__ names {attr!r}, which does not exist"
 
 
-@pytest.mark.parametrize("name", ["tower_llm_fx", "interpreters"])
+@pytest.mark.parametrize("name", ["tower_llm_fx", "interpreters", "interpreters.layers"])
 def test_every_public_name_is_exported(name: str) -> None:
     module = importlib.import_module(name)
     public = {

@@ -16,23 +16,75 @@ Hierarchy::
     │   ├── WrongResultType         the result does not match the effect
     │   └── ScriptExhausted         a scripted provider ran out of replies
     ├── ProviderError               the model API failed (status, code, retry hint)
-    └── SequenceMismatch            run_sequence saw an effect it did not expect
+    │   ├── BadRequestError         400, 422, other 4xx: the server rejected the request as sent
+    │   ├── AuthenticationError     401, 403: check the API key, organization and project
+    │   ├── NotFoundError           404: unknown model, or a base_url that is wrong
+    │   ├── ConflictError           409: a conflicting request was in flight (retryable)
+    │   ├── RateLimitError          429: slow down, see retry_after (quota errors are not retryable)
+    │   ├── ServerError             5xx, or an error event in the middle of a stream (retryable)
+    │   ├── ProviderTimeoutError    408, or a connect/read/write/pool timeout (retryable)
+    │   ├── ProviderConnectionError could not connect, or the connection broke (retryable)
+    │   ├── StreamInterrupted       the event stream ended before ``[DONE]`` (retryable)
+    │   └── MalformedResponse       the body or a stream chunk is not what the API defines
+    ├── UnknownAgent                a handoff or picker named an agent the group does not have
+    ├── SequenceMismatch            run_sequence saw an effect it did not expect
+    ├── InvalidConversation         a ModelCall breaks a rule the API enforces (raised before sending)
+    ├── ReplayMismatch              a replayed run diverged from its trace (index, diff, log)
+    ├── TraceStoreError             a trace store cannot do what was asked
+    │   ├── TraceNotFound           no trace has that id (also a LookupError)
+    │   └── TraceExists             a trace with that id exists already
+    ├── DecodeError                 JSON data is not a known value (_serde; also a ValueError)
+    │   └── TraceDecodeError        a trace file is malformed, truncated or newer (_trace)
+    ├── SessionError                a session store or log is unusable (corrupt, newer schema)
+    │   └── SessionConflict         another writer appended to the session first
+    ├── CompactionError             a compaction strategy produced something unusable
+    └── LayerError                  a layer refused an effect or gave up on it
+        ├── EffectTimeout           an effect missed its deadline (also a TimeoutError)
+        ├── CircuitOpen             the circuit breaker is open: failing fast
+        └── ApprovalError           an approver gave no usable decision
 """
 
 from __future__ import annotations
 
-from typing import final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, final
+
+if TYPE_CHECKING:
+    from ._validation import Violation
 
 __all__ = [
+    "ApprovalError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CircuitOpen",
+    "CompactionError",
     "ConfigurationError",
+    "ConflictError",
+    "EffectTimeout",
     "InterpreterError",
+    "InvalidConversation",
+    "LayerError",
+    "MalformedResponse",
+    "NotFoundError",
+    "ProviderConnectionError",
     "ProviderError",
+    "ReplayMismatch",
+    "ProviderTimeoutError",
+    "RateLimitError",
     "ScriptExhausted",
     "SequenceMismatch",
+    "ServerError",
+    "SessionConflict",
+    "SessionError",
     "StepError",
+    "StreamInterrupted",
     "ToolSchemaError",
     "TowerLLMFXError",
+    "TraceExists",
+    "TraceNotFound",
+    "TraceStoreError",
     "UnhandledEffect",
+    "UnknownAgent",
     "WrongResultType",
 ]
 
@@ -86,6 +138,8 @@ class ProviderError(TowerLLMFXError):
         request_id: the provider's request id (quote it in support tickets).
         retry_after: seconds the server asked us to wait, if it said so.
         retryable: whether trying again may succeed (429, 5xx, timeouts).
+        provider_message: the provider's own error message, verbatim but with
+            anything that looks like an API key redacted (``None`` if it sent none).
     """
 
     def __init__(
@@ -97,6 +151,7 @@ class ProviderError(TowerLLMFXError):
         request_id: str | None = None,
         retry_after: float | None = None,
         retryable: bool = False,
+        provider_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -105,9 +160,238 @@ class ProviderError(TowerLLMFXError):
         self.request_id = request_id
         self.retry_after = retry_after
         self.retryable = retryable
+        self.provider_message = provider_message
+
+
+@final
+class BadRequestError(ProviderError):
+    """The server rejected the request as sent (HTTP 400, 422 or another 4xx).
+
+    Not retryable: the same request will fail again. The message quotes the
+    server, which usually names the offending parameter.
+    """
+
+
+@final
+class AuthenticationError(ProviderError):
+    """The server refused our credentials (HTTP 401) or their permissions (HTTP 403).
+
+    Check the API key (``api_key=...`` or ``OPENAI_API_KEY``), and the
+    ``organization`` / ``project`` it belongs to. The key itself never appears
+    in the message.
+    """
+
+
+@final
+class NotFoundError(ProviderError):
+    """HTTP 404: the model does not exist (or this key cannot see it), or the
+    ``base_url`` does not point at an OpenAI-compatible API (most end in ``/v1``)."""
+
+
+@final
+class ConflictError(ProviderError):
+    """HTTP 409: the server saw a conflicting request in flight; retrying may succeed."""
+
+
+@final
+class RateLimitError(ProviderError):
+    """HTTP 429: too many requests or tokens; ``retry_after`` says how long to wait.
+
+    ``code == "insufficient_quota"`` means the account is out of credit:
+    ``retryable`` is then ``False``, since waiting will not help.
+    """
+
+
+@final
+class ServerError(ProviderError):
+    """The server failed (HTTP 5xx), or sent an error event in the middle of a stream."""
+
+
+@final
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """The request took too long: a connect, read, write or pool timeout, or HTTP 408.
+
+    Raise the interpreter's ``timeout`` if the model legitimately needs longer.
+    """
+
+
+@final
+class ProviderConnectionError(ProviderError, ConnectionError):
+    """We could not connect to the server, or the connection broke outside a stream.
+
+    Check that the server is running and that ``base_url`` is right.
+    """
+
+
+@final
+class StreamInterrupted(ProviderError):
+    """A streamed reply ended before the ``data: [DONE]`` line: the reply is incomplete.
+
+    The events already delivered were provisional; the model call failed as a
+    whole and may be retried.
+    """
+
+
+@final
+class MalformedResponse(ProviderError):
+    """The server answered, but not in the OpenAI chat-completions format: a body
+    or a stream chunk that is not JSON, or JSON without the expected fields."""
 
 
 @final
 class SequenceMismatch(TowerLLMFXError, AssertionError):
     """``run_sequence`` met an effect that differs from the next expected one,
     or finished with expected effects left over."""
+
+
+@final
+class InvalidConversation(TowerLLMFXError, ValueError):
+    """A conversation (or the ``ModelCall`` carrying it) breaks rules the model API
+    enforces; raised by the ``validate()`` layer *before* anything is sent.
+
+    The message lists each violation with the index of the offending message.
+    The step that built the conversation has a bug, or the policy is stricter
+    than the provider (pass a laxer ``ValidationPolicy``).
+
+    Attributes:
+        violations: the ``Violation`` values found (never empty).
+    """
+
+    def __init__(self, violations: Sequence[Violation], context: str = "the conversation") -> None:
+        self.violations: tuple[Violation, ...] = tuple(violations)
+        self.context = context
+        shown = "\n".join(f"  {v}" for v in self.violations[:20])
+        more = len(self.violations) - 20
+        if more > 0:
+            shown += f"\n  ... and {more} more"
+        count = len(self.violations)
+        super().__init__(
+            f"{context} would be rejected by the model API ({count} violation{'s' * (count != 1)}):\n"
+            f"{shown}\nFix the step or code that built these messages, or validate with a laxer "
+            "ValidationPolicy if your provider accepts them."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.violations, self.context))
+
+
+@final
+class ReplayMismatch(TowerLLMFXError):
+    """A replayed run diverged from its recorded trace, or left exchanges unused.
+
+    The message shows the exchanges matched so far, ``NOT FOUND`` (the effect the
+    run made), ``NEXT EXPECTED`` (the recorded one), a field-level diff and the
+    recorded result that would have been returned.
+
+    Attributes:
+        index: the position in the trace where the run diverged.
+        expected: the recorded ``Exchange`` at ``index`` (``None`` past the end).
+        actual: the effect the run made (``None`` when the run ended early).
+    """
+
+    def __init__(self, message: str, *, index: int, expected: object = None, actual: object = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.expected = expected
+        self.actual = actual
+
+
+class TraceStoreError(TowerLLMFXError):
+    """A trace store cannot do what was asked (see the subclasses)."""
+
+
+@final
+class TraceNotFound(TraceStoreError, LookupError):
+    """No trace has this id; the message lists what the store holds."""
+
+
+@final
+class TraceExists(TraceStoreError):
+    """A trace with this id exists already; traces are never overwritten."""
+
+
+class SessionError(TowerLLMFXError):
+    """A session store or session log cannot be used as it is: a corrupt log, a
+    database written by a newer version, a fork onto an existing session."""
+
+
+@final
+class SessionConflict(SessionError):
+    """Another writer appended to the session since this run loaded it.
+
+    Nothing was written: the save was refused as a whole. Reload the session
+    (start a new run on it) and try again.
+
+    Attributes:
+        session_id: the session both writers appended to.
+        expected_seq: the sequence number this save expected to append after.
+        actual_seq: the session's last sequence number in the store.
+    """
+
+    def __init__(self, message: str, *, session_id: str, expected_seq: int, actual_seq: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.session_id = session_id
+        self.expected_seq = expected_seq
+        self.actual_seq = actual_seq
+
+
+@final
+class CompactionError(TowerLLMFXError):
+    """A compaction strategy could not produce a replacement: a custom function
+    returned something that is not text, or a summary was missing."""
+
+
+class LayerError(TowerLLMFXError):
+    """A layer refused to perform an effect, or gave up on it (see the subclasses)."""
+
+
+@final
+class EffectTimeout(LayerError, TimeoutError):
+    """An effect did not finish before its deadline; the call was cancelled.
+
+    The run's state is unchanged: nothing was folded in for the cancelled call.
+
+    Attributes:
+        effect_type: the name of the effect type that timed out (``"ModelCall"``, ...).
+        seconds: the deadline that was missed.
+    """
+
+    def __init__(self, message: str, *, effect_type: str, seconds: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.effect_type = effect_type
+        self.seconds = seconds
+
+
+@final
+class CircuitOpen(LayerError):
+    """The circuit breaker is open: the effect was *not* performed.
+
+    Attributes:
+        retry_in: seconds until the breaker lets a probe call through.
+        consecutive_failures: the failures that opened it.
+    """
+
+    def __init__(self, message: str, *, retry_in: float, consecutive_failures: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_in = retry_in
+        self.consecutive_failures = consecutive_failures
+
+
+@final
+class ApprovalError(LayerError):
+    """An approver gave no usable decision: it returned something that is not a
+    ``Decision``, a decision that does not fit what was asked (editing the
+    arguments of a model reply), or its channel closed without answering."""
+
+
+@final
+class UnknownAgent(TowerLLMFXError, LookupError):
+    """A handoff policy or an agent picker named an agent the group does not have.
+
+    The message lists the group's agents. Handoff targets a policy names up front
+    (``handoff_to``, ``sequential_handoff``) are checked when the group is built;
+    this is raised for names only known at run time (``conditional_handoff``, pickers).
+    """

@@ -11,7 +11,10 @@ Theory of operation (read before changing anything here):
   There is no hidden "pending" field to get out of sync.
 * Rule 3: `advance` is the only function that changes a state. It never drops
   or reorders a message, and it checks that results answer the effect they
-  were performed for (an interpreter bug is an exception, not data).
+  were performed for (an interpreter bug is an exception, not data). A model
+  reply is stored as received, except for two repairs (`_reply_message`):
+  empty or repeated tool call ids get unique ones, and an assistant message
+  with neither content nor tool calls gets ``content=""``.
 * A *step* counts one model call plus the tool calls it asked for; it is
   complete when the model replied without tool calls or all of them were
   answered.
@@ -175,6 +178,44 @@ def _tool_message(call: ToolCall, result: object) -> ToolMessage:
     return result.to_message()
 
 
+def _reply_message(message: AssistantMessage, n: int) -> AssistantMessage:
+    """The assistant message to store for a model reply (usually ``message`` itself).
+
+    Two deterministic repairs (so a replay makes the same ones) keep the
+    conversation answerable and sendable:
+
+    * tool call ids that are empty or repeated within the reply get fresh ids
+      (``call_<n>_<i>``): results are matched to calls by id, so every call
+      needs its own, or one result would answer two calls;
+    * a reply with neither content nor tool calls (an empty reply, or a bare
+      refusal) gets ``content=""``: the API rejects an assistant message whose
+      content is null unless it has tool calls, so the next request would fail.
+    """
+    calls = message.tool_calls
+    if not calls:
+        return attrs.evolve(message, content="") if message.content is None else message
+    if len(calls) == 1:
+        if calls[0].id:
+            return message
+    elif "" not in (ids := {c.id for c in calls}) and len(ids) == len(calls):
+        return message
+    taken = {c.id for c in calls}
+    seen: set[str] = set()
+    fixed: list[ToolCallRequest] = []
+    for i, c in enumerate(calls):
+        if c.id and c.id not in seen:
+            seen.add(c.id)
+            fixed.append(c)
+            continue
+        new_id = f"call_{n}_{i}"
+        while new_id in taken:
+            new_id += "_"
+        taken.add(new_id)
+        seen.add(new_id)
+        fixed.append(attrs.evolve(c, id=new_id))
+    return attrs.evolve(message, tool_calls=tuple(fixed))
+
+
 def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
     """Fold the ``result`` of ``effect`` into ``state`` (pure).
 
@@ -188,7 +229,7 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
                 f"the interpreter returned {type(result).__name__} for a ModelCall; "
                 "a ModelCall must be answered with a ModelReply"
             )
-        message = result.message
+        message = _reply_message(result.message, state.model_calls)
         return _make(
             (*state.messages, message),
             state.steps + (0 if message.tool_calls else 1),

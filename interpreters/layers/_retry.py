@@ -1,0 +1,196 @@
+"""`retry`: perform an effect again after a transient failure, sleeping in between.
+
+The decisions (is this failure retryable? how long to wait?) come from the
+pure `tower_llm_fx.RetryPolicy`; this module only sleeps and loops. Only effects
+that are safe to repeat are retried: model calls (on by default) and tool
+calls of tools declared idempotent. Cancellation is never retried (we catch
+``Exception``, not ``BaseException``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast, final
+
+import anyio
+import attrs
+
+from interpreters._types import Interpreter
+from tower_llm_fx import (
+    ConfigurationError,
+    Effect,
+    ModelCall,
+    Parallel,
+    RetryPolicy,
+    Tool,
+    ToolCall,
+    ToolResult,
+)
+
+__all__ = ["retry"]
+
+R = TypeVar("R")
+
+
+@final
+@attrs.define(eq=False)
+class _Retry:
+    policy: RetryPolicy
+    models: bool
+    idempotent: frozenset[str]
+    _keys: itertools.count[int] = attrs.field(factory=itertools.count, init=False)
+
+    def __call__(self, inner: Interpreter) -> Interpreter:
+        return _RetryInterpreter(inner, self)
+
+    def next_key(self) -> int:
+        return next(self._keys)
+
+    def __repr__(self) -> str:
+        tools = f", tools={sorted(self.idempotent)}" if self.idempotent else ""
+        return f"retry({self.policy!r}, models={self.models}{tools})"
+
+
+@final
+@attrs.define(eq=False)
+class _RetryInterpreter:
+    inner: Interpreter
+    layer: _Retry
+
+    def __repr__(self) -> str:
+        return f"{self.layer!r}({self.inner!r})"
+
+    async def __call__(self, effect: Effect[R], /) -> R:
+        layer = self.layer
+        if isinstance(effect, ModelCall):
+            if layer.models:
+                return cast("R", await self._on_exceptions(effect))
+        elif isinstance(effect, ToolCall):
+            if effect.name in layer.idempotent:
+                return cast("R", await self._tool(effect))
+        elif isinstance(effect, Parallel) and any(c.name in layer.idempotent for c in effect.calls):
+            return cast("R", await self._parallel(effect))
+        return await self.inner(effect)
+
+    async def _on_exceptions(self, effect: Effect[Any]) -> Any:
+        policy, key, attempt = self.layer.policy, self.layer.next_key(), 1
+        while True:
+            try:
+                return await self.inner(effect)
+            except Exception as exc:
+                delay = policy.decide(attempt, exc, key=key)
+                if delay is None:
+                    raise
+            await anyio.sleep(delay)
+            attempt += 1
+
+    async def _tool(self, call: ToolCall) -> ToolResult:
+        policy, key, attempt = self.layer.policy, self.layer.next_key(), 1
+        while True:
+            try:
+                result = await self.inner(call)
+            except Exception as exc:
+                delay = policy.decide(attempt, exc, key=key)
+                if delay is None:
+                    raise
+            else:
+                delay = (
+                    policy.decide_tool(attempt, result, key=key) if isinstance(result, ToolResult) else None
+                )
+                if delay is None:
+                    return result
+            await anyio.sleep(delay)
+            attempt += 1
+
+    async def _parallel(self, batch: Parallel) -> tuple[ToolResult, ...]:
+        """Run the batch; then re-run, as a smaller batch, only the idempotent calls that failed retryably."""
+        policy, key, attempt = self.layer.policy, self.layer.next_key(), 1
+        idempotent = self.layer.idempotent
+        results: list[ToolResult | None] = [None] * len(batch.calls)
+        todo = list(range(len(batch.calls)))
+        while True:
+            sub = (
+                batch
+                if len(todo) == len(batch.calls)
+                else attrs.evolve(batch, calls=[batch.calls[i] for i in todo])
+            )
+            try:
+                out = await self.inner(sub)
+            except Exception as exc:
+                # A whole batch may be repeated only if every call in it is safe to repeat.
+                if not all(c.name in idempotent for c in sub.calls):
+                    raise
+                delay = policy.decide(attempt, exc, key=key)
+                if delay is None:
+                    raise
+            else:
+                if not isinstance(out, tuple) or len(out) != len(todo):
+                    return out  # let the runtime report the contract breach
+                for i, r in zip(todo, out, strict=True):
+                    results[i] = r
+                retry_now = [
+                    i
+                    for i, r in zip(todo, out, strict=True)
+                    if isinstance(r, ToolResult)
+                    and batch.calls[i].name in idempotent
+                    and policy.decide_tool(attempt, r, key=key) is not None
+                ]
+                if not retry_now:
+                    return tuple(cast("list[ToolResult]", results))
+                todo = retry_now
+                delay = policy.backoff(attempt, key=key)
+            await anyio.sleep(delay)
+            attempt += 1
+
+
+def _names(tools: Iterable[Tool | str]) -> frozenset[str]:
+    names: set[str] = set()
+    for i, t in enumerate(tools):
+        if isinstance(t, Tool):
+            if t.idempotent:
+                names.add(t.name)
+        elif isinstance(t, str):
+            names.add(t)
+        else:
+            raise ConfigurationError(
+                f"retry(tools=...) item {i} is {t!r}; pass Tool objects (those declared idempotent "
+                "are retried) or tool names you know to be idempotent"
+            )
+    return frozenset(names)
+
+
+def retry(
+    policy: RetryPolicy | None = None, *, models: bool = True, tools: Iterable[Tool | str] = ()
+) -> _Retry:
+    """A layer that retries transient failures according to ``policy``.
+
+    Args:
+        policy: when and how long to wait (default ``RetryPolicy()``: 3 attempts,
+            0.5 s doubling, full jitter, honouring ``Retry-After``).
+        models: retry ``ModelCall`` on retryable errors (429, 5xx, timeouts, ...).
+        tools: tools whose calls may be repeated: ``Tool`` objects count if declared
+            ``idempotent=True`` (pass ``agent.tools``), strings are names you vouch for.
+            Their calls are retried on retryable exceptions and on error results
+            whose kind is in ``policy.retry_tool_errors``; in a ``Parallel`` batch
+            only the failed idempotent calls run again.
+
+    Put it *outside* ``timeout`` (so each attempt gets its own deadline) and
+    *inside* ``tracing`` (so one span covers all attempts).
+
+    >>> import trio, tower_llm_fx as fx
+    >>> from interpreters import function
+    >>> failures = [fx.ProviderError("busy", status=503)]
+    >>> def flaky(call):
+    ...     if failures:
+    ...         raise failures.pop()
+    ...     return "ok"
+    >>> model = retry(fx.RetryPolicy(initial_delay=0.0))(function(flaky))
+    >>> trio.run(model, fx.ModelCall(model="m", messages=[fx.user("hi")])).message.content
+    'ok'
+    """
+    if policy is None:
+        policy = RetryPolicy()
+    if not isinstance(policy, RetryPolicy):
+        raise ConfigurationError(f"retry() takes a RetryPolicy(...), got {policy!r}")
+    return _Retry(policy=policy, models=bool(models), idempotent=_names(tools))

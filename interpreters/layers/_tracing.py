@@ -1,0 +1,329 @@
+"""`tracing`: OpenTelemetry spans following the GenAI semantic conventions.
+
+Two halves, configured once:
+
+* the object returned by `tracing` is a **layer**: each ``ModelCall`` gets a
+  ``chat {model}`` span (kind CLIENT) with ``gen_ai.request.model``, usage and
+  finish reasons; each ``ToolCall`` an ``execute_tool {name}`` span with the tool
+  name and call id; a ``Parallel`` batch one ``execute_tool`` span with an event
+  per result; any other effect a span named after its type;
+* its ``run`` method wraps `interpreters.run` in an ``invoke_agent {name}`` span
+  with one ``step {n}`` span per step, so the tree is run → step → calls.
+
+Message content (prompts, replies, tool arguments and results) is *not*
+recorded unless ``capture_content=True``. We depend only on the OpenTelemetry
+API: with no SDK installed every span is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, final
+
+import attrs
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+
+import tower_llm_fx
+from interpreters._run import drive
+from interpreters._types import Interpreter
+from tower_llm_fx import (
+    Agent,
+    AssistantMessage,
+    Done,
+    Effect,
+    Message,
+    ModelCall,
+    ModelReply,
+    Parallel,
+    RunState,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    ToolResult,
+    advance,
+    finish,
+)
+
+from . import _semconv as sc
+
+__all__ = ["Tracing", "tracing"]
+
+R = TypeVar("R")
+
+
+def _parts(m: Message) -> dict[str, Any]:
+    if isinstance(m, ToolMessage):
+        return {
+            "role": "tool",
+            "parts": [{"type": "tool_call_response", "id": m.tool_call_id, "response": m.content}],
+        }
+    parts: list[dict[str, Any]] = []
+    if m.content is not None:
+        parts.append({"type": "text", "content": m.content})
+    if isinstance(m, AssistantMessage):
+        if m.refusal is not None:
+            parts.append({"type": "refusal", "content": m.refusal})
+        for c in m.tool_calls:
+            parts.append({"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments})
+    return {"role": m.role, "parts": parts}
+
+
+def _messages_json(messages: Sequence[Message]) -> str:
+    return json.dumps([_parts(m) for m in messages if not isinstance(m, SystemMessage)], ensure_ascii=False)
+
+
+def _request_attributes(call: ModelCall) -> dict[str, Any]:
+    attributes: dict[str, Any] = {sc.OPERATION_NAME: sc.OP_CHAT, sc.REQUEST_MODEL: call.model}
+    p = call.params
+    optional: tuple[tuple[str, Any], ...] = (
+        (sc.REQUEST_TEMPERATURE, p.temperature),
+        (sc.REQUEST_TOP_P, p.top_p),
+        (sc.REQUEST_MAX_TOKENS, p.max_tokens if p.max_tokens is not None else p.max_completion_tokens),
+        (sc.REQUEST_SEED, p.seed),
+        (sc.REQUEST_STOP_SEQUENCES, p.stop),
+    )
+    attributes.update({key: value for key, value in optional if value is not None})
+    return attributes
+
+
+def _fail(span: Span, exc: BaseException) -> None:
+    span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
+
+
+def _cancelled(span: Span) -> None:
+    span.set_attribute(sc.ERROR_TYPE, "cancelled")
+    span.set_status(Status(StatusCode.ERROR, "cancelled"))
+
+
+def _tool_result(span: Span, result: ToolResult, capture: bool) -> None:
+    if capture:
+        span.set_attribute(sc.TOOL_CALL_RESULT, result.content)
+    if result.error is not None:
+        span.set_attribute(sc.ERROR_TYPE, result.error.kind)
+        span.set_attribute(sc.TOOL_ERROR_KIND, result.error.kind)
+        span.set_status(Status(StatusCode.ERROR, f"tool error ({result.error.kind})"))
+
+
+@final
+@attrs.define(eq=False)
+class Tracing:
+    """A tracing layer (call it on an interpreter) that can also trace whole runs (`run`)."""
+
+    tracer: Tracer
+    capture_content: bool
+    provider_name: str | None
+
+    def __call__(self, inner: Interpreter) -> Interpreter:
+        return _TracingInterpreter(inner, self)
+
+    def __repr__(self) -> str:
+        return f"tracing(capture_content={self.capture_content})"
+
+    async def run(
+        self, agent: Agent, interpreter: Interpreter, input: str | Sequence[Message] | RunState
+    ) -> RunState:
+        """`interpreters.run` inside an ``invoke_agent`` span with a span per step.
+
+        Pass an interpreter wrapped in this same layer to get the model and tool
+        spans nested under their step.
+        """
+        attributes: dict[str, Any] = {
+            sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
+            sc.AGENT_NAME: agent.name,
+            sc.REQUEST_MODEL: agent.model,
+        }
+        if self.provider_name is not None:
+            attributes[sc.PROVIDER_NAME] = self.provider_name
+        with self.tracer.start_as_current_span(
+            f"invoke_agent {agent.name}",
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            steps = _StepSpans(self.tracer, agent.step)
+            start = input if isinstance(input, RunState) else RunState.start(input)
+            finished = False
+            try:
+                state, done = await drive(steps, interpreter, start, advance=advance)
+                finished = True
+            except Exception as exc:
+                finished = True
+                steps.close(exc)
+                _fail(span, exc)
+                raise
+            finally:
+                if not finished:  # cancelled
+                    steps.close(None, cancelled=True)
+                    _cancelled(span)
+            steps.close(None)
+            final = finish(state, done)
+            span.set_attribute(sc.USAGE_INPUT_TOKENS, final.usage.prompt_tokens)
+            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, final.usage.completion_tokens)
+            span.set_attribute(sc.STEPS, final.steps)
+            if final.stop is not None:
+                span.set_attribute(sc.STOP_KIND, final.stop.kind)
+                span.set_attribute(sc.STOP_DETAIL, final.stop.detail)
+            return final
+
+
+@final
+@attrs.define(eq=False)
+class _StepSpans:
+    """Wraps a step: opens a ``step {n}`` span when a step starts, ends it when the step completes.
+
+    The step is called by ``drive`` in the run's own task, so attaching the span
+    to the current context here makes the model and tool spans its children.
+    """
+
+    tracer: Tracer
+    step: Callable[[RunState], Effect[Any] | Done]
+    span: Span | None = None
+    token: object = None
+    started_at: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.span is not None
+
+    def __call__(self, state: RunState) -> Effect[Any] | Done:
+        out = self.step(state)
+        if self.span is not None and (state.steps > self.started_at or isinstance(out, Done)):
+            self.close(None)
+        if self.span is None and isinstance(out, Effect):
+            n = state.steps + 1
+            self.span = self.tracer.start_span(f"step {n}", kind=SpanKind.INTERNAL, attributes={sc.STEP: n})
+            self.token = otel_context.attach(trace.set_span_in_context(self.span))
+            self.started_at = state.steps
+        return out
+
+    def close(self, exc: BaseException | None, *, cancelled: bool = False) -> None:
+        span, token = self.span, self.token
+        if span is None:
+            return
+        self.span, self.token = None, None
+        otel_context.detach(token)  # type: ignore[arg-type]
+        if exc is not None:
+            _fail(span, exc)
+        elif cancelled:
+            _cancelled(span)
+        span.end()
+
+
+@final
+@attrs.frozen
+class _TracingInterpreter:
+    inner: Interpreter
+    layer: Tracing
+
+    def __repr__(self) -> str:
+        return f"{self.layer!r}({self.inner!r})"
+
+    async def __call__(self, effect: Effect[R], /) -> R:
+        name, kind, attributes = self._describe(effect)
+        layer = self.layer
+        with layer.tracer.start_as_current_span(
+            name, kind=kind, attributes=attributes, record_exception=False, set_status_on_exception=False
+        ) as span:
+            finished = False
+            try:
+                result = await self.inner(effect)
+                finished = True
+            except Exception as exc:
+                finished = True
+                _fail(span, exc)
+                raise
+            finally:
+                if not finished:
+                    _cancelled(span)
+            self._record(span, effect, result)
+            return result
+
+    def _describe(self, effect: Effect[Any]) -> tuple[str, SpanKind, dict[str, Any]]:
+        layer = self.layer
+        if isinstance(effect, ModelCall):
+            attributes = _request_attributes(effect)
+            if layer.provider_name is not None:
+                attributes[sc.PROVIDER_NAME] = layer.provider_name
+            if layer.capture_content:
+                attributes[sc.INPUT_MESSAGES] = _messages_json(effect.messages)
+            return f"{sc.OP_CHAT} {effect.model}", SpanKind.CLIENT, attributes
+        if isinstance(effect, ToolCall):
+            attributes = {
+                sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+                sc.TOOL_NAME: effect.name,
+                sc.TOOL_CALL_ID: effect.id,
+                sc.TOOL_TYPE: "function",
+            }
+            if layer.capture_content:
+                attributes[sc.TOOL_CALL_ARGUMENTS] = effect.arguments
+            return f"{sc.OP_EXECUTE_TOOL} {effect.name}", SpanKind.INTERNAL, attributes
+        if isinstance(effect, Parallel):
+            attributes = {
+                sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+                sc.TOOL_NAMES: tuple(c.name for c in effect.calls),
+                sc.TOOL_CALL_IDS: tuple(c.id for c in effect.calls),
+            }
+            return sc.OP_EXECUTE_TOOL, SpanKind.INTERNAL, attributes
+        name = type(effect).__name__
+        return name, SpanKind.INTERNAL, {sc.EFFECT_TYPE: name}
+
+    def _record(self, span: Span, effect: Effect[Any], result: object) -> None:
+        capture = self.layer.capture_content
+        if isinstance(result, ModelReply):
+            if result.model is not None:
+                span.set_attribute(sc.RESPONSE_MODEL, result.model)
+            if result.id is not None:
+                span.set_attribute(sc.RESPONSE_ID, result.id)
+            span.set_attribute(sc.RESPONSE_FINISH_REASONS, (result.finish_reason,))
+            span.set_attribute(sc.USAGE_INPUT_TOKENS, result.usage.prompt_tokens)
+            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, result.usage.completion_tokens)
+            if capture:
+                span.set_attribute(sc.OUTPUT_MESSAGES, _messages_json((result.message,)))
+        elif isinstance(result, ToolResult):
+            _tool_result(span, result, capture)
+        elif isinstance(effect, Parallel) and isinstance(result, tuple):
+            failed: list[str] = []
+            for r in result:
+                if not isinstance(r, ToolResult):
+                    continue
+                event: dict[str, Any] = {sc.TOOL_NAME: r.name, sc.TOOL_CALL_ID: r.call_id}
+                if r.error is not None:
+                    event[sc.TOOL_ERROR_KIND] = r.error.kind
+                    failed.append(r.error.kind)
+                if capture:
+                    event[sc.TOOL_CALL_RESULT] = r.content
+                span.add_event("tower_llm_fx.tool.result", event)
+            if failed:
+                span.set_attribute(sc.ERROR_TYPE, failed[0])
+                span.set_status(Status(StatusCode.ERROR, f"{len(failed)} of {len(result)} tool calls failed"))
+
+
+def tracing(
+    *,
+    tracer_provider: TracerProvider | None = None,
+    capture_content: bool = False,
+    provider_name: str | None = None,
+) -> Tracing:
+    """A tracing layer (and run wrapper) emitting GenAI-convention OpenTelemetry spans.
+
+    Args:
+        tracer_provider: where spans go (default: the global provider, a no-op
+            until an SDK is configured).
+        capture_content: also record prompts, replies, tool arguments and results
+            (off by default: they may hold personal data).
+        provider_name: ``gen_ai.provider.name``, e.g. ``"openai"``.
+
+    Put it outermost (``stack(tracing(), retry(), timeout(...))``) so a model
+    call's span covers all of its retries, as the conventions ask.
+
+    >>> tracing()
+    tracing(capture_content=False)
+    """
+    tracer = trace.get_tracer("tower_llm_fx", tower_llm_fx.__version__, tracer_provider=tracer_provider)
+    return Tracing(tracer=tracer, capture_content=bool(capture_content), provider_name=provider_name)

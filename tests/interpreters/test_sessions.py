@@ -1,0 +1,281 @@
+"""The session-store contract, checked on both stores (memory, and SQLite in a real file),
+plus ``run_session`` and ``with_store``. Trio and asyncio."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+import tower_llm_fx as fx
+from interpreters import (
+    SessionStore,
+    agent_interpreter,
+    fixed,
+    function,
+    memory_store,
+    open_sqlite_store,
+    run_session,
+    sequence,
+    with_store,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@fx.tool
+def add(a: int, b: int) -> int:
+    """Add."""
+    return a + b
+
+
+AGENT = fx.Agent(model="m", tools=(add,))
+
+
+def call(id: str) -> fx.ToolCallRequest:
+    return fx.ToolCallRequest(id=id, name="add", arguments='{"a": 1, "b": 2}')
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
+    if request.param == "memory":
+        yield memory_store()
+    else:
+        async with open_sqlite_store(tmp_path / "sessions.db") as s:
+            yield s
+
+
+def save(after: int, *records: fx.Record, sid: str = "s") -> fx.SaveSession:
+    return fx.SaveSession(session_id=sid, after_seq=after, records=records)
+
+
+async def test_unknown_sessions_load_empty_and_saves_append(store: SessionStore) -> None:
+    assert await store(fx.LoadSession(session_id="s")) == fx.SessionLog(session_id="s")
+    assert await store(save(0, fx.user("a"), fx.assistant("b"))) == fx.Saved(session_id="s", last_seq=2)
+    assert await store(save(2, fx.user("c"))) == fx.Saved(session_id="s", last_seq=3)
+    log = await store.load("s")
+    assert log.records == (fx.user("a"), fx.assistant("b"), fx.user("c"))
+
+
+async def test_a_stale_save_is_a_conflict_and_writes_nothing(store: SessionStore) -> None:
+    await store(save(0, fx.user("a")))
+    with pytest.raises(fx.SessionConflict, match="another run appended") as info:
+        await store(save(0, fx.user("x"), fx.user("y")))
+    assert (info.value.session_id, info.value.expected_seq, info.value.actual_seq) == ("s", 0, 1)
+    with pytest.raises(fx.SessionConflict):
+        await store(save(5, fx.user("z")))
+    assert (await store.load("s")).records == (fx.user("a"),)
+
+
+async def test_records_round_trip_exactly(store: SessionStore) -> None:
+    records: tuple[fx.Record, ...] = (
+        fx.system("sys ünïcødé"),
+        fx.UserMessage(content="q", name="ann"),
+        fx.AssistantMessage(content=None, tool_calls=(call("c1"),), refusal=None, name="bot"),
+        fx.ToolMessage(tool_call_id="c1", content='{"x": [1, 2]}'),
+        fx.AssistantMessage(content="", refusal="no"),
+        fx.user("a lone surrogate \ud800 and an emoji 😀"),
+        fx.Compaction(
+            first_seq=1, last_seq=4, message=fx.user("[s]"), strategy="drop_oldest()", tokens_before=9
+        ),
+    )
+    await store(save(0, *records))
+    assert (await store.load("s")).records == records
+
+
+async def test_list_delete_and_fork(store: SessionStore) -> None:
+    await store(
+        save(0, fx.user("q"), fx.assistant(None, call("c1")), fx.ToolMessage(tool_call_id="c1", content="3"))
+    )
+    await store(save(0, fx.user("other"), sid="b"))
+    info = await store.fork_session("s", "s2", upto_seq=1)
+    assert (info.session_id, info.last_seq, info.forked_from) == ("s2", 1, "s")
+    assert (await store.load("s2")).records == (fx.user("q"),)
+    await store(save(1, fx.user("diverge"), sid="s2"))
+    assert (await store.load("s")).last_seq == 3  # the source is untouched
+    whole = await store.fork_session("s", "s3")
+    assert whole.last_seq == 3
+    with pytest.raises(fx.SessionError, match="without results"):
+        await store.fork_session("s", "s4", upto_seq=2)
+    with pytest.raises(fx.SessionError, match="already exists"):
+        await store.fork_session("s", "b")
+    with pytest.raises(fx.SessionError, match="no such session"):
+        await store.fork_session("nope", "s5")
+    with pytest.raises(fx.SessionError, match="between 0 and 3"):
+        await store.fork_session("s", "s6", upto_seq=9)
+    listed = await store.list_sessions()
+    assert [(i.session_id, i.last_seq, i.forked_from) for i in listed] == [
+        ("b", 1, None),
+        ("s", 3, None),
+        ("s2", 2, "s"),
+        ("s3", 3, "s"),
+    ]
+    assert all(i.created_at <= i.updated_at for i in listed)
+    assert await store.delete_session("s") is True
+    assert await store.delete_session("s") is False
+    assert (await store.load("s")).records == ()
+    assert (await store.load("s3")).last_seq == 3  # forks are copies
+    await store(save(0, fx.user("again")))  # a deleted id starts over from 0
+
+
+async def test_stores_perform_only_session_effects(store: SessionStore) -> None:
+    with pytest.raises(fx.UnhandledEffect, match="only performs LoadSession and SaveSession"):
+        await store(fx.ToolCall(id="c", name="add"))
+
+
+async def test_run_session_carries_history_across_runs(store: SessionStore) -> None:
+    seen: list[tuple[fx.Message, ...]] = []
+
+    def model(c: fx.ModelCall) -> fx.AssistantMessage | str:
+        seen.append(c.messages)
+        if isinstance(c.messages[-1], fx.UserMessage) and c.messages[-1].content == "1+2?":
+            return fx.assistant(None, call("c1"))
+        return f"reply {len(seen)}"
+
+    interp = agent_interpreter(AGENT, model=function(model))
+    first = await run_session(AGENT, interp, "1+2?", session_id="chat", store=store)
+    assert first.output == "reply 2"
+    second = await run_session(AGENT, interp, "and then?", session_id="chat", store=store)
+    assert seen[-1] == (*first.messages, fx.user("and then?"))
+    assert (await store.load("chat")).view() == second.messages
+    assert second.steps == 1  # steps count this run only
+
+
+async def test_two_runs_on_one_session_conflict_and_lose_nothing(store: SessionStore) -> None:
+    both_loaded = anyio.Event()
+    arrived = 0
+
+    async def model(c: fx.ModelCall) -> str:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 2:
+            both_loaded.set()
+        await both_loaded.wait()
+        return f"answer to {c.messages[-1].content}"
+
+    interp = with_store(store)(agent_interpreter(AGENT, model=function(model)))
+    outcomes: dict[str, object] = {}
+
+    async def one(text: str) -> None:
+        try:
+            outcomes[text] = await run_session(AGENT, interp, text, session_id="shared")
+        except fx.SessionConflict as exc:
+            outcomes[text] = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one, "A")
+        tg.start_soon(one, "B")
+    winners = [k for k, v in outcomes.items() if isinstance(v, fx.RunState)]
+    losers = [k for k, v in outcomes.items() if isinstance(v, fx.SessionConflict)]
+    assert len(winners) == 1 and len(losers) == 1
+    log = await store.load("shared")
+    assert log.records == (fx.user(winners[0]), fx.assistant(f"answer to {winners[0]}"))
+
+
+async def test_concurrent_runs_on_different_sessions(store: SessionStore) -> None:
+    async def one(i: int) -> None:
+        for turn in range(3):
+            model = sequence([fx.assistant(None, call(f"c{i}-{turn}")), f"done {i}.{turn}"])
+            await run_session(
+                AGENT, agent_interpreter(AGENT, model=model), f"q{turn}", session_id=f"s{i}", store=store
+            )
+
+    async with anyio.create_task_group() as tg:
+        for i in range(8):
+            tg.start_soon(one, i)
+    for i in range(8):
+        view = (await store.load(f"s{i}")).view()
+        assert len(view) == 12
+        assert [m.content for m in view if isinstance(m, fx.AssistantMessage) and m.content] == [
+            f"done {i}.{t}" for t in range(3)
+        ]
+
+
+async def test_a_cancelled_run_keeps_every_completed_step(store: SessionStore) -> None:
+    started = anyio.Event()
+
+    @fx.tool
+    async def hang() -> str:
+        """Never returns."""
+        started.set()
+        await anyio.sleep_forever()
+        return "unreachable"
+
+    agent = fx.Agent(model="m", tools=(add, hang))
+    model = sequence(
+        [
+            fx.assistant(None, call("c1")),
+            fx.assistant(None, fx.ToolCallRequest(id="h1", name="hang", arguments="{}")),
+        ]
+    )
+    with anyio.move_on_after(5) as scope:
+        async with anyio.create_task_group() as tg:
+
+            async def go() -> None:
+                await run_session(
+                    agent, agent_interpreter(agent, model=model), "go", session_id="c", store=store
+                )
+
+            tg.start_soon(go)
+            await started.wait()
+            tg.cancel_scope.cancel()
+    assert not scope.cancelled_caught
+    view = (await store.load("c")).view()
+    assert view == (
+        fx.user("go"),
+        fx.assistant(None, call("c1")),
+        fx.ToolMessage(tool_call_id="c1", content="3"),
+    )
+
+
+async def test_run_session_with_compaction_persists_the_compaction(store: SessionStore) -> None:
+    policy = fx.CompactionPolicy(max_messages=4, keep_last_turns=2)
+    for i in range(4):
+        await run_session(
+            AGENT,
+            agent_interpreter(AGENT, model=fixed(f"r{i}")),
+            f"q{i}",
+            session_id="long",
+            store=store,
+            compaction=policy,
+        )
+    log = await store.load("long")
+    assert [r.content for r in log.originals()] == [x for i in range(4) for x in (f"q{i}", f"r{i}")]
+    assert len(log.compactions()) >= 2
+    assert log.view()[-2:] == (fx.user("q3"), fx.assistant("r3"))
+
+
+async def test_with_store_routes_and_run_session_checks_its_agent() -> None:
+    store = memory_store()
+    interp = with_store(store)(fixed("hi"))
+    assert repr(interp) == "with_store(memory_store(<0 sessions>))(fixed('hi'))"
+    assert (await interp(fx.ModelCall(model="m", messages=(fx.user("x"),)))).message.content == "hi"
+    assert await interp(fx.LoadSession(session_id="q")) == fx.SessionLog(session_id="q")
+    with pytest.raises(TypeError, match="expects an Agent"):
+        await run_session(AGENT.step, interp, "x", session_id="q")  # type: ignore[arg-type]
+
+
+async def test_a_session_run_with_a_summary_records_and_replays_exactly() -> None:
+    from interpreters import MemoryTraceStore, record, replay
+
+    store, traces = memory_store(), MemoryTraceStore()
+    policy = fx.CompactionPolicy(max_messages=2, keep_last_turns=1, strategy=fx.summarise("small"))
+
+    def model(c: fx.ModelCall) -> str:
+        return "a summary" if c.model == "small" else f"re: {c.messages[-1].content}"
+
+    live = agent_interpreter(AGENT, model=function(model))
+    await run_session(AGENT, live, "one", session_id="r", store=store)
+    recorded_live = record(into=traces, trace_id="t")(with_store(store)(live))
+    final = await run_session(AGENT, recorded_live, "two", session_id="r", compaction=policy)
+    trace = await traces.load("t")
+    kinds = [type(ex.effect).__name__ for ex in trace.exchanges]
+    assert kinds == ["LoadSession", "ModelCall", "SaveSession", "ModelCall", "SaveSession"]
+    assert trace.exchanges[1].effect.model == "small"  # type: ignore[attr-defined]
+    # no store, no model: the recording alone reproduces the run, summary included
+    async with replay(trace) as recorded:
+        again = await run_session(AGENT, recorded, "two", session_id="r", compaction=policy)
+    assert again == final
+    assert final.messages[0] == fx.user("[Previous conversation summary]: a summary")

@@ -1,0 +1,300 @@
+"""The SQLite store in real files: reopening, migrations, several processes, SIGKILL in
+the middle of a run, and a 100k-message session. Trio and asyncio."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tower_llm_fx as fx
+from interpreters import agent_interpreter, open_sqlite_store, run_session, sequence
+from interpreters._sqlite import MIGRATIONS, migrate
+from tests.laws._conversations import check_valid
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Tests that start processes or write 100k rows run on one backend only: what they
+# check is the file, not the event loop, and they are the slow ones.
+one_backend = pytest.mark.parametrize("anyio_backend", ["trio"])
+
+
+any_text = st.text(st.characters(exclude_categories=()), max_size=12)  # surrogates and NULs included
+records = st.lists(
+    st.one_of(
+        st.builds(fx.UserMessage, content=any_text, name=st.none() | any_text),
+        st.builds(fx.SystemMessage, content=any_text),
+        st.builds(
+            fx.AssistantMessage,
+            content=st.none() | any_text,
+            tool_calls=st.lists(
+                st.builds(fx.ToolCallRequest, id=any_text, name=any_text, arguments=any_text), max_size=2
+            ).map(tuple),
+        ),
+        st.builds(fx.ToolMessage, tool_call_id=any_text, content=any_text),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(records)
+def test_any_text_round_trips_through_a_real_file(
+    tmp_path_factory: pytest.TempPathFactory, rs: list[fx.Record]
+) -> None:
+    db = tmp_path_factory.mktemp("rt") / "rt.db"
+
+    async def main() -> fx.SessionLog:
+        async with open_sqlite_store(db) as store:
+            await store(save(0, *rs))
+        async with open_sqlite_store(db) as store:
+            return await store.load("s")
+
+    assert trio.run(main).records == tuple(rs)
+
+
+def save(after: int, *records: fx.Record, sid: str = "s") -> fx.SaveSession:
+    return fx.SaveSession(session_id=sid, after_seq=after, records=records)
+
+
+async def test_the_default_path_is_sessions_db_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with open_sqlite_store() as store:
+        await store(save(0, fx.user("hi")))
+    assert (tmp_path / "sessions.db").exists()
+
+
+async def test_reopening_finds_everything_and_the_file_is_wal(tmp_path: Path) -> None:
+    db = tmp_path / "nested name.db"
+    async with open_sqlite_store(db) as store:
+        await store(save(0, fx.user("a"), fx.assistant("b")))
+    async with open_sqlite_store(str(db), durability="full") as store:
+        assert (await store.load("s")).records == (fx.user("a"), fx.assistant("b"))
+        await store(save(2, fx.user("c")))
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        rows = conn.execute("SELECT seq, kind, data FROM records ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+    assert [r[:2] for r in rows] == [(1, "message"), (2, "message"), (3, "message")]
+    assert rows[0][2] == '{"type":"UserMessage","content":"a","name":null}'
+
+
+async def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    async with open_sqlite_store(tmp_path / "x.db") as store:
+        pass
+    with pytest.raises(fx.SessionError, match="closed"):
+        await store.load("s")
+    with pytest.raises(ValueError, match="durability"):
+        async with open_sqlite_store(tmp_path / "x.db", durability="fast"):  # type: ignore[arg-type]
+            pass
+
+
+def test_migrations_apply_once_in_order_and_refuse_newer_files(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    try:
+        assert migrate(conn) == 1
+        assert migrate(conn) == 1  # idempotent
+        extra = (*MIGRATIONS, (2, ("CREATE INDEX records_kind ON records (kind)",)))
+        assert migrate(conn, extra) == 2
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'records_kind'").fetchone()
+        with pytest.raises(fx.SessionError, match="schema version 2"):
+            migrate(conn)
+        broken = (*extra, (3, ("CREATE TABLE ok (x)", "THIS IS NOT SQL")))
+        with pytest.raises(sqlite3.OperationalError):
+            migrate(conn, broken)
+        # the failed migration left nothing behind
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'ok'").fetchone() is None
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 2
+    finally:
+        conn.close()
+
+
+async def test_opening_waits_for_another_writer_instead_of_failing(tmp_path: Path) -> None:
+    # Switching a file to WAL while another connection is writing makes SQLite answer
+    # "database is locked" at once, without waiting (this made concurrent processes
+    # opening a new file fail now and then); the store waits for the writer instead.
+    db = tmp_path / "busy.db"
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        other.execute("CREATE TABLE t (x)")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        opened = anyio.Event()
+
+        async def open_store() -> None:
+            async with open_sqlite_store(db) as store:
+                await store(save(0, fx.user("hi")))
+            opened.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(open_store)
+            await anyio.sleep(0.3)
+            assert not opened.is_set()  # still waiting for the other writer
+            other.execute("COMMIT")
+        assert opened.is_set()
+    finally:
+        other.close()
+    fresh = sqlite3.connect(db)
+    try:
+        assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        fresh.close()
+
+
+async def test_opening_a_newer_file_is_an_error(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    migrate(conn, (*MIGRATIONS, (99, ("CREATE TABLE future (x)",))))
+    conn.close()
+    with pytest.raises(fx.SessionError, match="upgrade tower_llm_fx"):
+        async with open_sqlite_store(db):
+            pass
+
+
+async def test_a_corrupt_log_is_reported(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    async with open_sqlite_store(db) as store:
+        await store(save(0, fx.user("a"), fx.user("b"), fx.user("c")))
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DELETE FROM records WHERE seq = 2")
+    conn.close()
+    async with open_sqlite_store(db) as store:
+        with pytest.raises(fx.SessionError, match="missing record 2"):
+            await store.load("s")
+
+
+@one_backend
+async def test_a_100k_message_session(tmp_path: Path) -> None:
+    db = tmp_path / "big.db"
+    messages = [
+        fx.user(f"question {i}") if i % 2 == 0 else fx.assistant(f"answer {i}") for i in range(100_000)
+    ]
+    async with open_sqlite_store(db) as store:
+        last = 0
+        for start in range(0, len(messages), 10_000):
+            saved = await store(save(last, *messages[start : start + 10_000], sid="big"))
+            last = saved.last_seq
+        assert last == 100_000
+        # the agent continues the huge session with one more step
+        agent = fx.Agent(model="m")
+        final = await run_session(
+            agent, agent_interpreter(agent, model=sequence(["ok"])), "more", session_id="big", store=store
+        )
+        assert len(final.messages) == 100_002
+    async with open_sqlite_store(db) as store:
+        log = await store.load("big")
+        assert log.last_seq == 100_002
+        assert log.records[:100_000] == tuple(messages)
+        assert log.records[-2:] == (fx.user("more"), fx.assistant("ok"))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll a file another process writes (no in-process event can tell us)."""
+    with anyio.fail_after(60):
+        while True:
+            if condition():
+                return
+            await anyio.sleep(0.01)
+
+
+async def run_worker(*args: str) -> None:
+    done = await anyio.run_process(
+        [sys.executable, "-m", "tests.interpreters._session_worker", *args], cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+
+@one_backend
+async def test_processes_writing_different_sessions(tmp_path: Path) -> None:
+    db = str(tmp_path / "multi.db")
+    async with anyio.create_task_group() as tg:
+        for w in range(4):
+            tg.start_soon(run_worker, "steps", db, f"s{w}", "5", str(tmp_path / f"marks{w}"))
+    async with open_sqlite_store(db) as store:
+        for w in range(4):
+            view = (await store.load(f"s{w}")).view()
+            check_valid(view)
+            assert len(view) == 1 + 5 * 2 + 1
+            assert view[-1] == fx.assistant("finished")
+
+
+@one_backend
+async def test_processes_appending_to_one_session_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "shared.db")
+    async with anyio.create_task_group() as tg:
+        for w in range(3):
+            tg.start_soon(run_worker, "append", db, "shared", "40", f"w{w}")
+    async with open_sqlite_store(db) as store:
+        contents = [str(m.content) for m in (await store.load("shared")).view()]
+    assert len(contents) == 120
+    assert sorted(contents) == sorted(f"w{w}:{i}" for w in range(3) for i in range(40))
+    for w in range(3):  # each writer's records are in its own order
+        mine = [c for c in contents if c.startswith(f"w{w}:")]
+        assert mine == [f"w{w}:{i}" for i in range(40)]
+
+
+@one_backend
+async def test_sigkill_mid_step_keeps_every_completed_step(tmp_path: Path) -> None:
+    db, marks = str(tmp_path / "crash.db"), tmp_path / "marks"
+    block_at = 4
+    args = ["steps", db, "crash", "10", str(marks), str(block_at)]
+    process = await anyio.open_process(
+        [sys.executable, "-m", "tests.interpreters._session_worker", *args], cwd=ROOT
+    )
+    try:
+        await until(lambda: marks.exists() and marks.read_text().split()[-1:] == [str(block_at)])
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.aclose()
+    assert process.returncode == -signal.SIGKILL
+    async with open_sqlite_store(db) as store:
+        view = (await store.load("crash")).view()
+    check_valid(view)
+    # the input and steps 1..3 (call + result each); step 4 was in flight
+    assert len(view) == 1 + (block_at - 1) * 2
+    assert [m.content for m in view if isinstance(m, fx.ToolMessage)] == ["1", "2", "3"]
+
+
+@one_backend
+async def test_sigkill_at_a_random_moment_leaves_a_valid_prefix(tmp_path: Path) -> None:
+    db, marks = str(tmp_path / "random.db"), tmp_path / "marks"
+    process = await anyio.open_process(
+        [sys.executable, "-m", "tests.interpreters._session_worker", "steps", db, "r", "100000", str(marks)],
+        cwd=ROOT,
+    )
+    try:
+        await until(lambda: marks.exists() and len(marks.read_text().split()) >= 30)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.aclose()
+    started = [int(x) for x in marks.read_text().split()]
+    async with open_sqlite_store(db) as store:
+        view = (await store.load("r")).view()
+    check_valid(view)
+    completed = sum(isinstance(m, fx.ToolMessage) for m in view)
+    # when step k's tool started, steps < k were saved; step k itself may have been saved too
+    assert max(started) - 1 <= completed <= max(started)
+    assert [m.content for m in view if isinstance(m, fx.ToolMessage)] == [
+        str(i) for i in range(1, completed + 1)
+    ]

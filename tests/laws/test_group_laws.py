@@ -1,0 +1,200 @@
+"""Laws of multi-agent runs, over random scripted handoff sequences (real run_group, real tools).
+
+For any script of model turns (ordinary tool calls, handoff calls, calls to
+tools the active agent does not have, parallel batches, text):
+
+* every ``ModelCall`` the group sends is a valid request (the OpenAI rules of
+  ``validate_model_call``), and so is the final conversation;
+* every tool call is answered exactly once, by one ``ToolCall`` effect (or one
+  slot of a ``Parallel``);
+* the handoff records form a chain, stay within ``max_handoffs``, and each one
+  was asked for by an acknowledged ``handoff_to_*`` call or the policy;
+* the run is deterministic (same effects twice) and its state is data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tower_llm_fx as fx
+from interpreters import Interpreter, function, group_interpreter, run_group
+from tower_llm_fx._validation import validate_conversation, validate_model_call
+
+R = TypeVar("R")
+
+
+@fx.tool
+def lookup(order: int) -> str:
+    """Look an order up."""
+    return f"order {order}"
+
+
+@fx.tool
+def refund(order: int) -> str:
+    """Refund an order."""
+    return f"refunded {order}"
+
+
+NAMES = ("triage", "billing", "tech")
+
+
+def make_group(parallel: bool, max_handoffs: int, filtered: bool) -> fx.Group:
+    agents = [
+        fx.Agent(model="m-triage", name="triage", tools=(lookup,), parallel_tools=parallel),
+        fx.Agent(model="m-billing", name="billing", tools=(refund, lookup), policy=fx.max_steps(4)),
+        fx.Agent(model="m-tech", name="tech", parallel_tools=parallel),
+    ]
+    policy = fx.explicit_handoffs(*NAMES)
+    if filtered:
+        policy = fx.compacting_handoff(policy, fx.CompactionPolicy(max_messages=4, keep_last_turns=1))
+    return fx.Group(
+        members=tuple(fx.GroupMember(agent=a) for a in agents), policy=policy, max_handoffs=max_handoffs
+    )
+
+
+# A turn: ("text",) or ("calls", [pick, ...]); a pick chooses among the offered
+# tools, plus a tool no agent has and a tool only another agent has.
+turns = st.one_of(
+    st.just(("text", ())),
+    st.tuples(st.just("calls"), st.lists(st.integers(0, 7), min_size=1, max_size=3).map(tuple)),
+)
+
+
+def scripted_model(script: list[tuple[str, tuple[int, ...]]]) -> Any:
+    counter = iter(range(10_000))
+
+    def answer(call: fx.ModelCall) -> fx.AssistantMessage | str:
+        if not script:
+            return "done"
+        kind, picks = script.pop(0)
+        if kind == "text":
+            return "ok"
+        names = [t.name for t in call.tools] + ["no_such_tool", "refund"]
+        calls = []
+        for p in picks:
+            name = names[p % len(names)]
+            calls.append(
+                fx.ToolCallRequest(id=f"c{next(counter)}", name=name, arguments=json.dumps({"order": p}))
+            )
+        return fx.assistant(None, *calls)
+
+    return function(answer)
+
+
+def journal(log: list[tuple[fx.Effect[Any], Any]]) -> Any:
+    def layer(inner: Interpreter) -> Interpreter:
+        async def interp(effect: fx.Effect[R], /) -> R:
+            result = await inner(effect)
+            log.append((effect, result))
+            return result
+
+        return interp
+
+    return layer
+
+
+def run(group: fx.Group, script: list[tuple[str, tuple[int, ...]]]) -> tuple[fx.GroupState, list[Any]]:
+    log: list[tuple[fx.Effect[Any], Any]] = []
+    interp = journal(log)(group_interpreter(group, model=scripted_model(list(script))))
+    final = trio.run(run_group, group, interp, "help")
+    return final, log
+
+
+@given(
+    st.lists(turns, max_size=14),
+    st.booleans(),
+    st.integers(0, 4),
+    st.booleans(),
+)
+def test_random_handoff_sequences_keep_the_conversation_valid(
+    script: list[tuple[str, tuple[int, ...]]], parallel: bool, max_handoffs: int, filtered: bool
+) -> None:
+    group = make_group(parallel, max_handoffs, filtered)
+    final, log = run(group, script)
+
+    # Every request sent was valid, and so is the final conversation.
+    for effect, _ in log:
+        if isinstance(effect, fx.ModelCall):
+            assert validate_model_call(effect) == (), effect
+    assert validate_conversation(final.messages) == ()
+
+    # Every tool call is answered exactly once, by exactly one performed tool effect.
+    call_ids = [c.id for m in final.messages if isinstance(m, fx.AssistantMessage) for c in m.tool_calls]
+    answered = [m.tool_call_id for m in final.messages if isinstance(m, fx.ToolMessage)]
+    performed = [
+        c.id
+        for e, _ in log
+        for c in (e.calls if isinstance(e, fx.Parallel) else (e,))
+        if isinstance(c, fx.ToolCall)
+    ]
+    assert sorted(call_ids) == sorted(answered) == sorted(performed)
+    assert len(set(call_ids)) == len(call_ids)
+
+    # Handoffs: a chain, within bounds, each asked for by an acknowledged handoff call.
+    assert len(final.handoffs) <= max_handoffs
+    path = final.path
+    assert path[0] == "triage"
+    acks = {
+        r.call_id: r.content
+        for e, res in log
+        for r in (res if isinstance(res, tuple) else (res,))
+        if isinstance(r, fx.ToolResult) and r.name.startswith("handoff_to_")
+    }
+    for i, record in enumerate(final.handoffs):
+        assert (record.source, record.target) == (path[i], path[i + 1])
+        assert record.source != record.target
+        assert record.call_id is not None
+        assert json.loads(acks[record.call_id])["handoff"] == record.target
+        assert isinstance(final.messages[record.at - 1], fx.ToolMessage)
+    assert final.stop is not None
+
+    # Deterministic, and data.
+    again, log2 = run(group, script)
+    assert again == final and log2 == log
+    assert fx.from_json(fx.to_json(final)) == final
+
+
+def _expected_path(targets: list[str], max_handoffs: int) -> tuple[tuple[str, ...], str]:
+    """An independent oracle: the path and stop kind a group with cycle_limit=2 must produce."""
+    path = ["triage"]
+    for t in targets:
+        if t == path[-1]:
+            continue  # not offered to the active agent: the model moves on
+        if len(path) - 1 >= max_handoffs:
+            return tuple(path), "max_handoffs"
+        p = [*path, t]
+        if any(p[-k:] == p[-2 * k : -k] for k in range(2, len(p) // 2 + 1)):
+            return tuple(path), "handoff_cycle"
+        path.append(t)
+    return tuple(path), "no_tool_calls"
+
+
+_targets = st.lists(st.sampled_from(NAMES), min_size=1, max_size=12)
+_looping = st.lists(st.sampled_from(NAMES), min_size=2, max_size=4).map(lambda block: block * 3)
+
+
+@given(st.one_of(_targets, _looping), st.one_of(st.integers(0, 3), st.integers(8, 12)))
+def test_forced_handoff_paths_are_followed_until_a_bound_stops_them(
+    targets: list[str], max_handoffs: int
+) -> None:
+    """Whatever targets the model asks for, the path follows them until a bound says stop."""
+    group = make_group(False, max_handoffs, False)
+    wanted = list(targets)
+
+    def answer(call: fx.ModelCall) -> fx.AssistantMessage | str:
+        offered = [t.name for t in call.tools if t.name.startswith("handoff_to_")]
+        while wanted:
+            name = f"handoff_to_{wanted.pop(0)}"
+            if name in offered:
+                return fx.assistant(None, fx.ToolCallRequest(id=f"h{len(wanted)}", name=name))
+        return "done"
+
+    final = trio.run(run_group, group, group_interpreter(group, model=function(answer)), "go")
+    path, stop = _expected_path(targets, max_handoffs)
+    assert (final.path, final.stop.kind if final.stop else None) == (path, stop)
+    assert validate_conversation(final.messages) == ()

@@ -1,0 +1,241 @@
+"""Run items: tower-llm's flat "items" view of a conversation, and the codec to messages.
+
+Theory of operation: a conversation is a tuple of messages in which an
+assistant message *contains* its tool calls. The items view flattens it: one
+`MessageItem` per system, user or assistant message, then one `ToolCallItem`
+per tool call right after its assistant's item, one `ToolOutputItem` per tool
+message, plus `HandoffItem` markers that have no message form.
+
+The codec is pure and deterministic (tower-llm stamped fresh UUIDs and clock
+times on every conversion, so no two conversions agreed). Exact round trips:
+
+* ``items_to_messages(messages_to_items(ms)) == ms`` for *every* tuple of
+  messages, valid or not: nothing a message holds is lost.
+* ``messages_to_items(items_to_messages(items)) == items`` for every
+  *canonical* item sequence (`items_are_canonical`): what `messages_to_items` produces.
+
+The non-canonical corners, where the second trip is not the identity:
+
+* `HandoffItem` has no message form and is dropped (it does not separate an
+  assistant item from the tool call items after it).
+* ``ToolOutputItem.error`` is dropped (a tool message only has content; our
+  error results already say ``"error (...): ..."`` in their output).
+* A `ToolCallItem` with no assistant `MessageItem` before it gets one: it
+  becomes ``AssistantMessage(content=None, tool_calls=...)`` (tower-llm dropped
+  such calls silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, TypeAlias, final
+
+import attrs
+from attrs import validators as v
+
+from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
+from ._serde import register
+
+__all__ = [
+    "HandoffItem",
+    "MessageItem",
+    "RunItem",
+    "ToolCallItem",
+    "ToolOutputItem",
+    "items_are_canonical",
+    "items_to_messages",
+    "messages_to_items",
+]
+
+_str = v.instance_of(str)
+_opt_str = v.optional(_str)
+
+
+def _check_message_item(item: MessageItem, _attr: object, _value: object) -> None:
+    if item.role != "assistant":
+        if item.content is None:
+            raise ValueError(
+                f"a {item.role} MessageItem needs content (a str); only assistant content may be None"
+            )
+        if item.refusal is not None:
+            raise ValueError(f"only assistant MessageItems carry a refusal, not {item.role}")
+    if item.role == "system" and item.name is not None:
+        raise ValueError("system MessageItems have no name")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MessageItem:
+    """A system, user or assistant message, without its tool calls.
+
+    >>> MessageItem(role="user", content="hi")
+    MessageItem(role='user', content='hi', name=None, refusal=None)
+    """
+
+    role: Literal["system", "user", "assistant"] = attrs.field(
+        validator=v.in_(("system", "user", "assistant"))
+    )
+    content: str | None = attrs.field(default=None, validator=_opt_str)
+    name: str | None = attrs.field(default=None, validator=_opt_str)
+    refusal: str | None = attrs.field(default=None, validator=[_opt_str, _check_message_item])
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ToolCallItem:
+    """One tool call of the assistant `MessageItem` before it; ``id`` is the call id.
+
+    ``arguments`` is the raw JSON text the model sent (tower-llm parsed it and
+    replaced text that was not JSON with a JSON string, changing it).
+    """
+
+    id: str = attrs.field(validator=_str)
+    name: str = attrs.field(validator=_str)
+    arguments: str = attrs.field(default="{}", validator=_str)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ToolOutputItem:
+    """The output of the tool call ``tool_call_id``; ``error`` says why it failed, if it did."""
+
+    tool_call_id: str = attrs.field(validator=_str)
+    output: str = attrs.field(validator=_str)
+    error: str | None = attrs.field(default=None, validator=_opt_str)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class HandoffItem:
+    """Control passed from one agent to another (no message form; skipped by the codec)."""
+
+    from_agent: str = attrs.field(validator=_str)
+    to_agent: str = attrs.field(validator=_str)
+    reason: str | None = attrs.field(default=None, validator=_opt_str)
+
+
+for _cls in (MessageItem, ToolCallItem, ToolOutputItem, HandoffItem):
+    register(_cls)
+del _cls
+
+RunItem: TypeAlias = MessageItem | ToolCallItem | ToolOutputItem | HandoffItem
+"""Any run item."""
+
+
+def messages_to_items(messages: Sequence[Message]) -> tuple[RunItem, ...]:
+    """Flatten messages into run items (total: every tuple of messages converts).
+
+    >>> from tower_llm_fx import AssistantMessage, ToolCallRequest, ToolMessage, UserMessage
+    >>> call = ToolCallRequest(id="c1", name="add", arguments='{"a": 1}')
+    >>> [type(i).__name__ for i in messages_to_items([UserMessage(content="hi"),
+    ...     AssistantMessage(tool_calls=(call,)), ToolMessage(tool_call_id="c1", content="2")])]
+    ['MessageItem', 'MessageItem', 'ToolCallItem', 'ToolOutputItem']
+    """
+    out: list[RunItem] = []
+    append = out.append
+    for m in messages:
+        t = type(m)
+        if t is ToolMessage:
+            assert isinstance(m, ToolMessage)
+            append(ToolOutputItem(tool_call_id=m.tool_call_id, output=m.content))
+        elif t is AssistantMessage:
+            assert isinstance(m, AssistantMessage)
+            append(MessageItem(role="assistant", content=m.content, name=m.name, refusal=m.refusal))
+            for c in m.tool_calls:
+                append(ToolCallItem(id=c.id, name=c.name, arguments=c.arguments))
+        elif t is UserMessage:
+            assert isinstance(m, UserMessage)
+            append(MessageItem(role="user", content=m.content, name=m.name))
+        elif t is SystemMessage:
+            assert isinstance(m, SystemMessage)
+            append(MessageItem(role="system", content=m.content))
+        else:
+            raise TypeError(
+                f"messages_to_items() takes messages, got a {type(m).__name__}; build it with "
+                "UserMessage(...), SystemMessage(...), AssistantMessage(...) or ToolMessage(...)"
+            )
+    return tuple(out)
+
+
+def items_to_messages(items: Sequence[RunItem]) -> tuple[Message, ...]:
+    """Fold run items back into messages: an assistant item absorbs the tool calls after it.
+
+    See the module docstring for the (documented) corners where this is not the
+    inverse of `messages_to_items`.
+
+    >>> items = (MessageItem(role="user", content="hi"), MessageItem(role="assistant"),
+    ...          ToolCallItem(id="c1", name="add"), ToolOutputItem(tool_call_id="c1", output="2"))
+    >>> [m.role for m in items_to_messages(items)]
+    ['user', 'assistant', 'tool']
+    """
+    out: list[Message] = []
+    i = 0
+    n = len(items)
+    while i < n:
+        item = items[i]
+        t = type(item)
+        if t is MessageItem:
+            assert isinstance(item, MessageItem)
+            if item.role == "assistant":
+                calls, i = _calls_from(items, i + 1)
+                out.append(
+                    AssistantMessage(
+                        content=item.content, tool_calls=calls, refusal=item.refusal, name=item.name
+                    )
+                )
+                continue
+            if item.role == "user":
+                out.append(UserMessage(content=item.content or "", name=item.name))
+            else:
+                out.append(SystemMessage(content=item.content or ""))
+        elif t is ToolCallItem:
+            calls, i = _calls_from(items, i)
+            out.append(AssistantMessage(content=None, tool_calls=calls))
+            continue
+        elif t is ToolOutputItem:
+            assert isinstance(item, ToolOutputItem)
+            out.append(ToolMessage(tool_call_id=item.tool_call_id, content=item.output))
+        elif t is not HandoffItem:
+            raise TypeError(f"items_to_messages() takes run items, got a {type(item).__name__}")
+        i += 1
+    return tuple(out)
+
+
+def _calls_from(items: Sequence[RunItem], i: int) -> tuple[tuple[ToolCallRequest, ...], int]:
+    calls: list[ToolCallRequest] = []
+    while i < len(items):
+        item = items[i]
+        t = type(item)
+        if t is ToolCallItem:
+            assert isinstance(item, ToolCallItem)
+            calls.append(ToolCallRequest(id=item.id, name=item.name, arguments=item.arguments))
+        elif t is not HandoffItem:  # handoff markers are transparent
+            break
+        i += 1
+    return tuple(calls), i
+
+
+def items_are_canonical(items: Sequence[RunItem]) -> bool:
+    """Whether ``messages_to_items(items_to_messages(items)) == items``: no handoff
+    items, no output errors, and every tool call item follows an assistant item.
+
+    >>> items_are_canonical([ToolCallItem(id="c1", name="add")])
+    False
+    """
+    in_assistant = False
+    for item in items:
+        t = type(item)
+        if t is MessageItem:
+            assert isinstance(item, MessageItem)
+            in_assistant = item.role == "assistant"
+        elif t is ToolCallItem:
+            if not in_assistant:
+                return False
+        elif t is ToolOutputItem:
+            assert isinstance(item, ToolOutputItem)
+            if item.error is not None:
+                return False
+            in_assistant = False
+        else:
+            return False
+    return True
