@@ -39,6 +39,7 @@ from ._sqlite import SqliteStore as SqliteStore
 from ._sqlite import open_sqlite_store as open_sqlite_store
 from ._stream import EventSink as EventSink
 from ._stream import RunStream as RunStream
+from ._stream import drive_stream as drive_stream
 from ._stream import event_sink as event_sink
 from ._stream import observe_deltas as observe_deltas
 from ._stream import run_stream as run_stream
@@ -76,6 +77,7 @@ __all__ = [
     "agent_interpreter",
     "by_type",
     "drive",
+    "drive_stream",
     "event_sink",
     "fixed",
     "function",

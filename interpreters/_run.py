@@ -8,7 +8,7 @@ I/O in the interpreter and its layers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from tower_llm_fx import (
@@ -41,12 +41,30 @@ async def drive(
     state: S,
     *,
     advance: Callable[[S, Effect[Any], Any], S],
+    observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None = None,
 ) -> tuple[S, Done]:
     """Run any step to completion; return the final state and the ``Done`` that ended it.
+
+    ``observe(before, effect, result, after)``, if given, is awaited after
+    each result is folded in, before the next step; it sees every exchange in
+    order and cannot change the run (``drive_stream`` reports events with it).
 
     Raises:
         StepError: the step returned something that is not an effect.
         WrongResultType: the interpreter returned a result of the wrong type.
+        Exception: whatever the interpreter or ``observe`` raised.
+
+    >>> import trio, tower_llm_fx as fx
+    >>> from interpreters import agent_interpreter, fixed
+    >>> agent = fx.Agent(model="demo")
+    >>> seen = []
+    >>> async def observe(before, effect, result, after):
+    ...     seen.append(type(effect).__name__)
+    >>> interp = agent_interpreter(agent, model=fixed("Hello!"))
+    >>> state, done = trio.run(lambda: drive(agent.step, interp, fx.RunState.start("Hi"),
+    ...                                       advance=fx.advance, observe=observe))
+    >>> state.output, seen
+    ('Hello!', ['ModelCall'])
     """
     while True:
         out = step(state)
@@ -62,7 +80,10 @@ async def drive(
                 f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
                 f"expected {expected.__name__}"
             )
-        state = advance(state, effect, result)
+        new = advance(state, effect, result)
+        if observe is not None:
+            await observe(state, effect, result, new)
+        state = new
 
 
 def _start(input: str | Sequence[Message] | RunState) -> RunState:

@@ -1,10 +1,18 @@
 """Streamed runs: `run_stream` reports a run's events while it happens.
 
-Theory of operation: a streamed run is the same loop as ``run`` (step,
-interpret, advance) in a background task, and every event goes through one
-bounded memory channel to the caller, which gives backpressure. The events
-are observations only: the effects, the results and so the final state are
-the same as those of ``run``, whoever reads the events.
+Theory of operation: a streamed run is the same loop as ``run`` (``drive``,
+which reports each exchange to an ``observe`` callback) in a background task,
+and every event goes through one bounded channel to the caller, which gives
+backpressure. The events are observations only: the effects, the results and
+so the final state are the same as those of ``run``, whoever reads the
+events. `drive_stream` is that machinery for any step (`run_stream` for an
+agent, ``run_group_stream`` for a group), as ``drive`` is for ``run``.
+
+Time to first token is what the design is tuned for: the channel is a deque
+with `anyio.Event` wake-ups (the reader waits with no extra checkpoint), and
+the producer yields only when the reader is waiting for a delta. What
+remains is the cost of starting one anyio task and of one pass of the
+scheduler to hand the first delta over (``bench/openai_overhead.py``).
 
 There are two kinds of event:
 
@@ -27,23 +35,26 @@ what is recorded or replayed: a record layer still sees
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
-from typing import Any, final
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 import attrs
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from tower_llm_fx import (
     Agent,
     Done,
+    Effect,
     Message,
     ModelCall,
     ModelReplied,
-    ModelReply,
     Parallel,
     RunEvent,
     RunFinished,
@@ -52,20 +63,26 @@ from tower_llm_fx import (
     StepFinished,
     ToolCall,
     ToolCallFinished,
-    ToolResult,
     Usage,
-    WrongResultType,
     advance,
     finish,
     reply_events,
 )
-from tower_llm_fx.testing import check_step_output
 
-from ._run import _start
+from ._run import _start, drive
 from ._types import Interpreter
 
-__all__ = ["EventSink", "RunStream", "event_sink", "observe_deltas", "run_stream", "tap"]
+__all__ = ["EventSink", "RunStream", "drive_stream", "event_sink", "observe_deltas", "run_stream", "tap"]
 
+S = TypeVar("S")
+if TYPE_CHECKING:  # a default for the type parameter, so a bare ``RunStream`` means ``RunStream[RunState]``
+    from typing_extensions import TypeVar as _TypeVar
+
+    T = _TypeVar("T", default=RunState)
+else:
+    T = TypeVar("T")
+
+_NO_USAGE = Usage()
 _SINK: ContextVar[EventSink | None] = ContextVar("tower_llm_fx_event_sink", default=None)
 
 
@@ -86,8 +103,8 @@ class EventSink:
         deliver: MemoryObjectSendStream[RunEvent] | Callable[[RunEvent], Awaitable[object] | object],
         step: int = 1,
     ) -> None:
-        # A channel (run_stream and its siblings) or a callback (observe_deltas).
-        self._deliver = _channel(deliver) if isinstance(deliver, MemoryObjectSendStream) else deliver
+        # A callback (observe_deltas, and drive_stream's channel), or a memory object stream.
+        self._deliver = deliver.send if isinstance(deliver, MemoryObjectSendStream) else deliver
         self.step = step
         #: Events emitted during the current model call.
         self.emitted = 0
@@ -101,24 +118,6 @@ class EventSink:
 
     def __repr__(self) -> str:
         return f"<EventSink step={self.step} emitted={self.emitted}>"
-
-
-def _channel(send: MemoryObjectSendStream[RunEvent]) -> Callable[[RunEvent], Awaitable[None]]:
-    """Deliver deltas to `run_stream`'s reader."""
-
-    async def deliver(event: RunEvent) -> None:
-        # A checkpoint per event would cost a pass of the scheduler per token, so
-        # we yield only when the reader is waiting for this event, and then twice:
-        # trio runs the tasks of one pass in random order, and the second pass
-        # makes sure the reader gets the event before we parse the chunks httpx
-        # may already hold (what time-to-first-token is about).
-        waiting = send.statistics().tasks_waiting_receive
-        await _put(send, event)
-        if waiting:
-            await anyio.lowlevel.checkpoint()
-            await anyio.lowlevel.checkpoint()
-
-    return deliver
 
 
 def event_sink() -> EventSink | None:
@@ -169,23 +168,114 @@ def observe_deltas(fn: Callable[[RunEvent], object], *, step: int = 1) -> Iterat
 
 
 @final
-class RunStream:
+class _Channel:
+    """The events of one producer task on their way to the reader, at most ``buffer`` unread.
+
+    A deque and `anyio.Event` wake-ups rather than a memory object stream:
+    the reader waits with no checkpoint and no task lookup, and an event is
+    never handed to a reader that was cancelled meanwhile (it stays queued).
+    Any number of readers may wait; one producer puts.
+    """
+
+    __slots__ = ("_buffer", "_closed", "_ended", "_items", "_reader", "_writer")
+
+    def __init__(self, buffer: int) -> None:
+        self._items: deque[RunEvent] = deque()
+        self._buffer = buffer
+        self._reader: anyio.Event | None = None  # set when an event arrives, if a reader waits
+        self._writer: anyio.Event | None = None  # set when there is room, if the producer waits
+        self._ended = False  # the producer is done: readers get EndOfStream after the items
+        self._closed = False  # the block was left: readers get ClosedResourceError
+
+    def _wake_reader(self) -> bool:
+        reader = self._reader
+        if reader is None:
+            return False
+        self._reader = None
+        reader.set()
+        return True
+
+    async def put(self, event: RunEvent) -> None:
+        """Queue ``event``; wait only while ``buffer`` events are unread."""
+        self._items.append(event)
+        if not self._wake_reader() and len(self._items) > self._buffer:
+            writer = self._writer = anyio.Event()
+            await writer.wait()
+
+    async def deliver(self, event: RunEvent) -> None:
+        """`put` a delta, and if a reader was waiting for it, let it have it now.
+
+        A checkpoint per event would cost a pass of the scheduler per token,
+        so we yield only when a reader is waiting for this event, and then
+        twice: trio runs the tasks of one pass in random order, and the
+        second pass makes sure the reader gets the event before we parse the
+        chunks httpx may already hold (what time-to-first-token is about).
+        """
+        self._items.append(event)
+        if self._wake_reader():
+            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
+        elif len(self._items) > self._buffer:
+            writer = self._writer = anyio.Event()
+            await writer.wait()
+
+    def end(self) -> None:
+        """The producer is done (finished, failed or cancelled)."""
+        self._ended = True
+        self._wake_reader()
+
+    def close(self) -> None:
+        """The reader's block was left."""
+        self._closed = True
+        self._wake_reader()
+
+    def get_nowait(self) -> RunEvent | None:
+        """The next event, or ``None`` if there is none yet."""
+        if self._closed:
+            raise anyio.ClosedResourceError
+        items = self._items
+        if not items:
+            if self._ended:
+                raise anyio.EndOfStream
+            return None
+        event = items.popleft()
+        writer = self._writer
+        if writer is not None and len(items) <= self._buffer:
+            self._writer = None
+            writer.set()
+        return event
+
+    async def get(self) -> RunEvent:
+        """The next event; wait for it if there is none yet."""
+        while (event := self.get_nowait()) is None:
+            reader = self._reader
+            if reader is None:
+                reader = self._reader = anyio.Event()
+            await reader.wait()
+        return event
+
+
+@final
+class RunStream(Generic[T]):
     """The events of one streamed run, in order: iterate it with ``async for``.
 
     If the run fails, iterating raises the run's exception after the events
-    that came before it. `final` is the final state once `RunFinished` has
-    been read; `collect_final` reads everything and returns it.
+    that came before it. Once `RunFinished` has been read, `final` is the
+    final run state and `result` what the matching plain call returns (the
+    ``RunState`` of ``run``, the ``GroupState`` of ``run_group``);
+    `collect_final` reads everything and returns `final`.
     """
 
-    __slots__ = ("_error", "_final", "_first", "_receive")
+    __slots__ = ("_channel", "_error", "_final", "_first", "_result")
 
-    def __init__(self, receive: MemoryObjectReceiveStream[RunEvent], first: RunEvent | None = None) -> None:
-        self._receive = receive
-        self._first = first  # RunStarted, when known before the run starts
-        self._error: Exception | None = None
+    def __init__(self, channel: _Channel, first: RunEvent | None = None) -> None:
+        self._channel = channel
+        self._first = first  # RunStarted, known before the run starts
+        self._error: Exception | None = None  # set by the producer if the run fails
         self._final: RunState | None = None
+        self._result: T | None = None  # set by the producer just before it sends RunFinished
 
-    def __aiter__(self) -> RunStream:
+    def __aiter__(self) -> RunStream[T]:
         return self
 
     async def __anext__(self) -> RunEvent:
@@ -194,12 +284,11 @@ class RunStream:
             self._first = None
             return first
         try:
-            try:
-                # Take a waiting event without a pass of the scheduler (at most
-                # ``buffer`` in a row); wait only when there is none.
-                event = self._receive.receive_nowait()
-            except anyio.WouldBlock:
-                event = await self._receive.receive()
+            # Take a waiting event without a pass of the scheduler (at most
+            # ``buffer`` in a row); wait only when there is none.
+            event = self._channel.get_nowait()
+            if event is None:
+                event = await self._channel.get()
         except anyio.EndOfStream:
             if self._error is not None:
                 raise self._error from None
@@ -218,6 +307,15 @@ class RunStream:
         """The final state, once `RunFinished` has been read; ``None`` before."""
         return self._final
 
+    @property
+    def result(self) -> T | None:
+        """What the plain run returns, once `RunFinished` has been read; ``None`` before.
+
+        The final ``RunState`` (the same as `final`) for `run_stream`, the
+        final ``GroupState`` for ``run_group_stream``.
+        """
+        return self._result if self._final is not None else None
+
     async def collect_final(self) -> RunState:
         """Read the remaining events and return the final state (tower-llm's ``collect_final``).
 
@@ -235,92 +333,184 @@ class RunStream:
         return f"<RunStream {state}>"
 
 
-async def _put(send: MemoryObjectSendStream[RunEvent], event: RunEvent) -> None:
-    # No checkpoint while the buffer has room: the producer checkpoints in its I/O.
-    try:
-        send.send_nowait(event)
-    except anyio.WouldBlock:
-        await send.send(event)
+@final
+@attrs.define(eq=False, repr=False)
+class _Producer(Generic[S]):
+    """The background task of `drive_stream`: ``drive`` with events.
 
+    It is the interpreter ``drive`` calls (the real one, with the event sink
+    set during model calls) and its ``observe`` (the run events of each
+    exchange), and it sends `RunFinished` at the end.
+    """
 
-async def _send_all(send: MemoryObjectSendStream[RunEvent], events: Sequence[RunEvent]) -> None:
-    for event in events:
-        await _put(send, event)
+    step: Callable[[S], Effect[Any] | Done]
+    interpreter: Interpreter
+    advance: Callable[[S, Effect[Any], Any], S]
+    finish: Callable[[S, Done], S]
+    run_state: Callable[[S], RunState]
+    extra_events: Callable[[S, S], Iterable[RunEvent]] | None
+    channel: _Channel
+    sink: EventSink = attrs.field(init=False)
+    usage: Usage = attrs.field(init=False, default=_NO_USAGE)  # of the step in progress
 
+    def __attrs_post_init__(self) -> None:
+        self.sink = EventSink(self.channel.deliver)
 
-async def _run_agent(
-    agent: Agent,
-    interpreter: Interpreter,
-    state: RunState,
-    send: MemoryObjectSendStream[RunEvent],
-) -> None:
-    """The loop of ``run`` with events; mirrors ``drive`` step for step."""
-    sink = EventSink(send)
-    step_fn = agent.step
-    step_usage = Usage()
-    while True:
-        out = step_fn(state)
-        if type(out) is not Done:
-            out = check_step_output(out, step_fn)
-        if isinstance(out, Done):
-            break
-        effect = out
-        step = state.steps + 1
-        if isinstance(effect, ModelCall):
-            sink.step = step
+    async def run(self, stream: RunStream[S], state: S) -> None:
+        try:
+            self.sink.step = self.run_state(state).steps + 1
+            last, done = await drive(self.step, self, state, advance=self.advance, observe=self.observe)
+            final = self.finish(last, done)
+            stream._result = final
+            await self.channel.put(RunFinished(state=self.run_state(final)))
+        except Exception as exc:  # delivered to the reader; cancellation passes through
+            stream._error = exc
+        finally:
+            self.channel.end()
+
+    async def __call__(self, effect: Effect[Any], /) -> Any:
+        if type(effect) is ModelCall:
+            sink = self.sink
             sink.emitted = 0
             token = _SINK.set(sink)
             try:
-                result: Any = await interpreter(effect)
+                return await self.interpreter(effect)
             finally:
                 _SINK.reset(token)
-        else:
-            result = await interpreter(effect)
-        expected = type(effect).result_type
-        if not isinstance(result, expected):
-            raise WrongResultType(
-                f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
-                f"expected {expected.__name__}"
-            )
-        new = advance(state, effect, result)
-        if isinstance(effect, ModelCall):
-            assert isinstance(result, ModelReply)
-            if sink.emitted == 0:
-                await _send_all(send, reply_events(step, result))
-            await _put(send, ModelReplied(step=step, reply=result))
-            step_usage = step_usage + result.usage
-        elif isinstance(effect, ToolCall):
-            assert isinstance(result, ToolResult)
-            await _put(send, ToolCallFinished(step=step, result=result))
-        elif isinstance(effect, Parallel):
-            await _send_all(send, [ToolCallFinished(step=step, result=r) for r in result])
-        if new.steps > state.steps:
-            await _put(send, StepFinished(step=step, usage=step_usage))
-            step_usage = Usage()
-        state = new
-    await _put(send, RunFinished(state=finish(state, out)))
+        return await self.interpreter(effect)
+
+    async def observe(self, before: S, effect: Effect[Any], result: Any, after: S) -> None:
+        put = self.channel.put
+        old, new = self.run_state(before), self.run_state(after)
+        step = old.steps + 1
+        if type(effect) is ModelCall:
+            # A reply that did not enter the conversation (a group's picker, a
+            # handoff summary) is not reported.
+            if len(new.messages) > len(old.messages):
+                if self.sink.emitted == 0:
+                    for event in reply_events(step, result):
+                        await put(event)
+                await put(ModelReplied(step=step, reply=result))
+            self.usage = self.usage + result.usage
+        elif type(effect) is ToolCall:
+            await put(ToolCallFinished(step=step, result=result))
+        elif type(effect) is Parallel:
+            for r in result:
+                await put(ToolCallFinished(step=step, result=r))
+        if new.steps > old.steps:
+            await put(StepFinished(step=step, usage=self.usage))
+            self.usage = _NO_USAGE
+        if self.extra_events is not None:
+            for event in self.extra_events(before, after):
+                await put(event)
+        self.sink.step = new.steps + 1
+
+    def __repr__(self) -> str:
+        # drive names the interpreter in WrongResultType: name the real one.
+        return repr(self.interpreter)
 
 
-async def _produce(
-    body: Callable[[MemoryObjectSendStream[RunEvent]], Awaitable[None]],
-    send: MemoryObjectSendStream[RunEvent],
-    stream: RunStream,
-) -> None:
-    async with send:
+@final
+class _Streaming(Generic[S]):
+    """``drive_stream(...)``: entering it starts the producer in a task group, leaving it stops it."""
+
+    __slots__ = ("_producer", "_state", "_stream", "_task_group")
+
+    def __init__(self, producer: _Producer[S], state: S, stream: RunStream[S]) -> None:
+        self._producer = producer
+        self._state = state
+        self._stream = stream
+        self._task_group: anyio.abc.TaskGroup | None = None
+
+    async def __aenter__(self) -> RunStream[S]:
+        if self._task_group is not None:
+            raise RuntimeError("a streamed run can be entered once; call run_stream(...) again for another")
+        tg = self._task_group = anyio.create_task_group()
+        await tg.__aenter__()
+        tg.start_soon(self._producer.run, self._stream, self._state)
+        return self._stream
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        tg = self._task_group
+        assert tg is not None
+        tg.cancel_scope.cancel()
         try:
-            await body(send)
-        except Exception as exc:  # delivered to the reader; cancellation passes through
-            stream._error = exc
+            if isinstance(exc, Exception):
+                # The block's own exception goes on as it is, not wrapped in an
+                # ExceptionGroup: the task group only sees the cancellation.
+                await tg.__aexit__(None, None, None)
+                return None
+            return await tg.__aexit__(exc_type, exc, tb)
+        finally:
+            self._producer.channel.close()
 
 
-@asynccontextmanager
-async def run_stream(
+def drive_stream(
+    step: Callable[[S], Effect[Any] | Done],
+    interpreter: Interpreter,
+    state: S,
+    *,
+    advance: Callable[[S, Effect[Any], Any], S],
+    finish: Callable[[S, Done], S],
+    run_state: Callable[[S], RunState],
+    agent: str = "",
+    extra_events: Callable[[S, S], Iterable[RunEvent]] | None = None,
+    buffer: int = 64,
+) -> AbstractAsyncContextManager[RunStream[S]]:
+    """Drive any step like ``drive``, reporting its events as they happen.
+
+    The streaming twin of ``drive``, and what `run_stream` and
+    ``run_group_stream`` are made of. The contract:
+
+    * ``step``, ``interpreter``, ``state`` and ``advance`` are those of
+      ``drive``, which runs them unchanged in a background task; the effects,
+      results and final state do not depend on who reads the events.
+    * ``run_state(s)`` is the conversation (a `RunState`) inside a state of
+      the step (``lambda s: s`` when the step's state *is* a `RunState`).
+      Step numbers, `RunStarted` and `RunFinished` come from it, and a
+      model reply is reported only if it entered the conversation.
+    * ``extra_events(before, after)``, if given, is reported after the
+      events of each exchange (``run_group_stream``'s `HandedOff`).
+    * ``finish(last, done)`` makes the final state: `RunFinished` carries
+      ``run_state`` of it and `RunStream.result` the state itself.
+    * ``agent`` names the agent in `RunStarted`; ``buffer`` is as in `run_stream`.
+
+    The run starts when the block is entered; leaving the block stops it if
+    it is still going.
+
+    >>> import trio, tower_llm_fx as fx
+    >>> from interpreters import agent_interpreter, fixed
+    >>> agent = fx.Agent(model="demo")
+    >>> async def main():
+    ...     async with drive_stream(agent.step, agent_interpreter(agent, model=fixed("Hi!")),
+    ...                             fx.RunState.start("Hello"), advance=fx.advance, finish=fx.finish,
+    ...                             run_state=lambda s: s) as events:
+    ...         names = [type(e).__name__ async for e in events]
+    ...     return names, events.result.output
+    >>> trio.run(main)
+    (['RunStarted', 'TokenDelta', 'ModelReplied', 'StepFinished', 'RunFinished'], 'Hi!')
+    """
+    if not isinstance(buffer, int) or buffer < 0:
+        raise ValueError(f"buffer must be a non-negative int, got {buffer!r}")
+    channel = _Channel(buffer)
+    stream: RunStream[S] = RunStream(channel, RunStarted(agent=agent, state=run_state(state)))
+    producer = _Producer(step, interpreter, advance, finish, run_state, extra_events, channel)
+    return _Streaming(producer, state, stream)
+
+
+def _itself(state: RunState) -> RunState:
+    return state
+
+
+def run_stream(
     agent: Agent,
     interpreter: Interpreter,
     input: str | Sequence[Message] | RunState,
     *,
     buffer: int = 64,
-) -> AsyncIterator[RunStream]:
+) -> AbstractAsyncContextManager[RunStream]:
     """Run ``agent`` like ``run``, reporting its events as they happen.
 
     The run starts when the block is entered and goes on in the background;
@@ -352,27 +542,16 @@ async def run_stream(
     """
     if not isinstance(agent, Agent):
         raise TypeError(f"run_stream() expects an Agent first, got {type(agent).__name__}")
-    if not isinstance(buffer, int) or buffer < 0:
-        raise ValueError(f"buffer must be a non-negative int, got {buffer!r}")
-    state = _start(input)
-    send, receive = anyio.create_memory_object_stream[RunEvent](buffer)
-    stream = RunStream(receive, RunStarted(agent=agent.name, state=state))
-
-    async def body(send: MemoryObjectSendStream[RunEvent]) -> None:
-        await _run_agent(agent, interpreter, state, send)
-
-    error: Exception | None = None
-    async with receive, anyio.create_task_group() as tg:
-        tg.start_soon(_produce, body, send, stream)
-        try:
-            yield stream
-        except Exception as exc:
-            # Re-raised below, outside the task group, so it is not wrapped in an ExceptionGroup.
-            error = exc
-        finally:
-            tg.cancel_scope.cancel()
-    if error is not None:
-        raise error
+    return drive_stream(
+        agent.step,
+        interpreter,
+        _start(input),
+        advance=advance,
+        finish=finish,
+        run_state=_itself,
+        agent=agent.name,
+        buffer=buffer,
+    )
 
 
 @final

@@ -138,17 +138,17 @@ from ._messages import UserMessage as UserMessage
 from ._messages import assistant as assistant
 from ._messages import system as system
 from ._messages import user as user
-from ._openai_wire import OpenAIStream as OpenAIStream
-from ._openai_wire import from_openai_error as from_openai_error
-from ._openai_wire import from_openai_message as from_openai_message
-from ._openai_wire import from_openai_request as from_openai_request
-from ._openai_wire import from_openai_response as from_openai_response
-from ._openai_wire import retry_after_from_headers as retry_after_from_headers
-from ._openai_wire import to_openai_chunks as to_openai_chunks
-from ._openai_wire import to_openai_message as to_openai_message
-from ._openai_wire import to_openai_request as to_openai_request
-from ._openai_wire import to_openai_response as to_openai_response
-from ._openai_wire import to_openai_tool as to_openai_tool
+from ._openai_errors import from_openai_error as from_openai_error
+from ._openai_errors import retry_after_from_headers as retry_after_from_headers
+from ._openai_messages import from_openai_message as from_openai_message
+from ._openai_messages import to_openai_message as to_openai_message
+from ._openai_messages import to_openai_tool as to_openai_tool
+from ._openai_reply import from_openai_response as from_openai_response
+from ._openai_reply import to_openai_response as to_openai_response
+from ._openai_request import from_openai_request as from_openai_request
+from ._openai_request import to_openai_request as to_openai_request
+from ._openai_stream import OpenAIStream as OpenAIStream
+from ._openai_stream import to_openai_chunks as to_openai_chunks
 from ._policies import AnyOf as AnyOf
 from ._policies import Policy as Policy
 from ._policies import StopPolicy as StopPolicy
@@ -211,12 +211,12 @@ from ._trace_view import describe_effect as describe_effect
 from ._trace_view import describe_result as describe_result
 from ._trace_view import start_messages as start_messages
 from ._trace_view import trace_stats as trace_stats
-from ._validation import VIOLATION_KINDS as VIOLATION_KINDS
-from ._validation import ValidationPolicy as ValidationPolicy
-from ._validation import Violation as Violation
-from ._validation import ViolationKind as ViolationKind
 from ._validation import validate_conversation as validate_conversation
 from ._validation import validate_model_call as validate_model_call
+from ._validation_policy import ValidationPolicy as ValidationPolicy
+from ._violations import VIOLATION_KINDS as VIOLATION_KINDS
+from ._violations import Violation as Violation
+from ._violations import ViolationKind as ViolationKind
 
 __version__ = "0.1.0"
 

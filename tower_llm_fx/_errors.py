@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, final
 
 if TYPE_CHECKING:
-    from ._validation import Violation
+    from ._violations import Violation
 
 __all__ = [
     "ApprovalError",

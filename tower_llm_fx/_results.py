@@ -8,7 +8,7 @@ reads it as the content of a tool message.
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias, final
+from typing import Literal, TypeAlias, final, get_args
 
 import attrs
 from attrs import validators as v
@@ -16,7 +16,15 @@ from returns.result import Failure, Result, Success
 
 from ._messages import AssistantMessage, ToolMessage
 
-__all__ = ["FinishReason", "ModelReply", "ToolError", "ToolErrorKind", "ToolResult", "Usage"]
+__all__ = [
+    "FinishReason",
+    "ModelReply",
+    "TOOL_ERROR_KINDS",
+    "ToolError",
+    "ToolErrorKind",
+    "ToolResult",
+    "Usage",
+]
 
 _nonneg = [v.instance_of(int), v.ge(0)]
 
@@ -74,17 +82,10 @@ ToolErrorKind: TypeAlias = Literal[
     "denied",
 ]
 
-_TOOL_ERROR_KINDS = frozenset(
-    {
-        "unknown_tool",
-        "invalid_arguments",
-        "tool_raised",
-        "not_serialisable",
-        "cancelled",
-        "timeout",
-        "denied",
-    }
-)
+TOOL_ERROR_KINDS: tuple[ToolErrorKind, ...] = get_args(ToolErrorKind)
+"""Every `ToolErrorKind`, in documentation order."""
+
+_TOOL_ERROR_KINDS = frozenset(TOOL_ERROR_KINDS)
 
 
 @final

@@ -276,6 +276,7 @@ async def test_run_group_stream_reports_handoffs_in_order() -> None:
         "Where is order 7? Refund it.",
     )
     assert events.final == plain.run
+    assert events.result == plain  # the whole GroupState, as run_group returns it
     assert [h.handoff for h in handed] == list(plain.handoffs)
 
 

@@ -189,3 +189,40 @@ async def test_local_tools_can_be_used_directly_in_by_type() -> None:
     )
     final = await run(AGENT, interp, "go")
     assert final.output == "10"
+
+
+async def test_drive_observe_sees_every_exchange_in_order() -> None:
+    seen: list[tuple[int, str, int]] = []
+
+    async def observe(before: fx.RunState, effect: fx.Effect[Any], result: Any, after: fx.RunState) -> None:
+        assert after == fx.advance(before, effect, result)
+        seen.append((len(before.messages), type(effect).__name__, len(after.messages)))
+
+    model = sequence([tool_turn(("1", "add", '{"a": 1, "b": 2}')), "3"])
+    state, done = await drive(
+        AGENT.step,
+        agent_interpreter(AGENT, model=model),
+        fx.RunState.start("go"),
+        advance=fx.advance,
+        observe=observe,
+    )
+    assert seen == [(1, "ModelCall", 2), (2, "ToolCall", 3), (3, "ModelCall", 4)]
+    assert fx.finish(state, done) == await run(
+        AGENT,
+        agent_interpreter(AGENT, model=sequence([tool_turn(("1", "add", '{"a": 1, "b": 2}')), "3"])),
+        "go",
+    )
+
+
+async def test_drive_observe_errors_stop_the_run() -> None:
+    async def observe(before: fx.RunState, effect: fx.Effect[Any], result: Any, after: fx.RunState) -> None:
+        raise KeyError("observer")
+
+    with pytest.raises(KeyError, match="observer"):
+        await drive(
+            AGENT.step,
+            agent_interpreter(AGENT, model=fixed("x")),
+            fx.RunState.start("go"),
+            advance=fx.advance,
+            observe=observe,
+        )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, final
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 
 import tower_llm_fx as fx
@@ -14,6 +15,7 @@ from interpreters import (
     EventSink,
     agent_interpreter,
     by_type,
+    drive_stream,
     event_sink,
     fixed,
     function,
@@ -326,3 +328,116 @@ async def test_observe_deltas_inline() -> None:
     assert sink.emitted == 2
     with pytest.raises(TypeError, match="observe_deltas"), observe_deltas(cast("Any", None)):
         pass
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Counted:
+    """A custom step's state: a conversation and the number of exchanges so far."""
+
+    run: fx.RunState
+    exchanges: int = 0
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Exchanged(fx.RunEvent):
+    """A test-only event kind, reported after each exchange."""
+
+    count: int
+
+
+def counted_step(state: Counted) -> fx.Effect[Any] | fx.Done:
+    return AGENT.step(state.run)
+
+
+def counted_advance(state: Counted, effect: fx.Effect[Any], result: Any) -> Counted:
+    return Counted(run=fx.advance(state.run, effect, result), exchanges=state.exchanges + 1)
+
+
+async def test_drive_stream_streams_a_custom_step() -> None:
+    def finish(state: Counted, done: fx.Done) -> Counted:
+        return attrs.evolve(state, run=fx.finish(state.run, done))
+
+    def exchanged(before: Counted, after: Counted) -> list[fx.RunEvent]:
+        return [Exchanged(count=after.exchanges)]
+
+    async with drive_stream(
+        counted_step,
+        agent_interpreter(AGENT, model=sequence(script())),
+        Counted(run=fx.RunState.start("go")),
+        advance=counted_advance,
+        finish=finish,
+        run_state=lambda s: s.run,
+        agent="custom",
+        extra_events=exchanged,
+    ) as events:
+        assert events.result is None
+        seen = [e async for e in events]
+    plain = await collect(AGENT, agent_interpreter(AGENT, model=sequence(script())), "go")
+    # The agent's events, with ours after the events of each exchange (model call, then the parallel tools).
+    assert [e for e in seen if not isinstance(e, Exchanged)] == [
+        fx.RunStarted(agent="custom", state=fx.RunState.start("go")),
+        *plain[1:],
+    ]
+    names = [type(e).__name__ for e in seen]
+    assert [names[i - 1] for i, e in enumerate(seen) if isinstance(e, Exchanged)] == [
+        "ModelReplied",
+        "StepFinished",
+        "StepFinished",
+    ]
+    assert events.result is not None and events.result.exchanges == 3
+    assert events.final == events.result.run == cast("fx.RunFinished", plain[-1]).state
+
+
+async def test_a_streamed_run_is_entered_once() -> None:
+    agent = fx.Agent(model="m")
+    streamed = run_stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello")
+    async with streamed as events:
+        assert (await events.collect_final()).output == "hi"
+    with pytest.raises(RuntimeError, match="entered once"):
+        async with streamed:
+            pass
+
+
+async def test_two_readers_share_the_events() -> None:
+    model = sequence(script())
+    got: list[list[fx.RunEvent]] = [[], []]
+    with anyio.fail_after(5):  # a reader that is never woken hangs
+        await read_with_two_tasks(model, got)
+    plain = await collect(AGENT, agent_interpreter(AGENT, model=sequence(script())), "go")
+    # Every event is read exactly once, by one reader or the other, in order.
+    assert sorted(got[0] + got[1], key=plain.index) == plain
+    assert all(sorted(g, key=plain.index) == g for g in got)
+
+
+async def read_with_two_tasks(model: Any, got: list[list[fx.RunEvent]]) -> None:
+    async with run_stream(AGENT, agent_interpreter(AGENT, model=model), "go", buffer=1) as events:
+
+        async def read(into: list[fx.RunEvent]) -> None:
+            async for event in events:
+                into.append(event)
+                await anyio.lowlevel.checkpoint()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read, got[0])
+            tg.start_soon(read, got[1])
+
+
+async def test_a_cancelled_read_loses_no_event() -> None:
+    release = anyio.Event()
+
+    async def slow(call: fx.ModelCall) -> str:
+        await release.wait()
+        return "late"
+
+    agent = fx.Agent(model="m")
+    async with run_stream(agent, agent_interpreter(agent, model=function(slow)), "go") as events:
+        assert isinstance(await events.__anext__(), fx.RunStarted)
+        with anyio.move_on_after(0.01) as scope:
+            await events.__anext__()  # nothing yet: cancelled while waiting
+        assert scope.cancelled_caught
+        release.set()
+        rest = [type(e).__name__ async for e in events]
+    assert rest == ["TokenDelta", "ModelReplied", "StepFinished", "RunFinished"]
+    assert events.result == events.final and events.final is not None and events.final.output == "late"

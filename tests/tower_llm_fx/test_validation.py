@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 from tower_llm_fx import strategies as fxst
-from tower_llm_fx._validation import _accepts, _report
+from tower_llm_fx._validation_fast import accepts as _accepts
+from tower_llm_fx._validation_report import report as _report
 
 P = fx.ValidationPolicy
 S = fx.SystemMessage
