@@ -9,7 +9,7 @@ I/O in the interpreter and its layers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tower_llm_fx import (
     Agent,
@@ -67,12 +67,10 @@ async def drive(
     ('Hello!', ['ModelCall'])
     """
     while True:
-        out = step(state)
-        if type(out) is Done:
-            return state, out
-        effect = check_step_output(out, step)
-        if isinstance(effect, Done):
-            return state, effect
+        effect = step(state)
+        if not isinstance(effect, Effect):
+            out = check_step_output(effect, step)  # raises a diagnosing StepError unless Done
+            return state, cast("Done", out)
         result = await interpreter(effect)
         expected = type(effect).result_type
         if not isinstance(result, expected):

@@ -33,12 +33,11 @@ from ._effects import (
     ModelCall,
     ModelParams,
     Parallel,
-    StopReason,
     ToolCall,
 )
 from ._errors import ConfigurationError
-from ._messages import AssistantMessage, Message, SystemMessage, ToolMessage
-from ._policies import Policy, any_of, max_steps, until_no_tool_calls
+from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage
+from ._policies import NO_TOOL_CALLS, Policy, any_of, max_steps, until_no_tool_calls
 from ._state import RunState, pending_tool_calls
 from ._tools import Tool, ToolSpec
 
@@ -158,6 +157,18 @@ class Agent:
         return agent_step(self, state)
 
 
+_DONE_NO_TOOL_CALLS = Done(reason=NO_TOOL_CALLS)
+
+
+def _tool_call(request: ToolCallRequest) -> ToolCall:
+    # Fast construction: a ToolCallRequest's fields were validated when it was built.
+    call = _new(ToolCall)
+    _set(call, "id", request.id)
+    _set(call, "name", request.name)
+    _set(call, "arguments", request.arguments)
+    return call
+
+
 def agent_step(agent: Agent, state: RunState) -> Effect[Any] | Done:
     """The stock step: the next effect of ``agent``'s run in ``state``, or ``Done``.
 
@@ -173,19 +184,17 @@ def agent_step(agent: Agent, state: RunState) -> Effect[Any] | Done:
     if kind is AssistantMessage or kind is ToolMessage:
         pending = pending_tool_calls(messages)
         if pending:
-            calls = tuple(ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in pending)
-            if agent.parallel_tools and len(calls) > 1:
+            if agent.parallel_tools and len(pending) > 1:
+                calls = tuple(_tool_call(c) for c in pending)
                 return Parallel(calls=calls, join=agent.join_policy, limit=agent.tool_concurrency_limit)
-            return calls[0]
+            return _tool_call(pending[0])
         completed = kind is ToolMessage or not last.tool_calls  # type: ignore[union-attr]
     if completed:
         reason = agent.policy(state)
         if reason is not None:
             return Done(reason=reason)
         if kind is AssistantMessage:
-            return Done(
-                reason=StopReason(kind="no_tool_calls", detail="the model replied without tool calls")
-            )
+            return _DONE_NO_TOOL_CALLS
     if last is None and agent.instructions is None:
         raise ConfigurationError(
             "the run has no messages and the agent no instructions, so there is nothing to send; "

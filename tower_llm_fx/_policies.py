@@ -17,6 +17,7 @@ import attrs
 from attrs import validators as v
 
 from ._effects import StopReason
+from ._messages import AssistantMessage
 from ._state import RunState
 
 __all__ = ["AnyOf", "Policy", "StopPolicy", "any_of", "max_steps", "until_no_tool_calls", "until_tool_called"]
@@ -33,6 +34,10 @@ class StopPolicy(Protocol):
     def __ror__(self, other: Policy, /) -> AnyOf: ...
 
 
+NO_TOOL_CALLS = StopReason(kind="no_tool_calls", detail="the model replied without tool calls")
+"""The stop reason of a run whose model replied without calling a tool (a shared constant)."""
+
+
 class _Combinable:
     __slots__ = ()
 
@@ -47,9 +52,11 @@ class _Combinable:
 @attrs.frozen
 class _UntilNoToolCalls(_Combinable):
     def __call__(self, state: RunState) -> StopReason | None:
-        last = state.last_reply
-        if last is not None and not last.tool_calls and state.messages[-1] is last:
-            return StopReason(kind="no_tool_calls", detail="the model replied without tool calls")
+        messages = state.messages
+        if messages:
+            last = messages[-1]
+            if type(last) is AssistantMessage and not last.tool_calls:
+                return NO_TOOL_CALLS
         return None
 
     def __repr__(self) -> str:
