@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import trio
+from overhead import FINAL_REPLY, add, scripted  # the same scripted calculator run
 
 import tower_llm_fx as fx
 from interpreters import (
@@ -35,28 +36,6 @@ from interpreters import (
     run,
     write_trace,
 )
-
-
-@fx.tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-CALL = fx.AssistantMessage(
-    tool_calls=(fx.ToolCallRequest(id="call_1", name="add", arguments='{"a": 2, "b": 3}'),)
-)
-TOOL_REPLY = fx.ModelReply(
-    message=CALL, finish_reason="tool_calls", usage=fx.Usage(prompt_tokens=20, completion_tokens=5)
-)
-FINAL_REPLY = fx.ModelReply(
-    message=fx.AssistantMessage(content="5"), usage=fx.Usage(prompt_tokens=30, completion_tokens=1)
-)
-
-
-def scripted(call: fx.ModelCall) -> fx.ModelReply:
-    # Stateless script (as in bench/overhead.py): answer the tool result with the final text.
-    return FINAL_REPLY if isinstance(call.messages[-1], fx.ToolMessage) else TOOL_REPLY
 
 
 def long_script(call: fx.ModelCall) -> fx.ModelReply:

@@ -25,7 +25,16 @@ import attrs
 import jsonschema
 from jsonschema.protocols import Validator
 
-from tower_llm_fx import Effect, JoinPolicy, Parallel, Tool, ToolCall, ToolResult, UnhandledEffect
+from tower_llm_fx import (
+    Effect,
+    JoinPolicy,
+    Parallel,
+    Tool,
+    ToolCall,
+    ToolErrorKind,
+    ToolResult,
+    UnhandledEffect,
+)
 
 __all__ = ["local_tools", "serialise_output"]
 
@@ -141,30 +150,23 @@ class _LocalTools:
         return f"local_tools({', '.join(self.entries)})"
 
     async def _one(self, call: ToolCall) -> ToolResult:
+        def fail(kind: ToolErrorKind, message: str) -> ToolResult:
+            return ToolResult.failure(call_id=call.id, name=call.name, kind=kind, message=message)
+
         entry = self.entries.get(call.name)
         if entry is None:
             available = ", ".join(sorted(self.entries)) or "none"
-            return ToolResult.failure(
-                call_id=call.id,
-                name=call.name,
-                kind="unknown_tool",
-                message=f"there is no tool named {call.name!r}; available tools: {available}",
-            )
+            return fail("unknown_tool", f"there is no tool named {call.name!r}; available tools: {available}")
         try:
             arguments = json.loads(call.arguments) if call.arguments.strip() else {}
         except ValueError as exc:
-            return ToolResult.failure(
-                call_id=call.id,
-                name=call.name,
-                kind="invalid_arguments",
-                message=f"arguments are not valid JSON ({exc}); send a JSON object matching the schema",
+            return fail(
+                "invalid_arguments",
+                f"arguments are not valid JSON ({exc}); send a JSON object matching the schema",
             )
         if not isinstance(arguments, dict):
-            return ToolResult.failure(
-                call_id=call.id,
-                name=call.name,
-                kind="invalid_arguments",
-                message=f"arguments must be a JSON object, got {type(arguments).__name__}",
+            return fail(
+                "invalid_arguments", f"arguments must be a JSON object, got {type(arguments).__name__}"
             )
         fast = entry.fast
         errors = [] if fast is not None and fast(arguments) else list(entry.validator.iter_errors(arguments))
@@ -175,12 +177,7 @@ class _LocalTools:
                 lines.append(f"{where}: {err.message}")
             if len(errors) > _MAX_ERRORS:
                 lines.append(f"... and {len(errors) - _MAX_ERRORS} more")
-            return ToolResult.failure(
-                call_id=call.id,
-                name=call.name,
-                kind="invalid_arguments",
-                message="arguments do not match the schema: " + "; ".join(lines),
-            )
+            return fail("invalid_arguments", "arguments do not match the schema: " + "; ".join(lines))
         tool = entry.tool
         try:
             kwargs = tool.bind(arguments)
@@ -193,20 +190,13 @@ class _LocalTools:
                 if inspect.isawaitable(output):
                     output = await output
         except Exception as exc:
-            return ToolResult.failure(
-                call_id=call.id,
-                name=call.name,
-                kind="tool_raised",
-                message=f"{type(exc).__name__}: {exc}",
-            )
+            return fail("tool_raised", f"{type(exc).__name__}: {exc}")
         try:
             content = serialise_output(output)
         except TypeError as exc:
-            return ToolResult.failure(
-                call_id=call.id,
-                name=call.name,
-                kind="not_serialisable",
-                message=f"the tool returned a {type(output).__name__}, which cannot be sent to the model as JSON ({exc})",
+            return fail(
+                "not_serialisable",
+                f"the tool returned a {type(output).__name__}, which cannot be sent to the model as JSON ({exc})",
             )
         return ToolResult.success(call_id=call.id, name=call.name, content=content)
 
