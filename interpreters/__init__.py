@@ -12,6 +12,9 @@ so it runs under trio (the default) and asyncio.
 """
 
 from ._dispatch import by_type as by_type
+from ._event_sink import EventSink as EventSink
+from ._event_sink import event_sink as event_sink
+from ._event_sink import observe_deltas as observe_deltas
 from ._group import active_agent as active_agent
 from ._group import group_interpreter as group_interpreter
 from ._group import run_group as run_group
@@ -37,11 +40,8 @@ from ._sessions import run_session as run_session
 from ._sessions import with_store as with_store
 from ._sqlite import SqliteStore as SqliteStore
 from ._sqlite import open_sqlite_store as open_sqlite_store
-from ._stream import EventSink as EventSink
 from ._stream import RunStream as RunStream
 from ._stream import drive_stream as drive_stream
-from ._stream import event_sink as event_sink
-from ._stream import observe_deltas as observe_deltas
 from ._stream import run_stream as run_stream
 from ._stream import tap as tap
 from ._tools import local_tools as local_tools

@@ -44,7 +44,7 @@ from tower_llm_fx import (
     to_openai_request,
 )
 
-from ._stream import event_sink
+from ._event_sink import event_sink
 
 __all__ = ["DEFAULT_TIMEOUT", "openai"]
 

@@ -36,9 +36,8 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
@@ -46,7 +45,6 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import attrs
-from anyio.streams.memory import MemoryObjectSendStream
 
 from tower_llm_fx import (
     Agent,
@@ -69,10 +67,11 @@ from tower_llm_fx import (
     reply_events,
 )
 
+from ._event_sink import _SINK, EventSink
 from ._run import _start, drive
 from ._types import Interpreter
 
-__all__ = ["EventSink", "RunStream", "drive_stream", "event_sink", "observe_deltas", "run_stream", "tap"]
+__all__ = ["RunStream", "drive_stream", "run_stream", "tap"]
 
 S = TypeVar("S")
 if TYPE_CHECKING:  # a default for the type parameter, so a bare ``RunStream`` means ``RunStream[RunState]``
@@ -83,88 +82,6 @@ else:
     T = TypeVar("T")
 
 _NO_USAGE = Usage()
-_SINK: ContextVar[EventSink | None] = ContextVar("tower_llm_fx_event_sink", default=None)
-
-
-@final
-class EventSink:
-    """Where a model interpreter sends its deltas while a ``ModelCall`` is observed.
-
-    Get it with `event_sink`; ``step`` is the step the model call belongs to,
-    for stamping events. Under `run_stream`, `emit` waits only while the
-    reader is behind (backpressure); under `observe_deltas` it calls the
-    observer.
-    """
-
-    __slots__ = ("_deliver", "emitted", "step")
-
-    def __init__(
-        self,
-        deliver: MemoryObjectSendStream[RunEvent] | Callable[[RunEvent], Awaitable[object] | object],
-        step: int = 1,
-    ) -> None:
-        # A callback (observe_deltas, and drive_stream's channel), or a memory object stream.
-        self._deliver = deliver.send if isinstance(deliver, MemoryObjectSendStream) else deliver
-        self.step = step
-        #: Events emitted during the current model call.
-        self.emitted = 0
-
-    async def emit(self, event: RunEvent) -> None:
-        """Deliver ``event``."""
-        self.emitted += 1
-        out = self._deliver(event)
-        if inspect.isawaitable(out):
-            await out
-
-    def __repr__(self) -> str:
-        return f"<EventSink step={self.step} emitted={self.emitted}>"
-
-
-def event_sink() -> EventSink | None:
-    """The sink for streaming deltas of the ``ModelCall`` being performed, or ``None``.
-
-    It is set while `run_stream` performs a ``ModelCall`` (only in that task
-    and the tasks it starts), and inside `observe_deltas`; everywhere else
-    (tool calls, a plain ``run``) it is ``None``, and an interpreter should
-    not stream.
-
-    >>> event_sink() is None
-    True
-    """
-    return _SINK.get()
-
-
-@contextmanager
-def observe_deltas(fn: Callable[[RunEvent], object], *, step: int = 1) -> Iterator[EventSink]:
-    """Send the deltas of the model calls made in this block to ``fn``, inline.
-
-    The lightweight sibling of `run_stream`, with no task and no channel:
-    ``fn(event)`` (awaited if it returns an awaitable) runs in the middle of
-    the model call, as each delta arrives, so it should be quick. Use it to
-    stream one model call: ``openai`` streams whenever deltas are observed.
-    Interpreters that cannot stream deliver nothing (see `reply_events`).
-
-    >>> import trio, tower_llm_fx as fx
-    >>> async def model(call):  # a model interpreter that streams
-    ...     sink = event_sink()
-    ...     if sink is not None:
-    ...         await sink.emit(fx.TokenDelta(step=sink.step, text="Hi"))
-    ...     return fx.ModelReply(message=fx.assistant("Hi"))
-    >>> seen = []
-    >>> async def main():
-    ...     with observe_deltas(seen.append):
-    ...         return await model(fx.ModelCall(model="m", messages=[fx.user("hello")]))
-    >>> trio.run(main).message.content, seen
-    ('Hi', [TokenDelta(step=1, text='Hi')])
-    """
-    if not callable(fn):
-        raise TypeError(f"observe_deltas() needs a callable taking an event, got {fn!r}")
-    sink = EventSink(fn, step)
-    token = _SINK.set(sink)
-    try:
-        yield sink
-    finally:
-        _SINK.reset(token)
 
 
 @final
