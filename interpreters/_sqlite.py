@@ -43,6 +43,7 @@ from tower_llm_fx import (
     decode_record,
     to_json,
 )
+from tower_llm_fx._json import compact_json
 
 from ._sessions import SessionInfo, check_fork, check_fork_point, conflict, unhandled
 
@@ -112,14 +113,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[s
 
 def _encode(record: Record) -> tuple[str, str]:
     kind = "compaction" if type(record) is Compaction else "message"
-    data = to_json(record)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate (models do emit them): escape it
-            text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    return kind, text
+    return kind, compact_json(to_json(record))
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:

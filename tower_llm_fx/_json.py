@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-__all__ = ["JSON", "JSONObject", "canonical_json", "canonical_json_or_none", "loads_object"]
+__all__ = ["JSON", "JSONObject", "canonical_json", "canonical_json_or_none", "compact_json", "loads_object"]
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 JSONObject: TypeAlias = dict[str, Any]
@@ -42,6 +42,25 @@ def canonical_json(value: object) -> str:
 def canonical_json_or_none(value: object) -> str | None:
     """Like `canonical_json`, but ``None`` stays ``None`` (meaning "not set")."""
     return None if value is None else canonical_json(value)
+
+
+def compact_json(value: object) -> str:
+    r"""JSON text with no whitespace, safe to write as UTF-8 (for files and databases).
+
+    Non-ASCII text is kept as is, except when it holds a lone surrogate (models
+    do emit them), which cannot be encoded as UTF-8: then the whole document is
+    written with ASCII escapes. Raises ``ValueError`` for NaN or infinity.
+
+    >>> compact_json({"a": "é"}), compact_json({"a": "\ud800"})
+    ('{"a":"é"}', '{"a":"\\ud800"}')
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return text
 
 
 def loads_object(text: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import attrs
 from ._messages import AssistantMessage, ToolCallRequest
 from ._openai_errors import _malformed
 from ._openai_messages import _call_to_wire, _text
-from ._results import ModelReply, Usage
+from ._results import ModelReply, Usage, trusted_usage
 from ._serde import DecodeError
 
 __all__ = ["from_openai_response", "to_openai_response"]
@@ -39,7 +39,7 @@ def _usage(data: Any) -> Usage:
     completion = data.get("completion_tokens") or 0
     if type(prompt) is not int or type(completion) is not int or prompt < 0 or completion < 0:
         raise _malformed("token counts in 'usage' must be non-negative integers", data)
-    return _fast_usage(prompt, completion)
+    return trusted_usage(prompt, completion)
 
 
 _NO_USAGE = Usage()
@@ -61,16 +61,8 @@ def _pin(cls: type[Any], names: tuple[str, ...]) -> None:
         )
 
 
-_pin(Usage, ("prompt_tokens", "completion_tokens"))
 _pin(AssistantMessage, ("content", "tool_calls", "refusal", "name", "role"))
 _pin(ModelReply, ("message", "usage", "finish_reason", "model", "id"))
-
-
-def _fast_usage(prompt: int, completion: int) -> Usage:
-    usage = _new(Usage)
-    _set(usage, "prompt_tokens", prompt)
-    _set(usage, "completion_tokens", completion)
-    return usage
 
 
 def _fast_reply(

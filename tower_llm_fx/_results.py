@@ -47,10 +47,21 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
+        if not other.prompt_tokens and not other.completion_tokens:
+            return self
+        # Sums of valid counts are valid: no need to run the validators again.
+        return trusted_usage(
+            self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
         )
+
+
+def trusted_usage(prompt_tokens: int, completion_tokens: int) -> Usage:
+    """A `Usage` built without validators, for counts the caller has already checked
+    (non-negative ints). The hot paths (``advance``, the OpenAI decoder) use it."""
+    usage = object.__new__(Usage)
+    object.__setattr__(usage, "prompt_tokens", prompt_tokens)
+    object.__setattr__(usage, "completion_tokens", completion_tokens)
+    return usage
 
 
 FinishReason: TypeAlias = str

@@ -155,15 +155,6 @@ def _make(
     return new
 
 
-def _add_usage(a: Usage, b: Usage) -> Usage:
-    if not b.prompt_tokens and not b.completion_tokens:
-        return a
-    new = object.__new__(Usage)
-    object.__setattr__(new, "prompt_tokens", a.prompt_tokens + b.prompt_tokens)
-    object.__setattr__(new, "completion_tokens", a.completion_tokens + b.completion_tokens)
-    return new
-
-
 def _tool_message(call: ToolCall, result: object) -> ToolMessage:
     if not isinstance(result, ToolResult):
         raise WrongResultType(
@@ -233,7 +224,7 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
         return _make(
             (*state.messages, message),
             state.steps + (0 if message.tool_calls else 1),
-            _add_usage(state.usage, result.usage),
+            state.usage + result.usage,
             state.model_calls + 1,
             state.tool_invocations,
             state.stop,

@@ -31,6 +31,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from ._effects import Effect, ModelCall
+from ._json import compact_json
 from ._serde import DecodeError, from_json, registered, to_json
 from ._trace import (
     TRACE_FORMAT,
@@ -70,16 +71,6 @@ def next_base(index: int, exchange: Exchange, base: Base | None) -> Base | None:
 # Encoding
 
 
-def _dumps(obj: Any) -> str:
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: escape it so the file stays valid UTF-8
-            text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    return text
-
-
 def _header_json(meta: TraceMeta) -> dict[str, Any]:
     return {
         "format": TRACE_FORMAT,
@@ -98,7 +89,7 @@ def encode_header(meta: TraceMeta) -> str:
     >>> encode_header(TraceMeta(library_version="0.1.0", agent="a"))
     '{"format":"tower_llm_fx.trace","version":1,"library_version":"0.1.0","created_at":null,"agent":"a","model":null,"tags":{}}\\n'
     """
-    return _dumps(_header_json(meta)) + "\n"
+    return compact_json(_header_json(meta)) + "\n"
 
 
 def _effect_json(effect: Effect[Any], base: Base | None) -> Any:
@@ -136,7 +127,7 @@ def encode_exchange(index: int, exchange: Exchange, base: Base | None = None) ->
         TypeError: a value in the exchange is not registered for JSON encoding.
         ValueError: a float is NaN or infinite.
     """
-    return _dumps(_exchange_json(index, exchange, base)) + "\n"
+    return compact_json(_exchange_json(index, exchange, base)) + "\n"
 
 
 def encode_trace(trace: Trace) -> str:
