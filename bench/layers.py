@@ -17,6 +17,7 @@ from collections.abc import Callable
 import trio
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import Interpreter, fixed, stack
 from interpreters.layers import (
     approvals,
@@ -55,7 +56,7 @@ async def main(n: int) -> None:
         ("limit(model_calls=8)", limit(model_calls=8)),
         ("limit(per_second=1e9)", limit(per_second=1e9, burst=1000)),
         ("fallback(...)", fallback(fixed("backup"))),
-        ("approvals(models=True)", approvals(lambda r: fx.allow(), tools=False, models=True)),
+        ("approvals(models=True)", approvals(lambda r: fx.resilience.allow(), tools=False, models=True)),
         ("metrics()", metrics()),
         ("tracing() (no SDK)", tracing()),
         (

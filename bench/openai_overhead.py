@@ -38,6 +38,7 @@ import httpx
 import trio
 
 import tower_llm_fx as fx
+import tower_llm_fx.openai
 from interpreters import agent_interpreter, observe_deltas, openai, run_stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,8 +112,8 @@ async def main(n: int) -> None:
             httpx.AsyncClient(base_url=base_url, headers={"Authorization": "Bearer sk-bench"}) as client,
             openai(base_url=base_url, api_key="sk-bench") as model,
         ):
-            body = fx.to_openai_request(CALL)
-            stream_body = fx.to_openai_request(CALL, stream=True)
+            body = fx.openai.to_openai_request(CALL)
+            stream_body = fx.openai.to_openai_request(CALL, stream=True)
             interp = agent_interpreter(AGENT, model=model)
 
             async def raw_call() -> Sample:

@@ -24,18 +24,10 @@ import trio
 from overhead import FINAL_REPLY, add, scripted  # the same scripted calculator run
 
 import tower_llm_fx as fx
-from interpreters import (
-    Interpreter,
-    MemoryTraceStore,
-    agent_interpreter,
-    function,
-    read_trace,
-    record,
-    replay,
-    replay_run,
-    run,
-    write_trace,
-)
+import tower_llm_fx.trace
+from interpreters import Interpreter, agent_interpreter, function, replay, replay_run, run
+from interpreters.layers import record
+from interpreters.stores import MemoryTraceStore, read_trace, write_trace
 
 
 def long_script(call: fx.ModelCall) -> fx.ModelReply:
@@ -61,14 +53,14 @@ async def best_of(rounds: int, fn: Callable[[], Awaitable[None]]) -> float:
     return best
 
 
-async def record_one(agent: fx.Agent, script: Callable[[fx.ModelCall], fx.ModelReply]) -> fx.Trace:
+async def record_one(agent: fx.Agent, script: Callable[[fx.ModelCall], fx.ModelReply]) -> fx.trace.Trace:
     store = MemoryTraceStore()
     interp = record(into=store, trace_id="t", agent=agent)(agent_interpreter(agent, model=function(script)))
     await run(agent, interp, "What is 2 + 3?")
     return await store.load("t")
 
 
-async def replay_speed(label: str, agent: fx.Agent, trace: fx.Trace, repeats: int) -> None:
+async def replay_speed(label: str, agent: fx.Agent, trace: fx.trace.Trace, repeats: int) -> None:
     exchanges = len(trace.exchanges) * repeats
 
     async def end_to_end() -> None:
@@ -89,7 +81,7 @@ async def replay_speed(label: str, agent: fx.Agent, trace: fx.Trace, repeats: in
     print(f"  {'':<34} {exchanges / alone:>12,.0f} exchanges/s replay interpreter alone")
 
 
-async def file_speed(label: str, agent: fx.Agent, trace: fx.Trace, files: int) -> None:
+async def file_speed(label: str, agent: fx.Agent, trace: fx.trace.Trace, files: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = [Path(tmp) / f"t{i}.jsonl" for i in range(files)]
         for path in paths:
@@ -145,8 +137,8 @@ async def main(n: int) -> None:
     long = await record_one(LONG_AGENT, long_script)
     assert len(short.exchanges) == 3
     assert len(long.exchanges) == 201
-    decoded_short = fx.decode_trace(fx.encode_trace(short))
-    decoded_long = fx.decode_trace(fx.encode_trace(long))
+    decoded_short = fx.trace.decode_trace(fx.trace.encode_trace(short))
+    decoded_long = fx.trace.decode_trace(fx.trace.encode_trace(long))
     print("replay from an in-memory trace")
     await replay_speed("short run (3 exchanges), recorded", AGENT, short, n)
     await replay_speed("short run, decoded from JSON", AGENT, decoded_short, n)

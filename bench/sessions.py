@@ -19,7 +19,8 @@ from pathlib import Path
 import trio
 
 import tower_llm_fx as fx
-from interpreters import SessionStore, memory_store, open_sqlite_store
+import tower_llm_fx.sessions
+from interpreters.stores import SessionStore, memory_store, open_sqlite_store
 
 SIZES = (100, 10_000, 100_000)
 
@@ -52,7 +53,9 @@ async def fill(store: SessionStore, sid: str, n: int) -> int:
     last = 0
     for start in range(0, n, 5_000):
         saved = await store(
-            fx.SaveSession(session_id=sid, after_seq=last, records=tuple(messages[start : start + 5_000]))
+            fx.sessions.SaveSession(
+                session_id=sid, after_seq=last, records=tuple(messages[start : start + 5_000])
+            )
         )
         last = saved.last_seq
     return last
@@ -61,7 +64,7 @@ async def fill(store: SessionStore, sid: str, n: int) -> int:
 async def save_median(store: SessionStore, sid: str, last: int, saves: int) -> tuple[float, int]:
     times = []
     for k in range(saves):
-        effect = fx.SaveSession(session_id=sid, after_seq=last, records=one_step(k))
+        effect = fx.sessions.SaveSession(session_id=sid, after_seq=last, records=one_step(k))
         start = time.perf_counter()
         saved = await store(effect)
         times.append(time.perf_counter() - start)

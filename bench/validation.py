@@ -17,6 +17,7 @@ from collections.abc import Callable
 import attrs
 
 import tower_llm_fx as fx
+import tower_llm_fx.validation
 
 
 def conversation(n: int) -> tuple[fx.Message, ...]:
@@ -53,16 +54,18 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def row(label: str, messages: tuple[fx.Message, ...], policy: fx.ValidationPolicy, repeat: int) -> float:
-    assert fx.validate_conversation(messages, policy) == (), label
-    seconds = best_of(lambda: fx.validate_conversation(messages, policy), repeat)
+def row(
+    label: str, messages: tuple[fx.Message, ...], policy: fx.validation.ValidationPolicy, repeat: int
+) -> float:
+    assert fx.validation.validate_conversation(messages, policy) == (), label
+    seconds = best_of(lambda: fx.validation.validate_conversation(messages, policy), repeat)
     rate = len(messages) / seconds
     print(f"  {label:<34} {len(messages):>9,} msgs  {seconds * 1e3:>10.3f} ms  {rate:>13,.0f} msgs/s")
     return rate
 
 
 def main() -> None:
-    default = fx.ValidationPolicy()
+    default = fx.validation.ValidationPolicy()
     sizes = {100: 2000, 10_000: 50, 1_000_000: 5}
     convos = {n: conversation(n) for n in sizes}
 
@@ -76,8 +79,8 @@ def main() -> None:
 
     print("\nother policies, 1,000,000 messages:")
     big = convos[1_000_000]
-    row("tower_llm() preset", big, fx.ValidationPolicy.tower_llm(), 3)
-    no_schemas = attrs.evolve(fx.ValidationPolicy.strict(), check_tool_schemas=False)
+    row("tower_llm() preset", big, fx.validation.ValidationPolicy.tower_llm(), 3)
+    no_schemas = attrs.evolve(fx.validation.ValidationPolicy.strict(), check_tool_schemas=False)
     row("strict() without schemas", big, no_schemas, 3)
 
     print("\nthe explaining path (out-of-order results: valid, but not the fast shape):")

@@ -1,8 +1,10 @@
 """interpreters: the effectful shell of tower_llm_fx.
 
-Interpreters perform the effects that pure steps describe; layers transform
-interpreters; ``run`` drives an agent with an interpreter. Written on anyio,
-so it runs under trio (the default) and asyncio.
+Interpreters perform the effects that pure steps describe; layers
+(`interpreters.layers`) transform interpreters; stores
+(`interpreters.stores`) keep sessions and traces; ``run`` drives an agent with
+an interpreter. Written on anyio, so it runs under trio (the default) and
+asyncio.
 
     >>> import trio, tower_llm_fx as fx
     >>> from interpreters import agent_interpreter, run, sequence
@@ -20,8 +22,7 @@ from ._group import group_interpreter as group_interpreter
 from ._group import run_group as run_group
 from ._group import run_group_stream as run_group_stream
 from ._openai import openai as openai
-from ._record import new_trace_id as new_trace_id
-from ._record import record as record
+from ._publish import publish as _publish
 from ._replay import replay as replay
 from ._replay import replay_run as replay_run
 from ._run import agent_interpreter as agent_interpreter
@@ -32,47 +33,24 @@ from ._scripted import Reply as Reply
 from ._scripted import fixed as fixed
 from ._scripted import function as function
 from ._scripted import sequence as sequence
-from ._sessions import MemoryStore as MemoryStore
-from ._sessions import SessionInfo as SessionInfo
-from ._sessions import SessionStore as SessionStore
-from ._sessions import memory_store as memory_store
 from ._sessions import run_session as run_session
-from ._sessions import with_store as with_store
-from ._sqlite import SqliteStore as SqliteStore
-from ._sqlite import open_sqlite_store as open_sqlite_store
 from ._stream import RunStream as RunStream
 from ._stream import drive_stream as drive_stream
 from ._stream import run_stream as run_stream
 from ._stream import tap as tap
 from ._tools import local_tools as local_tools
 from ._tools import serialise_output as serialise_output
-from ._trace_sqlite import SqliteTraceStore as SqliteTraceStore
-from ._trace_stores import DirectoryTraceStore as DirectoryTraceStore
-from ._trace_stores import MemoryTraceStore as MemoryTraceStore
-from ._trace_stores import TraceStore as TraceStore
-from ._trace_stores import read_trace as read_trace
-from ._trace_stores import save_trace as save_trace
-from ._trace_stores import write_trace as write_trace
 from ._types import Interpreter as Interpreter
 from ._types import Layer as Layer
 from ._types import identity as identity
 from ._types import stack as stack
-from ._validate import validate as validate
 
 __all__ = [
-    "DirectoryTraceStore",
     "EventSink",
     "Interpreter",
     "Layer",
-    "MemoryStore",
-    "MemoryTraceStore",
     "Reply",
     "RunStream",
-    "SessionInfo",
-    "SessionStore",
-    "SqliteStore",
-    "SqliteTraceStore",
-    "TraceStore",
     "active_agent",
     "agent_interpreter",
     "by_type",
@@ -84,13 +62,8 @@ __all__ = [
     "group_interpreter",
     "identity",
     "local_tools",
-    "memory_store",
-    "new_trace_id",
     "observe_deltas",
-    "open_sqlite_store",
     "openai",
-    "read_trace",
-    "record",
     "replay",
     "replay_run",
     "run",
@@ -99,12 +72,10 @@ __all__ = [
     "run_session",
     "run_stream",
     "run_user",
-    "save_trace",
     "sequence",
     "serialise_output",
     "stack",
     "tap",
-    "validate",
-    "with_store",
-    "write_trace",
 ]
+
+_publish(__name__, globals(), __all__)

@@ -22,7 +22,7 @@ from tower_llm_fx import RunEvent
 
 __all__ = ["EventSink", "event_sink", "observe_deltas"]
 
-_SINK: ContextVar[EventSink | None] = ContextVar("tower_llm_fx_event_sink", default=None)
+CURRENT_SINK: ContextVar[EventSink | None] = ContextVar("tower_llm_fx_event_sink", default=None)
 
 
 @final
@@ -70,7 +70,7 @@ def event_sink() -> EventSink | None:
     >>> event_sink() is None
     True
     """
-    return _SINK.get()
+    return CURRENT_SINK.get()
 
 
 @contextmanager
@@ -99,8 +99,8 @@ def observe_deltas(fn: Callable[[RunEvent], object], *, step: int = 1) -> Iterat
     if not callable(fn):
         raise TypeError(f"observe_deltas() needs a callable taking an event, got {fn!r}")
     sink = EventSink(fn, step)
-    token = _SINK.set(sink)
+    token = CURRENT_SINK.set(sink)
     try:
         yield sink
     finally:
-        _SINK.reset(token)
+        CURRENT_SINK.reset(token)

@@ -20,19 +20,8 @@ from typing import Any, TypeVar, final
 
 import attrs
 
-from tower_llm_fx import (
-    Done,
-    Effect,
-    Group,
-    GroupState,
-    InterpreterError,
-    Message,
-    ModelCall,
-    Parallel,
-    RunState,
-    ToolCall,
-    handoff_events,
-)
+from tower_llm_fx import Done, Effect, InterpreterError, Message, ModelCall, Parallel, RunState, ToolCall
+from tower_llm_fx.group import Group, GroupState, handoff_events
 
 from ._dispatch import by_type
 from ._run import drive
@@ -121,7 +110,7 @@ async def run_group(
 
     >>> import trio, tower_llm_fx as fx
     >>> from interpreters import group_interpreter, run_group, sequence
-    >>> group = fx.Group.builder().agent(fx.Agent(model="m", name="solo")).build()
+    >>> group = fx.group.Group.builder().agent(fx.Agent(model="m", name="solo")).build()
     >>> final = trio.run(run_group, group, group_interpreter(group, model=sequence(["Hi!"])), "Hello")
     >>> final.output, final.path
     ('Hi!', ('solo',))
@@ -157,8 +146,8 @@ def run_group_stream(
 
     >>> import trio, tower_llm_fx as fx
     >>> from interpreters import group_interpreter, sequence
-    >>> group = (fx.Group.builder().agent(fx.Agent(model="m", name="a")).agent(fx.Agent(model="m", name="b"))
-    ...          .handoffs(fx.sequential_handoff("a", "b")).build())
+    >>> group = (fx.group.Group.builder().agent(fx.Agent(model="m", name="a")).agent(fx.Agent(model="m", name="b"))
+    ...          .handoffs(fx.group.sequential_handoff("a", "b")).build())
     >>> async def main():
     ...     interp = group_interpreter(group, model=sequence(["from a", "from b"]))
     ...     async with run_group_stream(group, interp, "go") as events:

@@ -33,16 +33,13 @@ from tower_llm_fx import (
     MalformedResponse,
     ModelCall,
     ModelReply,
-    OpenAIStream,
     ProviderConnectionError,
     ProviderTimeoutError,
     StreamInterrupted,
     UnhandledEffect,
     __version__,
-    from_openai_error,
-    from_openai_response,
-    to_openai_request,
 )
+from tower_llm_fx.openai import OpenAIStream, from_openai_error, from_openai_response, to_openai_request
 
 from ._event_sink import event_sink
 

@@ -13,7 +13,7 @@ hands every later effect to ``other`` — a different model, say — so two
 variants can be compared on an identical, free prefix.
 
 The equality check is the hot path. Decoded traces share message objects
-(see ``tower_llm_fx._trace``) and a replayed run feeds the recorded results
+(see ``tower_llm_fx.trace._model``) and a replayed run feeds the recorded results
 back into its state, so most comparisons end at an identity check.
 """
 
@@ -23,24 +23,20 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast, final
 
-from tower_llm_fx import (
-    Agent,
-    ConfigurationError,
-    Effect,
+from tower_llm_fx import Agent, ConfigurationError, Effect, Message, RunState
+from tower_llm_fx.testing import field_diff
+from tower_llm_fx.trace import (
     Exchange,
-    Message,
     Redactor,
     ReplayMismatch,
-    RunState,
     Trace,
     describe_effect,
     describe_result,
-    field_diff,
+    new_exchange,
     redact_exchange,
+    scrub_text,
     start_messages,
 )
-from tower_llm_fx._trace import new_exchange
-from tower_llm_fx._trace_redact import scrub_text
 
 from ._run import run
 from ._types import Interpreter
@@ -224,7 +220,7 @@ def replay(
     >>> import trio, tower_llm_fx as fx
     >>> from interpreters import replay
     >>> call = fx.ToolCall(id="c1", name="add", arguments='{"a": 2, "b": 3}')
-    >>> trace = [fx.Exchange(effect=call, result=fx.ToolResult.success(call_id="c1", name="add", content="5"))]
+    >>> trace = [fx.trace.Exchange(effect=call, result=fx.ToolResult.success(call_id="c1", name="add", content="5"))]
     >>> async def main():
     ...     async with replay(trace) as interp:
     ...         return (await interp(call)).content

@@ -84,7 +84,7 @@ async def drive(
         state = new
 
 
-def _start(input: str | Sequence[Message] | RunState) -> RunState:
+def start_state(input: str | Sequence[Message] | RunState) -> RunState:
     if isinstance(input, RunState):
         return input
     if isinstance(input, (str, Sequence)):
@@ -109,7 +109,7 @@ async def run(agent: Agent, interpreter: Interpreter, input: str | Sequence[Mess
         raise TypeError(
             f"run() expects an Agent first, got {type(agent).__name__}; for a custom step use drive()"
         )
-    state, done = await drive(agent.step, interpreter, _start(input), advance=advance)
+    state, done = await drive(agent.step, interpreter, start_state(input), advance=advance)
     return finish(state, done)
 
 

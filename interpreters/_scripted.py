@@ -12,14 +12,7 @@ from typing import Any, TypeAlias, TypeVar, cast, final
 
 import attrs
 
-from tower_llm_fx import (
-    AssistantMessage,
-    Effect,
-    ModelCall,
-    ModelReply,
-    ScriptExhausted,
-    UnhandledEffect,
-)
+from tower_llm_fx import AssistantMessage, Effect, ModelCall, ModelReply, ScriptExhausted, UnhandledEffect
 
 __all__ = ["Reply", "fixed", "function", "sequence"]
 

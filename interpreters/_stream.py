@@ -67,8 +67,8 @@ from tower_llm_fx import (
     reply_events,
 )
 
-from ._event_sink import _SINK, EventSink
-from ._run import _start, drive
+from ._event_sink import CURRENT_SINK, EventSink
+from ._run import drive, start_state
 from ._types import Interpreter
 
 __all__ = ["RunStream", "drive_stream", "run_stream", "tap"]
@@ -289,11 +289,11 @@ class _Producer(Generic[S]):
         if type(effect) is ModelCall:
             sink = self.sink
             sink.emitted = 0
-            token = _SINK.set(sink)
+            token = CURRENT_SINK.set(sink)
             try:
                 return await self.interpreter(effect)
             finally:
-                _SINK.reset(token)
+                CURRENT_SINK.reset(token)
         return await self.interpreter(effect)
 
     async def observe(self, before: S, effect: Effect[Any], result: Any, after: S) -> None:
@@ -462,7 +462,7 @@ def run_stream(
     return drive_stream(
         agent.step,
         interpreter,
-        _start(input),
+        start_state(input),
         advance=advance,
         finish=finish,
         run_state=_itself,

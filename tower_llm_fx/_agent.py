@@ -26,15 +26,7 @@ from typing import Any, final
 import attrs
 from attrs import validators as v
 
-from ._effects import (
-    Done,
-    Effect,
-    JoinPolicy,
-    ModelCall,
-    ModelParams,
-    Parallel,
-    ToolCall,
-)
+from ._effects import Done, Effect, JoinPolicy, ModelCall, ModelParams, Parallel, ToolCall
 from ._errors import ConfigurationError
 from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage
 from ._policies import NO_TOOL_CALLS, Policy, any_of, max_steps, until_no_tool_calls

@@ -28,7 +28,7 @@ Hierarchy::
     │   └── MalformedResponse       the body or a stream chunk is not what the API defines
     ├── UnknownAgent                a handoff or picker named an agent the group does not have
     ├── SequenceMismatch            run_sequence saw an effect it did not expect
-    ├── InvalidConversation         a ModelCall breaks a rule the API enforces (raised before sending)
+    ├── InvalidConversation         a ModelCall breaks a rule the API enforces (tower_llm_fx.validation)
     ├── ReplayMismatch              a replayed run diverged from its trace (index, diff, log)
     ├── TraceStoreError             a trace store cannot do what was asked
     │   ├── TraceNotFound           no trace has that id (also a LookupError)
@@ -46,11 +46,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, final
-
-if TYPE_CHECKING:
-    from ._violations import Violation
+from typing import final
 
 __all__ = [
     "ApprovalError",
@@ -62,7 +58,6 @@ __all__ = [
     "ConflictError",
     "EffectTimeout",
     "InterpreterError",
-    "InvalidConversation",
     "LayerError",
     "MalformedResponse",
     "NotFoundError",
@@ -242,37 +237,6 @@ class MalformedResponse(ProviderError):
 class SequenceMismatch(TowerLLMFXError, AssertionError):
     """``run_sequence`` met an effect that differs from the next expected one,
     or finished with expected effects left over."""
-
-
-@final
-class InvalidConversation(TowerLLMFXError, ValueError):
-    """A conversation (or the ``ModelCall`` carrying it) breaks rules the model API
-    enforces; raised by the ``validate()`` layer *before* anything is sent.
-
-    The message lists each violation with the index of the offending message.
-    The step that built the conversation has a bug, or the policy is stricter
-    than the provider (pass a laxer ``ValidationPolicy``).
-
-    Attributes:
-        violations: the ``Violation`` values found (never empty).
-    """
-
-    def __init__(self, violations: Sequence[Violation], context: str = "the conversation") -> None:
-        self.violations: tuple[Violation, ...] = tuple(violations)
-        self.context = context
-        shown = "\n".join(f"  {v}" for v in self.violations[:20])
-        more = len(self.violations) - 20
-        if more > 0:
-            shown += f"\n  ... and {more} more"
-        count = len(self.violations)
-        super().__init__(
-            f"{context} would be rejected by the model API ({count} violation{'s' * (count != 1)}):\n"
-            f"{shown}\nFix the step or code that built these messages, or validate with a laxer "
-            "ValidationPolicy if your provider accepts them."
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.violations, self.context))
 
 
 @final

@@ -10,7 +10,7 @@ Every event subclasses the marker `RunEvent`. Consumers dispatch on the
 concrete type (``isinstance`` or ``match``) and must ignore types they do not
 know: later features add their own events (a handoff, a compaction, ...) by
 subclassing `RunEvent` in their own module and registering it with
-``tower_llm_fx.register_json``.
+``tower_llm_fx.serde.register``.
 
 Order of the events of one run (``step`` is 1-based; one step is one model
 call plus the tool calls it asked for)::

@@ -38,7 +38,7 @@ NO_TOOL_CALLS = StopReason(kind="no_tool_calls", detail="the model replied witho
 """The stop reason of a run whose model replied without calling a tool (a shared constant)."""
 
 
-class _Combinable:
+class Combinable:
     __slots__ = ()
 
     def __or__(self, other: Policy) -> AnyOf:
@@ -50,7 +50,7 @@ class _Combinable:
 
 @final
 @attrs.frozen
-class _UntilNoToolCalls(_Combinable):
+class _UntilNoToolCalls(Combinable):
     def __call__(self, state: RunState) -> StopReason | None:
         messages = state.messages
         if messages:
@@ -65,7 +65,7 @@ class _UntilNoToolCalls(_Combinable):
 
 @final
 @attrs.frozen
-class _UntilToolCalled(_Combinable):
+class _UntilToolCalled(Combinable):
     name: str = attrs.field(validator=v.instance_of(str))
 
     def __call__(self, state: RunState) -> StopReason | None:
@@ -85,7 +85,7 @@ def _positive(_inst: object, _attr: object, value: int) -> None:
 
 @final
 @attrs.frozen
-class _MaxSteps(_Combinable):
+class _MaxSteps(Combinable):
     n: int = attrs.field(validator=_positive)
 
     def __call__(self, state: RunState) -> StopReason | None:
@@ -99,7 +99,7 @@ class _MaxSteps(_Combinable):
 
 @final
 @attrs.frozen
-class AnyOf(_Combinable):
+class AnyOf(Combinable):
     """Stop when any policy says so; the first one (in order) gives the reason."""
 
     policies: tuple[Policy, ...]

@@ -14,6 +14,7 @@ Other core modules register their own classes with `register` at import time.
 from __future__ import annotations
 
 import enum
+import importlib
 from typing import Any, TypeVar
 
 import attrs
@@ -58,8 +59,31 @@ def register(cls: _T) -> _T:
 
 
 def registered() -> dict[str, type[Any]]:
-    """A copy of the tag → class table."""
+    """A copy of the tag → class table (the library's families included)."""
+    _import_families()
     return dict(_CLASSES)
+
+
+# The families register their classes when they are imported; a decoder may meet
+# their tags (a trace holding ``Approve`` or ``SaveSession``) before anything
+# imported them, so the first unknown tag imports them all, once.
+_FAMILIES = (
+    "tower_llm_fx.group",
+    "tower_llm_fx.openai",
+    "tower_llm_fx.resilience",
+    "tower_llm_fx.sessions",
+    "tower_llm_fx.trace",
+    "tower_llm_fx.validation",
+)
+_families_imported = False
+
+
+def _import_families() -> None:
+    global _families_imported
+    if not _families_imported:
+        for name in _FAMILIES:
+            importlib.import_module(name)
+        _families_imported = True
 
 
 for _cls in (
@@ -139,6 +163,9 @@ def from_json(data: Any, path: str = "$") -> Any:
     if not isinstance(tag, str):
         raise DecodeError(path, "object has no string 'type' tag")
     cls = _CLASSES.get(tag)
+    if cls is None and not _families_imported:
+        _import_families()
+        cls = _CLASSES.get(tag)
     if cls is None:
         raise DecodeError(path, f"unknown type {tag!r} (written by a newer version, or corrupted?)")
     if issubclass(cls, enum.Enum):

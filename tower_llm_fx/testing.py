@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 from ._diff import field_diff
 from ._effects import Done, Effect
 from ._errors import SequenceMismatch, StepError
+from ._publish import publish as _publish
 from ._state import RunState, advance
 from ._state import finish as _finish
 
-__all__ = ["check_step_output", "run_sequence"]
+__all__ = ["SequenceMismatch", "check_step_output", "field_diff", "run_sequence"]
 
 S = TypeVar("S")
 
@@ -115,3 +116,6 @@ def run_sequence(
         log.append(f"  #{index} sequence: {out!r}")
         state = advance(state, out, result)
         index += 1
+
+
+_publish(__name__, globals(), ["SequenceMismatch", "field_diff"])

@@ -6,13 +6,15 @@ them with `interpreters.stack`, outermost first:
     >>> import tower_llm_fx as fx
     >>> from interpreters import stack
     >>> from interpreters.layers import retry, timeout, tracing
-    >>> stack(tracing(), retry(fx.RetryPolicy(max_attempts=4)), timeout({fx.ModelCall: 60}))
+    >>> stack(tracing(), retry(fx.resilience.RetryPolicy(max_attempts=4)), timeout({fx.ModelCall: 60}))
     stack(tracing(capture_content=False), retry(RetryPolicy(max_attempts=4, initial_delay=0.5, multiplier=2.0, max_delay=30.0, jitter=True, seed=0), models=True), timeout({ModelCall: 60.0}))
 
 Decisions (retry schedule, breaker transitions, pacing, budgets, what an
 approval means) are pure values in `tower_llm_fx`; these layers only sleep,
 cancel, count and export.
 """
+
+from interpreters._publish import publish as _publish
 
 from ._approvals import Approver as Approver
 from ._approvals import PendingApproval as PendingApproval
@@ -28,10 +30,14 @@ from ._fallback import fallback as fallback
 from ._limit import limit as limit
 from ._metrics import MetricRecord as MetricRecord
 from ._metrics import metrics as metrics
+from ._record import new_trace_id as new_trace_id
+from ._record import record as record
 from ._retry import retry as retry
+from ._sessions import with_store as with_store
 from ._timeout import timeout as timeout
 from ._tracing import Tracing as Tracing
 from ._tracing import tracing as tracing
+from ._validate import validate as validate
 
 __all__ = [
     "Approver",
@@ -49,13 +55,13 @@ __all__ = [
     "fallback",
     "limit",
     "metrics",
+    "new_trace_id",
+    "record",
     "retry",
     "timeout",
     "tracing",
+    "validate",
+    "with_store",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("interpreters.layers._"):
-        _obj.__module__ = "interpreters.layers"
-del _name, _obj
+_publish(__name__, globals(), __all__)

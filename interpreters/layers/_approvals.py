@@ -1,7 +1,7 @@
 """`approvals`: ask before a tool runs (and, optionally, before a model reply stands).
 
-The layer performs an `tower_llm_fx.Approve` effect and applies the `Decision`
-with the pure `tower_llm_fx.apply_decision`: a denied tool call is answered with
+The layer performs an `tower_llm_fx.resilience.Approve` effect and applies the `Decision`
+with the pure `tower_llm_fx.resilience.apply_decision`: a denied tool call is answered with
 an error result of kind ``"denied"`` (the model reads the reason; the
 conversation stays valid), a modified one runs with the edited arguments. The
 inner interpreter never sees a denied call.
@@ -27,21 +27,8 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from interpreters._types import Interpreter
-from tower_llm_fx import (
-    ApprovalError,
-    Approve,
-    Decision,
-    Effect,
-    ModelCall,
-    ModelReply,
-    Parallel,
-    ToolCall,
-    ToolResult,
-    allow,
-    apply_decision,
-    deny,
-    modify,
-)
+from tower_llm_fx import Effect, ModelCall, ModelReply, Parallel, ToolCall, ToolResult
+from tower_llm_fx.resilience import ApprovalError, Approve, Decision, allow, apply_decision, deny, modify
 
 __all__ = ["Approver", "PendingApproval", "approval_channel", "approvals"]
 
@@ -155,8 +142,8 @@ def approvals(
     ...     return f"deleted {path}"
     >>> def policy(request):
     ...     if request.subject.name == "rm" and '"/"' in request.subject.arguments:
-    ...         return fx.deny("refusing to delete /")
-    ...     return fx.allow()
+    ...         return fx.resilience.deny("refusing to delete /")
+    ...     return fx.resilience.allow()
     >>> tools = approvals(policy)(local_tools([rm]))
     >>> trio.run(tools, fx.ToolCall(id="c1", name="rm", arguments='{"path": "/"}')).content
     'error (denied): refusing to delete /'
@@ -270,7 +257,7 @@ def approval_channel(
     ...                 await pending.deny("not today")
     ...     async with trio.open_nursery() as nursery:
     ...         nursery.start_soon(reviewer)
-    ...         decision = await approver(fx.Approve(subject=fx.ToolCall(id="c1", name="rm")))
+    ...         decision = await approver(fx.resilience.Approve(subject=fx.ToolCall(id="c1", name="rm")))
     ...         await approver.aclose()
     ...     return decision.reason
     >>> trio.run(main)

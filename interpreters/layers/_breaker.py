@@ -1,9 +1,9 @@
 """`circuit_breaker`: stop calling a failing service for a while; fail fast instead.
 
-The state machine is the pure `tower_llm_fx.BreakerPolicy`; this module reads
+The state machine is the pure `tower_llm_fx.resilience.BreakerPolicy`; this module reads
 the clock (``anyio.current_time()``, so trio's ``MockClock`` drives it in
-tests), keeps the current `tower_llm_fx.BreakerState`, and raises
-`tower_llm_fx.CircuitOpen` *without calling the inner interpreter* while open.
+tests), keeps the current `tower_llm_fx.resilience.BreakerState`, and raises
+`tower_llm_fx.resilience.CircuitOpen` *without calling the inner interpreter* while open.
 
 One breaker object is one circuit: every interpreter it wraps shares it, which
 is what you want for one provider used by many runs.
@@ -18,16 +18,8 @@ import anyio
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import (
-    BreakerPolicy,
-    BreakerState,
-    CircuitOpen,
-    ConfigurationError,
-    Effect,
-    ModelCall,
-    ToolResult,
-    is_transient,
-)
+from tower_llm_fx import ConfigurationError, Effect, ModelCall, ToolResult
+from tower_llm_fx.resilience import BreakerPolicy, BreakerState, CircuitOpen, is_transient
 
 __all__ = ["CircuitBreaker", "circuit_breaker"]
 
@@ -141,13 +133,13 @@ def circuit_breaker(
     """A circuit breaker layer for ``effects`` (default: model calls).
 
     After ``failure_threshold`` consecutive failures it opens: calls fail at once
-    with `tower_llm_fx.CircuitOpen`, without reaching the inner interpreter. After
+    with `tower_llm_fx.resilience.CircuitOpen`, without reaching the inner interpreter. After
     ``cooldown`` seconds up to ``probes`` calls go through; a success closes it,
     a failure opens it again.
 
     Args:
         is_failure: which exceptions count against the service (default
-            `tower_llm_fx.is_transient`: 429, 5xx, timeouts, connection errors;
+            `tower_llm_fx.resilience.is_transient`: 429, 5xx, timeouts, connection errors;
             a 400 is your request's fault, not the service's). Other exceptions
             and cancellation leave the count as it was. For tool calls, error
             results of kind ``"timeout"`` or ``"tool_raised"`` count as failures.

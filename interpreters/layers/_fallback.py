@@ -15,7 +15,8 @@ from typing import Any, TypeVar, cast, final
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import CircuitOpen, ConfigurationError, Effect, ModelCall, is_transient
+from tower_llm_fx import ConfigurationError, Effect, ModelCall
+from tower_llm_fx.resilience import CircuitOpen, is_transient
 
 __all__ = ["fallback"]
 

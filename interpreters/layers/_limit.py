@@ -7,7 +7,7 @@ interpreter the layer wraps, so the cap holds across concurrent runs. A
 and is passed on with its ``limit`` lowered to that number: the cap holds for
 individual tool calls, not just for batches.
 
-Pacing (``per_second``) uses the pure `tower_llm_fx.TokenBucket`; the clock is
+Pacing (``per_second``) uses the pure `tower_llm_fx.resilience.TokenBucket`; the clock is
 ``anyio.current_time()``, so trio's ``MockClock`` drives it in tests.
 """
 
@@ -19,7 +19,8 @@ import anyio
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import BucketState, ConfigurationError, Effect, ModelCall, Parallel, TokenBucket, ToolCall
+from tower_llm_fx import ConfigurationError, Effect, ModelCall, Parallel, ToolCall
+from tower_llm_fx.resilience import BucketState, TokenBucket
 
 __all__ = ["limit"]
 

@@ -1,7 +1,7 @@
 """`retry`: perform an effect again after a transient failure, sleeping in between.
 
 The decisions (is this failure retryable? how long to wait?) come from the
-pure `tower_llm_fx.RetryPolicy`; this module only sleeps and loops. Only effects
+pure `tower_llm_fx.resilience.RetryPolicy`; this module only sleeps and loops. Only effects
 that are safe to repeat are retried: model calls (on by default) and tool
 calls of tools declared idempotent. Cancellation is never retried (we catch
 ``Exception``, not ``BaseException``).
@@ -17,16 +17,8 @@ import anyio
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import (
-    ConfigurationError,
-    Effect,
-    ModelCall,
-    Parallel,
-    RetryPolicy,
-    Tool,
-    ToolCall,
-    ToolResult,
-)
+from tower_llm_fx import ConfigurationError, Effect, ModelCall, Parallel, Tool, ToolCall, ToolResult
+from tower_llm_fx.resilience import RetryPolicy
 
 __all__ = ["retry"]
 
@@ -185,7 +177,7 @@ def retry(
     ...     if failures:
     ...         raise failures.pop()
     ...     return "ok"
-    >>> model = retry(fx.RetryPolicy(initial_delay=0.0))(function(flaky))
+    >>> model = retry(fx.resilience.RetryPolicy(initial_delay=0.0))(function(flaky))
     >>> trio.run(model, fx.ModelCall(model="m", messages=[fx.user("hi")])).message.content
     'ok'
     """

@@ -16,7 +16,9 @@ import sys
 import trio
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, function, open_sqlite_store, run_session
+import tower_llm_fx.sessions
+from interpreters import agent_interpreter, function, run_session
+from interpreters.stores import open_sqlite_store
 
 
 async def steps(db: str, session: str, n: int, marks: str, block_at: int | None) -> None:
@@ -52,12 +54,12 @@ async def append(db: str, session: str, n: int, worker: str) -> None:
         done = 0
         while done < n:
             last = (await store.load(session)).last_seq
-            effect = fx.SaveSession(
+            effect = fx.sessions.SaveSession(
                 session_id=session, after_seq=last, records=(fx.user(f"{worker}:{done}"),)
             )
             try:
                 await store(effect)
-            except fx.SessionConflict:
+            except fx.sessions.SessionConflict:
                 continue
             done += 1
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from interpreters._cli import main
+from interpreters.cli._main import main
 
 
 def test_demo_via_main(capsys: pytest.CaptureFixture[str]) -> None:

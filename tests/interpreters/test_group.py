@@ -14,19 +14,21 @@ import anyio.lowlevel
 import pytest
 
 import tower_llm_fx as fx
+import tower_llm_fx.group
+import tower_llm_fx.trace
 from interpreters import (
     Interpreter,
-    MemoryTraceStore,
     active_agent,
     function,
     group_interpreter,
-    record,
     replay,
     run_group,
     run_group_stream,
     sequence,
 )
-from tower_llm_fx._validation import validate_conversation
+from interpreters.layers import record
+from interpreters.stores import MemoryTraceStore
+from tower_llm_fx.validation._validate import validate_conversation
 
 pytestmark = pytest.mark.anyio
 
@@ -55,7 +57,7 @@ class Shop:
         self.triage = fx.Agent(model="m-triage", name="triage", instructions="Route.", tools=(lookup,))
         self.billing = fx.Agent(model="m-billing", name="billing", instructions="Bill.", tools=(refund,))
         self.group = (
-            fx.Group.builder()
+            fx.group.Group.builder()
             .agent(self.triage, description="Routes requests.")
             .agent(self.billing, description="Refunds.")
             .handoff("triage", "billing")
@@ -128,10 +130,10 @@ async def test_triage_to_specialist_and_back_runs_the_right_tools() -> None:
 
 async def test_handoff_and_tools_in_one_parallel_batch() -> None:
     shop = Shop()
-    parallel = fx.Group(
-        members=(fx.GroupMember(agent=fx.Agent(model="m", name="triage", tools=shop.triage.tools, parallel_tools=True)),
-                 fx.GroupMember(agent=shop.billing)),
-        policy=fx.handoff_to("billing", offered_to="triage"),
+    parallel = fx.group.Group(
+        members=(fx.group.GroupMember(agent=fx.Agent(model="m", name="triage", tools=shop.triage.tools, parallel_tools=True)),
+                 fx.group.GroupMember(agent=shop.billing)),
+        policy=fx.group.handoff_to("billing", offered_to="triage"),
     )  # fmt: skip
     turn = fx.assistant(
         None, call("l1", "lookup", order=1), call("h", "handoff_to_billing"), call("l2", "lookup", order=2)
@@ -194,8 +196,10 @@ async def test_replay_detects_a_changed_group() -> None:
     recorder = record(into=store, trace_id="g")
     await run_group(shop.group, recorder(group_interpreter(shop.group, model=sequence(script()))), "Refund 7")
     trace = await store.load("g")
-    other = fx.Group.builder().agent(shop.triage).agent(shop.billing).handoff("triage", "billing").build()
-    with pytest.raises(fx.ReplayMismatch):
+    other = (
+        fx.group.Group.builder().agent(shop.triage).agent(shop.billing).handoff("triage", "billing").build()
+    )
+    with pytest.raises(fx.trace.ReplayMismatch):
         async with replay(trace) as interp:
             await run_group(other, interp, "Refund 7")
 
@@ -215,7 +219,7 @@ async def test_concurrent_runs_share_one_interpreter_safely() -> None:
         return f"done: {last.content}"
 
     interp = group_interpreter(shop.group, model=function(answer))
-    results: dict[str, fx.GroupState] = {}
+    results: dict[str, fx.group.GroupState] = {}
 
     async def one(text: str) -> None:
         results[text] = await run_group(shop.group, interp, text)
@@ -239,11 +243,11 @@ async def test_model_picker_and_sequential_pipeline() -> None:
     writer = fx.Agent(model="m-writer", name="writer", instructions="Write.")
     editor = fx.Agent(model="m-editor", name="editor", instructions="Edit.")
     group = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(writer, description="Writes drafts.")
         .agent(editor, description="Polishes drafts.")
-        .handoffs(fx.sequential_handoff("writer", "editor"))
-        .picker(fx.llm_picker("m-router"))
+        .handoffs(fx.group.sequential_handoff("writer", "editor"))
+        .picker(fx.group.llm_picker("m-router"))
         .build()
     )
     model = sequence(["writer", "A draft.", "A polished draft."])
@@ -260,7 +264,7 @@ async def test_run_group_stream_reports_handoffs_in_order() -> None:
     async with run_group_stream(shop.group, interp, "Where is order 7? Refund it.") as events:
         seen = [e async for e in events]
     names = [type(e).__name__ for e in seen]
-    handed = [e for e in seen if isinstance(e, fx.HandedOff)]
+    handed = [e for e in seen if isinstance(e, fx.group.HandedOff)]
     assert [(h.handoff.source, h.handoff.target) for h in handed] == [
         ("triage", "billing"),
         ("billing", "triage"),
@@ -282,10 +286,10 @@ async def test_run_group_stream_reports_handoffs_in_order() -> None:
 
 async def test_run_group_stream_has_no_events_for_a_pickers_reply() -> None:
     group = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(fx.Agent(model="m", name="a"))
         .agent(fx.Agent(model="m", name="b"))
-        .picker(fx.llm_picker("router"))
+        .picker(fx.group.llm_picker("router"))
         .build()
     )
     async with run_group_stream(

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 import tower_llm_fx as fx
+import tower_llm_fx.openai
 from interpreters import agent_interpreter, observe_deltas, openai, run, run_stream
 from tests.support.fake_openai import Completion, FakeOpenAI
 from tests.support.openai_reference import check_request_body
@@ -91,7 +92,7 @@ async def test_a_run_with_tools(fake_openai: FakeOpenAI) -> None:
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "tool", "tool"]
     assert second["messages"][3] == {"role": "tool", "tool_call_id": "call_a", "content": "5"}
     assert second["messages"][4] == {"role": "tool", "tool_call_id": "call_b", "content": "30"}
-    assert fx.from_openai_request(second) == AGENT.model_call(final.messages[:-1])
+    assert fx.openai.from_openai_request(second) == AGENT.model_call(final.messages[:-1])
 
 
 async def test_headers_query_and_path(fake_openai: FakeOpenAI) -> None:

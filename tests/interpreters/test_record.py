@@ -13,21 +13,15 @@ import anyio
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import (
+import tower_llm_fx.trace
+from interpreters import agent_interpreter, fixed, function, local_tools, replay_run, run, sequence, stack
+from interpreters.layers import record
+from interpreters.stores import (
     DirectoryTraceStore,
     MemoryTraceStore,
     SqliteTraceStore,
     TraceStore,
-    agent_interpreter,
-    fixed,
-    function,
-    local_tools,
     read_trace,
-    record,
-    replay_run,
-    run,
-    sequence,
-    stack,
 )
 from tests.support.fake_openai import FakeOpenAI
 
@@ -48,12 +42,12 @@ ADD_TURN = fx.assistant(None, fx.ToolCallRequest(id="c1", name="add", arguments=
 
 async def test_records_every_exchange_of_a_run_in_order() -> None:
     store = MemoryTraceStore()
-    performed: list[fx.Exchange] = []
+    performed: list[fx.trace.Exchange] = []
 
     def spy(inner: Any) -> Any:
         async def interp(effect: fx.Effect[Any]) -> Any:
             result = await inner(effect)
-            performed.append(fx.Exchange(effect=effect, result=result))
+            performed.append(fx.trace.Exchange(effect=effect, result=result))
             return result
 
         return interp
@@ -78,7 +72,7 @@ async def test_a_fresh_trace_id_is_made_when_none_is_given() -> None:
     store = MemoryTraceStore()
     one, two = record(into=store), record(into=store, agent="named", model="x")
     assert one.trace_id != two.trace_id
-    fx.check_trace_id(one.trace_id)
+    fx.trace.check_trace_id(one.trace_id)
     await one(fixed("a"))(fx.ModelCall(model="m", messages=()))
     await two(fixed("b"))(fx.ModelCall(model="m", messages=()))
     assert set(await store.list()) == {one.trace_id, two.trace_id}
@@ -91,7 +85,7 @@ async def test_an_existing_trace_is_never_overwritten() -> None:
     await record(into=store, trace_id="t")(fixed("first"))(call)
     again = record(into=store, trace_id="t")(fixed("second"))
     for _ in range(2):  # and it keeps saying so
-        with pytest.raises(fx.TraceExists, match="'t' already exists"):
+        with pytest.raises(fx.trace.TraceExists, match="'t' already exists"):
             await again(call)
     assert [ex.result.message.content for ex in (await store.load("t")).exchanges] == ["first"]
 
@@ -164,7 +158,9 @@ def test_a_crashed_process_leaves_a_readable_prefix(tmp_path: Path) -> None:
         f"""
         import os, trio
         import tower_llm_fx as fx
-        from interpreters import DirectoryTraceStore, agent_interpreter, record, run, sequence
+        from interpreters import agent_interpreter, run, sequence
+        from interpreters.layers import record
+        from interpreters.stores import DirectoryTraceStore
 
         @fx.tool
         def add(a: int, b: int) -> int:

@@ -10,19 +10,10 @@ import attrs
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import (
-    DirectoryTraceStore,
-    MemoryTraceStore,
-    agent_interpreter,
-    drive,
-    fixed,
-    read_trace,
-    record,
-    replay,
-    replay_run,
-    run,
-    sequence,
-)
+import tower_llm_fx.trace
+from interpreters import agent_interpreter, drive, fixed, replay, replay_run, run, sequence
+from interpreters.layers import record
+from interpreters.stores import DirectoryTraceStore, MemoryTraceStore, read_trace
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +52,7 @@ SCRIPT: list[fx.AssistantMessage | str] = [
 
 async def recorded(
     agent: fx.Agent = AGENT, script: list[Any] = SCRIPT, text: str = "(2+3)*4?"
-) -> tuple[fx.RunState, fx.Trace]:
+) -> tuple[fx.RunState, fx.trace.Trace]:
     store = MemoryTraceStore()
     interp = record(into=store, trace_id="t", agent=agent)(agent_interpreter(agent, model=sequence(script)))
     final = await run(agent, interp, text)
@@ -96,7 +87,7 @@ async def test_a_mutated_tool_argument_is_reported_precisely() -> None:
             return attrs.evolve(effect, arguments='{"a": 5, "b": 40}')
         return effect
 
-    with pytest.raises(fx.ReplayMismatch) as info:
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
         await drive(mutated, replay(trace), fx.RunState.start("(2+3)*4?"), advance=fx.advance)
     err = info.value
     assert err.index == 3
@@ -116,7 +107,7 @@ async def test_a_mutated_tool_argument_is_reported_precisely() -> None:
 async def test_a_changed_prompt_diverges_at_the_first_model_call() -> None:
     _, trace = await recorded()
     changed = attrs.evolve(AGENT, instructions="You are a careful calculator.")
-    with pytest.raises(fx.ReplayMismatch) as info:
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
         await replay_run(changed, trace)
     assert info.value.index == 0
     assert "  messages[0].content: 'You are a calculator.' -> 'You are a careful calculator.'" in str(
@@ -128,7 +119,7 @@ async def test_a_changed_prompt_diverges_at_the_first_model_call() -> None:
 async def test_changed_model_params_and_tools_are_named() -> None:
     _, trace = await recorded()
     hotter = attrs.evolve(AGENT, params=fx.ModelParams(temperature=0.9), tools=(add,))
-    with pytest.raises(fx.ReplayMismatch) as info:
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
         await replay_run(hotter, trace)
     text = str(info.value)
     assert "params.temperature: None -> 0.9" in text
@@ -138,14 +129,14 @@ async def test_changed_model_params_and_tools_are_named() -> None:
 async def test_a_different_kind_of_effect_is_named() -> None:
     _, trace = await recorded()
     interp = replay(trace)
-    with pytest.raises(fx.ReplayMismatch, match="effect type: ModelCall -> ToolCall"):
+    with pytest.raises(fx.trace.ReplayMismatch, match="effect type: ModelCall -> ToolCall"):
         await interp(fx.ToolCall(id="c1", name="add"))
 
 
 async def test_unused_recorded_exchanges_are_an_error() -> None:
     _, trace = await recorded()
     impatient = attrs.evolve(AGENT, policy=fx.max_steps(1))
-    with pytest.raises(fx.ReplayMismatch) as info:
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
         await replay_run(impatient, trace)
     err = info.value
     assert err.index == 2
@@ -153,7 +144,7 @@ async def test_unused_recorded_exchanges_are_an_error() -> None:
     assert "the run ended after 2 of 5 recorded exchanges; 3 were never replayed" in str(err)
     assert "NEXT EXPECTED: #2 ModelCall" in str(err)
     interp = replay(trace)
-    with pytest.raises(fx.ReplayMismatch, match="ended after 0 of 5"):
+    with pytest.raises(fx.trace.ReplayMismatch, match="ended after 0 of 5"):
         interp.assert_consumed()
 
 
@@ -168,7 +159,7 @@ async def test_an_effect_past_the_end_is_an_error() -> None:
     _, trace = await recorded()
     interp = replay(trace.prefix(1))
     await interp(trace.exchanges[0].effect)
-    with pytest.raises(fx.ReplayMismatch) as info:
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
         await interp(trace.exchanges[1].effect)
     assert info.value.index == 1
     assert "NEXT EXPECTED: nothing (the recorded run ended here" in str(info.value)
@@ -200,7 +191,7 @@ async def test_a_prefix_without_then_stops_at_the_prefix() -> None:
     for ex in trace.exchanges[:2]:
         await interp(ex.effect)
     interp.finish()
-    with pytest.raises(fx.ReplayMismatch, match=r"replaying the first 2 of 5 recorded exchanges"):
+    with pytest.raises(fx.trace.ReplayMismatch, match=r"replaying the first 2 of 5 recorded exchanges"):
         await interp(trace.exchanges[2].effect)
 
 
@@ -225,14 +216,14 @@ async def test_replay_accepts_a_sequence_of_exchanges() -> None:
 
 async def test_a_trace_that_does_not_start_with_a_model_call_needs_an_input() -> None:
     _, trace = await recorded()
-    tail = fx.Trace(exchanges=trace.exchanges[1:2])
+    tail = fx.trace.Trace(exchanges=trace.exchanges[1:2])
     with pytest.raises(fx.ConfigurationError, match="pass the input explicitly"):
         await replay_run(AGENT, tail)
     first = trace.exchanges[0].effect
     assert isinstance(first, fx.ModelCall)
     # a resumed run: the state already holds the model's tool call, so the run starts with the tool
     start = fx.RunState(messages=(*first.messages[1:], trace.exchanges[0].result.message))
-    final = await replay_run(AGENT, fx.Trace(exchanges=trace.exchanges[1:]), input=start)
+    final = await replay_run(AGENT, fx.trace.Trace(exchanges=trace.exchanges[1:]), input=start)
     assert final.output == "(2 + 3) * 4 = 20"
 
 
@@ -249,7 +240,7 @@ async def test_secrets_are_masked_in_files_and_still_replay(tmp_path: Path) -> N
 
 async def test_mismatch_messages_never_show_secrets() -> None:
     _, trace = await recorded()
-    with pytest.raises(fx.ReplayMismatch) as info:
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
         await replay_run(AGENT, trace, input=f"my key is {KEY}")
     assert KEY not in str(info.value)
     assert "[REDACTED]" in str(info.value)
@@ -257,7 +248,7 @@ async def test_mismatch_messages_never_show_secrets() -> None:
 
 async def test_decoded_traces_replay_by_identity() -> None:
     final, trace = await recorded()
-    decoded = fx.decode_trace(fx.encode_trace(trace))
+    decoded = fx.trace.decode_trace(fx.trace.encode_trace(trace))
     reply = decoded.exchanges[0].result
     later = decoded.exchanges[2].effect
     assert isinstance(later, fx.ModelCall)

@@ -10,17 +10,10 @@ import anyio
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import (
-    SessionStore,
-    agent_interpreter,
-    fixed,
-    function,
-    memory_store,
-    open_sqlite_store,
-    run_session,
-    sequence,
-    with_store,
-)
+import tower_llm_fx.sessions
+from interpreters import agent_interpreter, fixed, function, run_session, sequence
+from interpreters.layers import with_store
+from interpreters.stores import SessionStore, memory_store, open_sqlite_store
 
 pytestmark = pytest.mark.anyio
 
@@ -47,37 +40,39 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             yield s
 
 
-def save(after: int, *records: fx.Record, sid: str = "s") -> fx.SaveSession:
-    return fx.SaveSession(session_id=sid, after_seq=after, records=records)
+def save(after: int, *records: fx.sessions.Record, sid: str = "s") -> fx.sessions.SaveSession:
+    return fx.sessions.SaveSession(session_id=sid, after_seq=after, records=records)
 
 
 async def test_unknown_sessions_load_empty_and_saves_append(store: SessionStore) -> None:
-    assert await store(fx.LoadSession(session_id="s")) == fx.SessionLog(session_id="s")
-    assert await store(save(0, fx.user("a"), fx.assistant("b"))) == fx.Saved(session_id="s", last_seq=2)
-    assert await store(save(2, fx.user("c"))) == fx.Saved(session_id="s", last_seq=3)
+    assert await store(fx.sessions.LoadSession(session_id="s")) == fx.sessions.SessionLog(session_id="s")
+    assert await store(save(0, fx.user("a"), fx.assistant("b"))) == fx.sessions.Saved(
+        session_id="s", last_seq=2
+    )
+    assert await store(save(2, fx.user("c"))) == fx.sessions.Saved(session_id="s", last_seq=3)
     log = await store.load("s")
     assert log.records == (fx.user("a"), fx.assistant("b"), fx.user("c"))
 
 
 async def test_a_stale_save_is_a_conflict_and_writes_nothing(store: SessionStore) -> None:
     await store(save(0, fx.user("a")))
-    with pytest.raises(fx.SessionConflict, match="another run appended") as info:
+    with pytest.raises(fx.sessions.SessionConflict, match="another run appended") as info:
         await store(save(0, fx.user("x"), fx.user("y")))
     assert (info.value.session_id, info.value.expected_seq, info.value.actual_seq) == ("s", 0, 1)
-    with pytest.raises(fx.SessionConflict):
+    with pytest.raises(fx.sessions.SessionConflict):
         await store(save(5, fx.user("z")))
     assert (await store.load("s")).records == (fx.user("a"),)
 
 
 async def test_records_round_trip_exactly(store: SessionStore) -> None:
-    records: tuple[fx.Record, ...] = (
+    records: tuple[fx.sessions.Record, ...] = (
         fx.system("sys ünïcødé"),
         fx.UserMessage(content="q", name="ann"),
         fx.AssistantMessage(content=None, tool_calls=(call("c1"),), refusal=None, name="bot"),
         fx.ToolMessage(tool_call_id="c1", content='{"x": [1, 2]}'),
         fx.AssistantMessage(content="", refusal="no"),
         fx.user("a lone surrogate \ud800 and an emoji 😀"),
-        fx.Compaction(
+        fx.sessions.Compaction(
             first_seq=1, last_seq=4, message=fx.user("[s]"), strategy="drop_oldest()", tokens_before=9
         ),
     )
@@ -97,13 +92,13 @@ async def test_list_delete_and_fork(store: SessionStore) -> None:
     assert (await store.load("s")).last_seq == 3  # the source is untouched
     whole = await store.fork_session("s", "s3")
     assert whole.last_seq == 3
-    with pytest.raises(fx.SessionError, match="without results"):
+    with pytest.raises(fx.sessions.SessionError, match="without results"):
         await store.fork_session("s", "s4", upto_seq=2)
-    with pytest.raises(fx.SessionError, match="already exists"):
+    with pytest.raises(fx.sessions.SessionError, match="already exists"):
         await store.fork_session("s", "b")
-    with pytest.raises(fx.SessionError, match="no such session"):
+    with pytest.raises(fx.sessions.SessionError, match="no such session"):
         await store.fork_session("nope", "s5")
-    with pytest.raises(fx.SessionError, match="between 0 and 3"):
+    with pytest.raises(fx.sessions.SessionError, match="between 0 and 3"):
         await store.fork_session("s", "s6", upto_seq=9)
     listed = await store.list_sessions()
     assert [(i.session_id, i.last_seq, i.forked_from) for i in listed] == [
@@ -161,14 +156,14 @@ async def test_two_runs_on_one_session_conflict_and_lose_nothing(store: SessionS
     async def one(text: str) -> None:
         try:
             outcomes[text] = await run_session(AGENT, interp, text, session_id="shared")
-        except fx.SessionConflict as exc:
+        except fx.sessions.SessionConflict as exc:
             outcomes[text] = exc
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(one, "A")
         tg.start_soon(one, "B")
     winners = [k for k, v in outcomes.items() if isinstance(v, fx.RunState)]
-    losers = [k for k, v in outcomes.items() if isinstance(v, fx.SessionConflict)]
+    losers = [k for k, v in outcomes.items() if isinstance(v, fx.sessions.SessionConflict)]
     assert len(winners) == 1 and len(losers) == 1
     log = await store.load("shared")
     assert log.records == (fx.user(winners[0]), fx.assistant(f"answer to {winners[0]}"))
@@ -231,7 +226,7 @@ async def test_a_cancelled_run_keeps_every_completed_step(store: SessionStore) -
 
 
 async def test_run_session_with_compaction_persists_the_compaction(store: SessionStore) -> None:
-    policy = fx.CompactionPolicy(max_messages=4, keep_last_turns=2)
+    policy = fx.sessions.CompactionPolicy(max_messages=4, keep_last_turns=2)
     for i in range(4):
         await run_session(
             AGENT,
@@ -252,16 +247,20 @@ async def test_with_store_routes_and_run_session_checks_its_agent() -> None:
     interp = with_store(store)(fixed("hi"))
     assert repr(interp) == "with_store(memory_store(<0 sessions>))(fixed('hi'))"
     assert (await interp(fx.ModelCall(model="m", messages=(fx.user("x"),)))).message.content == "hi"
-    assert await interp(fx.LoadSession(session_id="q")) == fx.SessionLog(session_id="q")
+    assert await interp(fx.sessions.LoadSession(session_id="q")) == fx.sessions.SessionLog(session_id="q")
     with pytest.raises(TypeError, match="expects an Agent"):
         await run_session(AGENT.step, interp, "x", session_id="q")  # type: ignore[arg-type]
 
 
 async def test_a_session_run_with_a_summary_records_and_replays_exactly() -> None:
-    from interpreters import MemoryTraceStore, record, replay
+    from interpreters import replay
+    from interpreters.layers import record
+    from interpreters.stores import MemoryTraceStore
 
     store, traces = memory_store(), MemoryTraceStore()
-    policy = fx.CompactionPolicy(max_messages=2, keep_last_turns=1, strategy=fx.summarise("small"))
+    policy = fx.sessions.CompactionPolicy(
+        max_messages=2, keep_last_turns=1, strategy=fx.sessions.summarise("small")
+    )
 
     def model(c: fx.ModelCall) -> str:
         return "a summary" if c.model == "small" else f"re: {c.messages[-1].content}"

@@ -16,8 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, open_sqlite_store, run_session, sequence
-from interpreters._sqlite import MIGRATIONS, migrate
+import tower_llm_fx.sessions
+from interpreters import agent_interpreter, run_session, sequence
+from interpreters.stores import open_sqlite_store
+from interpreters.stores._sqlite import MIGRATIONS, migrate
 from tests.laws._conversations import check_valid
 
 pytestmark = pytest.mark.anyio
@@ -50,11 +52,11 @@ records = st.lists(
 
 @given(records)
 def test_any_text_round_trips_through_a_real_file(
-    tmp_path_factory: pytest.TempPathFactory, rs: list[fx.Record]
+    tmp_path_factory: pytest.TempPathFactory, rs: list[fx.sessions.Record]
 ) -> None:
     db = tmp_path_factory.mktemp("rt") / "rt.db"
 
-    async def main() -> fx.SessionLog:
+    async def main() -> fx.sessions.SessionLog:
         async with open_sqlite_store(db) as store:
             await store(save(0, *rs))
         async with open_sqlite_store(db) as store:
@@ -63,8 +65,8 @@ def test_any_text_round_trips_through_a_real_file(
     assert trio.run(main).records == tuple(rs)
 
 
-def save(after: int, *records: fx.Record, sid: str = "s") -> fx.SaveSession:
-    return fx.SaveSession(session_id=sid, after_seq=after, records=records)
+def save(after: int, *records: fx.sessions.Record, sid: str = "s") -> fx.sessions.SaveSession:
+    return fx.sessions.SaveSession(session_id=sid, after_seq=after, records=records)
 
 
 async def test_the_default_path_is_sessions_db_in_the_working_directory(
@@ -97,7 +99,7 @@ async def test_reopening_finds_everything_and_the_file_is_wal(tmp_path: Path) ->
 async def test_a_closed_store_says_so(tmp_path: Path) -> None:
     async with open_sqlite_store(tmp_path / "x.db") as store:
         pass
-    with pytest.raises(fx.SessionError, match="closed"):
+    with pytest.raises(fx.sessions.SessionError, match="closed"):
         await store.load("s")
     with pytest.raises(ValueError, match="durability"):
         async with open_sqlite_store(tmp_path / "x.db", durability="fast"):  # type: ignore[arg-type]
@@ -112,7 +114,7 @@ def test_migrations_apply_once_in_order_and_refuse_newer_files(tmp_path: Path) -
         extra = (*MIGRATIONS, (2, ("CREATE INDEX records_kind ON records (kind)",)))
         assert migrate(conn, extra) == 2
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'records_kind'").fetchone()
-        with pytest.raises(fx.SessionError, match="schema version 2"):
+        with pytest.raises(fx.sessions.SessionError, match="schema version 2"):
             migrate(conn)
         broken = (*extra, (3, ("CREATE TABLE ok (x)", "THIS IS NOT SQL")))
         with pytest.raises(sqlite3.OperationalError):
@@ -161,7 +163,7 @@ async def test_opening_a_newer_file_is_an_error(tmp_path: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     migrate(conn, (*MIGRATIONS, (99, ("CREATE TABLE future (x)",))))
     conn.close()
-    with pytest.raises(fx.SessionError, match="upgrade tower_llm_fx"):
+    with pytest.raises(fx.sessions.SessionError, match="upgrade tower_llm_fx"):
         async with open_sqlite_store(db):
             pass
 
@@ -174,7 +176,7 @@ async def test_a_corrupt_log_is_reported(tmp_path: Path) -> None:
     conn.execute("DELETE FROM records WHERE seq = 2")
     conn.close()
     async with open_sqlite_store(db) as store:
-        with pytest.raises(fx.SessionError, match="missing record 2"):
+        with pytest.raises(fx.sessions.SessionError, match="missing record 2"):
             await store.load("s")
 
 

@@ -13,9 +13,12 @@ import pytest
 import trio
 
 import tower_llm_fx as fx
-from interpreters import DirectoryTraceStore, SqliteTraceStore, agent_interpreter, record, run, sequence
-from interpreters._cli import main
-from interpreters._demo import AGENT, SCRIPT
+import tower_llm_fx.trace
+from interpreters import agent_interpreter, run, sequence
+from interpreters.cli._demo import AGENT, SCRIPT
+from interpreters.cli._main import main
+from interpreters.layers import record
+from interpreters.stores import DirectoryTraceStore, SqliteTraceStore
 
 QUESTION = "What are 2 + 3 and 4 * 5?"
 
@@ -48,7 +51,7 @@ def changed_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             import attrs
             import tower_llm_fx as fx
             from interpreters import drive
-            from interpreters._demo import AGENT
+            from interpreters.cli._demo import AGENT
 
             PROMPT = attrs.evolve(AGENT, instructions="You are a calculator. Be terse.")
 
@@ -73,7 +76,7 @@ def changed_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_replay_reports_ok_for_each_trace(traces: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["replay", str(traces), "--agent", "interpreters._demo:AGENT"]) == 0
+    assert main(["replay", str(traces), "--agent", "interpreters.cli._demo:AGENT"]) == 0
     out = capsys.readouterr().out
     for i in range(3):
         assert f"OK {traces / f'run-{i}.jsonl'} (3 exchanges)" in out
@@ -107,7 +110,7 @@ def test_replay_reports_a_changed_prompt(
 
 def test_replay_with_a_prefix(traces: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(
-        ["replay", str(traces / "run-1.jsonl"), "--agent", "interpreters._demo:AGENT", "--prefix", "1"]
+        ["replay", str(traces / "run-1.jsonl"), "--agent", "interpreters.cli._demo:AGENT", "--prefix", "1"]
     )
     out = capsys.readouterr().out
     assert status == 1, "the agent goes on past the prefix, and nothing takes over"
@@ -119,7 +122,7 @@ def test_replay_with_a_prefix(traces: Path, capsys: pytest.CaptureFixture[str]) 
     [
         ("nocolon", "use MODULE:ATTRIBUTE"),
         ("no_such_module_xyz:AGENT", "cannot import 'no_such_module_xyz'"),
-        ("interpreters._demo:NOPE", "has no attribute 'NOPE'"),
+        ("interpreters.cli._demo:NOPE", "has no attribute 'NOPE'"),
         ("changed_agent:NOT_AN_AGENT", "is a int; name an Agent"),
     ],
 )
@@ -133,9 +136,9 @@ def test_replay_usage_errors(
 def test_missing_and_empty_inputs_are_usage_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["replay", str(tmp_path / "nope"), "--agent", "interpreters._demo:AGENT"]) == 2
+    assert main(["replay", str(tmp_path / "nope"), "--agent", "interpreters.cli._demo:AGENT"]) == 2
     assert "no such file or directory" in capsys.readouterr().err
-    assert main(["replay", str(tmp_path), "--agent", "interpreters._demo:AGENT"]) == 2
+    assert main(["replay", str(tmp_path), "--agent", "interpreters.cli._demo:AGENT"]) == 2
     assert "no traces in" in capsys.readouterr().err
 
 
@@ -144,7 +147,7 @@ def test_corrupted_traces_are_reported_not_crashed_on(
 ) -> None:
     path = traces / "run-2.jsonl"
     path.write_text(path.read_text()[:-30])
-    assert main(["replay", str(traces), "--agent", "interpreters._demo:AGENT"]) == 1
+    assert main(["replay", str(traces), "--agent", "interpreters.cli._demo:AGENT"]) == 1
     out = capsys.readouterr().out
     assert f"UNREADABLE {path}" in out
     assert "the file ends in the middle of exchange 2" in out
@@ -174,8 +177,10 @@ def test_show_prints_a_transcript(traces: Path, capsys: pytest.CaptureFixture[st
 def test_show_keeps_brackets_and_masks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key = "sk-abcdefghijklmnopqrstuvwxyz0123"
     call = fx.ModelCall(model="m", messages=(fx.user(f"[bold]not markup[/bold] {key}"),))
-    trace = fx.Trace(exchanges=(fx.Exchange(effect=call, result=fx.ModelReply(message=fx.assistant("ok"))),))
-    (tmp_path / "t.jsonl").write_text(fx.encode_trace(trace))
+    trace = fx.trace.Trace(
+        exchanges=(fx.trace.Exchange(effect=call, result=fx.ModelReply(message=fx.assistant("ok"))),)
+    )
+    (tmp_path / "t.jsonl").write_text(fx.trace.encode_trace(trace))
     assert main(["show", str(tmp_path / "t.jsonl")]) == 0
     out = capsys.readouterr().out
     assert "[bold]not markup[/bold] [REDACTED]" in out
@@ -211,7 +216,7 @@ def test_sqlite_stores_work_too(tmp_path: Path, capsys: pytest.CaptureFixture[st
     record_demo(store, "b")
     assert main(["stats", "--json", str(db)]) == 0
     assert json.loads(capsys.readouterr().out)["traces"] == 2
-    assert main(["replay", str(db), "--agent", "interpreters._demo:AGENT"]) == 0
+    assert main(["replay", str(db), "--agent", "interpreters.cli._demo:AGENT"]) == 0
     assert f"OK {db}#b (3 exchanges)" in capsys.readouterr().out
     assert main(["show", f"{db}#a"]) == 0
     assert f"Trace {db}#a" in capsys.readouterr().out
@@ -225,7 +230,15 @@ def test_the_commands_run_as_a_program(traces: Path, changed_agent: str) -> None
         ),
     }
     ok = subprocess.run(
-        [sys.executable, "-m", "interpreters", "replay", str(traces), "--agent", "interpreters._demo:AGENT"],
+        [
+            sys.executable,
+            "-m",
+            "interpreters",
+            "replay",
+            str(traces),
+            "--agent",
+            "interpreters.cli._demo:AGENT",
+        ],
         capture_output=True,
         text=True,
         env=env,

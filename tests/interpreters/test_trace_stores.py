@@ -11,7 +11,8 @@ import attrs
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import (
+import tower_llm_fx.trace
+from interpreters.stores import (
     DirectoryTraceStore,
     MemoryTraceStore,
     SqliteTraceStore,
@@ -32,11 +33,11 @@ RESULT = fx.ToolResult.success(call_id="c1", name="add", content="5")
 SECOND = attrs.evolve(FIRST, messages=(*FIRST.messages, REPLY.message, RESULT.to_message()))
 FINAL = fx.ModelReply(message=fx.assistant("5"))
 EXCHANGES = (
-    fx.Exchange(effect=FIRST, result=REPLY),
-    fx.Exchange(effect=TOOL, result=RESULT),
-    fx.Exchange(effect=SECOND, result=FINAL),
+    fx.trace.Exchange(effect=FIRST, result=REPLY),
+    fx.trace.Exchange(effect=TOOL, result=RESULT),
+    fx.trace.Exchange(effect=SECOND, result=FINAL),
 )
-META = fx.TraceMeta(created_at="2025-01-01T00:00:00+00:00", agent="calc", model="m", tags={"run": "1"})
+META = fx.trace.TraceMeta(created_at="2025-01-01T00:00:00+00:00", agent="calc", model="m", tags={"run": "1"})
 
 StoreFactory = Callable[[Path], TraceStore]
 FACTORIES: dict[str, StoreFactory] = {
@@ -54,41 +55,41 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> TraceStore:
 
 async def test_begin_append_load(store: TraceStore) -> None:
     await store.begin("run-1", META)
-    assert await store.load("run-1") == fx.Trace(meta=META)
+    assert await store.load("run-1") == fx.trace.Trace(meta=META)
     for i, ex in enumerate(EXCHANGES):
         await store.append("run-1", i, ex)
-    assert await store.load("run-1") == fx.Trace(meta=META, exchanges=EXCHANGES)
+    assert await store.load("run-1") == fx.trace.Trace(meta=META, exchanges=EXCHANGES)
 
 
 async def test_list_and_delete(store: TraceStore) -> None:
     assert await store.list() == ()
     for trace_id in ("b", "a", "c.1"):
-        await save_trace(store, trace_id, fx.Trace(meta=META, exchanges=EXCHANGES[:1]))
+        await save_trace(store, trace_id, fx.trace.Trace(meta=META, exchanges=EXCHANGES[:1]))
     assert await store.list() == ("a", "b", "c.1")
     await store.delete("b")
     assert await store.list() == ("a", "c.1")
-    with pytest.raises(fx.TraceNotFound, match=r"no trace 'b' in .*it holds 2 trace\(s\): 'a', 'c.1'"):
+    with pytest.raises(fx.trace.TraceNotFound, match=r"no trace 'b' in .*it holds 2 trace\(s\): 'a', 'c.1'"):
         await store.load("b")
-    with pytest.raises(fx.TraceNotFound):
+    with pytest.raises(fx.trace.TraceNotFound):
         await store.delete("b")
     assert (await store.load("a")).exchanges == EXCHANGES[:1]
 
 
 async def test_a_trace_is_never_overwritten(store: TraceStore) -> None:
-    await save_trace(store, "t", fx.Trace(meta=META, exchanges=EXCHANGES))
-    with pytest.raises(fx.TraceExists, match=r"already exists .* never overwritten"):
-        await store.begin("t", fx.TraceMeta())
-    assert await store.load("t") == fx.Trace(meta=META, exchanges=EXCHANGES)
+    await save_trace(store, "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
+    with pytest.raises(fx.trace.TraceExists, match=r"already exists .* never overwritten"):
+        await store.begin("t", fx.trace.TraceMeta())
+    assert await store.load("t") == fx.trace.Trace(meta=META, exchanges=EXCHANGES)
 
 
 async def test_appends_must_follow_a_begin_and_come_in_order(store: TraceStore) -> None:
-    with pytest.raises(fx.TraceNotFound, match="begin"):
+    with pytest.raises(fx.trace.TraceNotFound, match="begin"):
         await store.append("nope", 0, EXCHANGES[0])
     if isinstance(store, DirectoryTraceStore):
         return  # a file does not know its own length without reading it; decoding checks the order
     await store.begin("t", META)
     await store.append("t", 0, EXCHANGES[0])
-    with pytest.raises(fx.TraceStoreError, match="in order"):
+    with pytest.raises(fx.trace.TraceStoreError, match="in order"):
         await store.append("t", 0, EXCHANGES[1])
 
 
@@ -101,7 +102,7 @@ async def test_unsafe_ids_touch_nothing(store: TraceStore, bad: str, tmp_path: P
 
 
 async def test_missing_traces_are_not_found(store: TraceStore) -> None:
-    with pytest.raises(fx.TraceNotFound, match="it holds 0 trace"):
+    with pytest.raises(fx.trace.TraceNotFound, match="it holds 0 trace"):
         await store.load("ghost")
     with pytest.raises(LookupError):
         await store.load("ghost")
@@ -109,12 +110,12 @@ async def test_missing_traces_are_not_found(store: TraceStore) -> None:
 
 async def test_the_directory_store_writes_one_jsonl_file_per_trace(tmp_path: Path) -> None:
     store = DirectoryTraceStore(tmp_path / "a" / "b")
-    await save_trace(store, "run", fx.Trace(meta=META, exchanges=EXCHANGES))
+    await save_trace(store, "run", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
     path = store.path_of("run")
     assert path == tmp_path / "a" / "b" / "run.jsonl"
     text = path.read_text(encoding="utf-8")
-    assert text == fx.encode_trace(fx.Trace(meta=META, exchanges=EXCHANGES))
-    assert read_trace(path) == fx.Trace(meta=META, exchanges=EXCHANGES)
+    assert text == fx.trace.encode_trace(fx.trace.Trace(meta=META, exchanges=EXCHANGES))
+    assert read_trace(path) == fx.trace.Trace(meta=META, exchanges=EXCHANGES)
     (tmp_path / "a" / "b" / "notes.txt").write_text("not a trace")
     (tmp_path / "a" / "b" / "..bad.jsonl").write_text("")
     assert await store.list() == ("run",)
@@ -128,17 +129,17 @@ async def test_a_fresh_store_instance_appends_in_full_form(tmp_path: Path) -> No
     second = DirectoryTraceStore(tmp_path, fsync=True)  # e.g. another process
     await second.append("t", 1, EXCHANGES[1])
     await second.append("t", 2, EXCHANGES[2])
-    assert await first.load("t") == fx.Trace(meta=META, exchanges=EXCHANGES)
+    assert await first.load("t") == fx.trace.Trace(meta=META, exchanges=EXCHANGES)
 
 
 async def test_a_torn_file_names_itself_and_the_line(tmp_path: Path) -> None:
     store = DirectoryTraceStore(tmp_path)
-    await save_trace(store, "t", fx.Trace(meta=META, exchanges=EXCHANGES))
+    await save_trace(store, "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
     path = store.path_of("t")
     with path.open("ab") as f:
         f.write(b'{"i": 3, "effect": {"type": "ToolC')
     with pytest.raises(
-        fx.TraceDecodeError, match=r"t\.jsonl, line 5: the file ends in the middle of exchange 3"
+        fx.trace.TraceDecodeError, match=r"t\.jsonl, line 5: the file ends in the middle of exchange 3"
     ):
         await store.load("t")
     assert (await store.load("t", allow_truncated=True)).exchanges == EXCHANGES
@@ -146,12 +147,12 @@ async def test_a_torn_file_names_itself_and_the_line(tmp_path: Path) -> None:
 
 async def test_a_corrupted_line_is_reported_with_the_file(tmp_path: Path) -> None:
     store = DirectoryTraceStore(tmp_path)
-    await save_trace(store, "t", fx.Trace(meta=META, exchanges=EXCHANGES))
+    await save_trace(store, "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
     path = store.path_of("t")
     lines = path.read_text().splitlines(keepends=True)
     lines[2] = lines[2].replace('"name":"add"', '"name":7', 1)
     path.write_text("".join(lines))
-    with pytest.raises(fx.TraceDecodeError) as info:
+    with pytest.raises(fx.trace.TraceDecodeError) as info:
         await store.load("t")
     assert info.value.line == 3
     assert info.value.field == "effect"
@@ -160,8 +161,8 @@ async def test_a_corrupted_line_is_reported_with_the_file(tmp_path: Path) -> Non
 
 def test_read_trace_reports_bytes_that_are_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_bytes(fx.encode_header(META).encode() + b'{"i": 0, \xff}\n')
-    with pytest.raises(fx.TraceDecodeError, match=r"line 2: not UTF-8"):
+    path.write_bytes(fx.trace.encode_header(META).encode() + b'{"i": 0, \xff}\n')
+    with pytest.raises(fx.trace.TraceDecodeError, match=r"line 2: not UTF-8"):
         read_trace(path)
     with pytest.raises(FileNotFoundError):
         read_trace(tmp_path / "missing.jsonl")
@@ -169,17 +170,17 @@ def test_read_trace_reports_bytes_that_are_not_utf8(tmp_path: Path) -> None:
 
 def test_write_trace_replaces_atomically(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    write_trace(path, fx.Trace(meta=META, exchanges=EXCHANGES))
-    write_trace(path, fx.Trace(meta=META))
-    assert read_trace(path) == fx.Trace(meta=META)
+    write_trace(path, fx.trace.Trace(meta=META, exchanges=EXCHANGES))
+    write_trace(path, fx.trace.Trace(meta=META))
+    assert read_trace(path) == fx.trace.Trace(meta=META)
     assert os.listdir(tmp_path) == ["t.jsonl"]
 
 
 async def test_sqlite_store_is_shared_between_instances(tmp_path: Path) -> None:
     db = tmp_path / "traces.db"
-    await save_trace(SqliteTraceStore(db), "t", fx.Trace(meta=META, exchanges=EXCHANGES))
+    await save_trace(SqliteTraceStore(db), "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
     other = SqliteTraceStore(db)
-    assert await other.load("t") == fx.Trace(meta=META, exchanges=EXCHANGES)
+    assert await other.load("t") == fx.trace.Trace(meta=META, exchanges=EXCHANGES)
     await other.delete("t")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM tower_llm_fx_trace_exchanges").fetchone() == (0,)
@@ -191,25 +192,25 @@ async def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(fx.TraceStoreError, match="schema version 99"):
+    with pytest.raises(fx.trace.TraceStoreError, match="schema version 99"):
         await SqliteTraceStore(db).list()
 
 
 async def test_sqlite_reports_a_corrupted_row(tmp_path: Path) -> None:
     db = tmp_path / "traces.db"
     store = SqliteTraceStore(db)
-    await save_trace(store, "t", fx.Trace(meta=META, exchanges=EXCHANGES))
+    await save_trace(store, "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("UPDATE tower_llm_fx_trace_exchanges SET line = 'garbage\n' WHERE idx = 1")
     conn.close()
-    with pytest.raises(fx.TraceDecodeError, match=r"traces\.db#t .*line 3: not valid JSON"):
+    with pytest.raises(fx.trace.TraceDecodeError, match=r"traces\.db#t .*line 3: not valid JSON"):
         await store.load("t")
 
 
 async def test_memory_store_repr_and_isolation() -> None:
     store = MemoryTraceStore()
-    await save_trace(store, "t", fx.Trace(meta=META, exchanges=EXCHANGES))
+    await save_trace(store, "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
     loaded = await store.load("t")
     await store.append("t", 3, EXCHANGES[0])
     assert loaded.exchanges == EXCHANGES, "a loaded trace is a value: later appends do not change it"
@@ -221,7 +222,9 @@ async def test_every_store_hands_back_scrubbed_traces(store: TraceStore) -> None
     call = fx.ModelCall(
         model="m", messages=(fx.user(f"my key is {key}"),), params=fx.ModelParams(extra={"api_key": key})
     )
-    await save_trace(store, "s", fx.Trace(meta=META, exchanges=(fx.Exchange(effect=call, result=FINAL),)))
+    await save_trace(
+        store, "s", fx.trace.Trace(meta=META, exchanges=(fx.trace.Exchange(effect=call, result=FINAL),))
+    )
     loaded = await store.load("s")
     assert key not in repr(loaded)
     effect = loaded.exchanges[0].effect

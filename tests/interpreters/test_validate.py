@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, by_type, fixed, run, sequence, stack, validate
+import tower_llm_fx.validation
+from interpreters import agent_interpreter, by_type, fixed, run, sequence, stack
+from interpreters.layers import validate
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +34,7 @@ ORPHAN = fx.ModelCall(model="m", messages=(fx.user("hi"), fx.ToolMessage(tool_ca
 
 async def test_an_invalid_model_call_raises_before_the_inner_interpreter_sees_it() -> None:
     inner = Recorder()
-    with pytest.raises(fx.InvalidConversation) as info:
+    with pytest.raises(fx.validation.InvalidConversation) as info:
         await validate()(inner)(ORPHAN)
     assert inner.seen == []
     err = info.value
@@ -53,7 +55,7 @@ async def test_a_valid_model_call_passes_through_unchanged() -> None:
 async def test_other_effects_are_not_checked() -> None:
     inner = Recorder()
     effect = fx.ToolCall(id="", name="not a valid name", arguments="{")
-    result = await validate(fx.ValidationPolicy.strict())(inner)(effect)
+    result = await validate(fx.validation.ValidationPolicy.strict())(inner)(effect)
     assert result.content == "1"
     assert inner.seen == [effect]
 
@@ -61,13 +63,13 @@ async def test_other_effects_are_not_checked() -> None:
 async def test_the_policy_decides() -> None:
     call = fx.ModelCall(model="m", messages=(fx.user("a"), fx.user("b")))
     assert (await validate()(Recorder())(call)).message.content == "ok"
-    with pytest.raises(fx.InvalidConversation, match="repeated_role"):
-        await validate(fx.ValidationPolicy(allow_repeated_roles=False))(Recorder())(call)
+    with pytest.raises(fx.validation.InvalidConversation, match="repeated_role"):
+        await validate(fx.validation.ValidationPolicy(allow_repeated_roles=False))(Recorder())(call)
 
 
 async def test_request_level_rules_are_checked_too() -> None:
     call = fx.ModelCall(model="m", messages=(fx.user("hi"),), params=fx.ModelParams(temperature=9))
-    with pytest.raises(fx.InvalidConversation, match="temperature is 9"):
+    with pytest.raises(fx.validation.InvalidConversation, match="temperature is 9"):
         await validate()(Recorder())(call)
 
 
@@ -77,7 +79,7 @@ async def test_in_a_run_the_error_names_the_message_and_nothing_is_sent() -> Non
     agent = fx.Agent(model="m")
     model = sequence(["never sent"])
     interp = stack(validate())(agent_interpreter(agent, model=model))
-    with pytest.raises(fx.InvalidConversation, match="orphan_tool_message"):
+    with pytest.raises(fx.validation.InvalidConversation, match="orphan_tool_message"):
         await run(agent, interp, broken)
     assert model.remaining == 1
 
@@ -100,7 +102,7 @@ async def test_a_run_with_valid_conversations_is_unaffected() -> None:
 
 def test_repr_and_argument_checking() -> None:
     assert repr(validate()) == "validate()"
-    assert repr(validate(fx.ValidationPolicy.strict())).startswith("validate(ValidationPolicy(")
+    assert repr(validate(fx.validation.ValidationPolicy.strict())).startswith("validate(ValidationPolicy(")
     assert repr(stack(validate())) == "stack(validate())"
     with pytest.raises(TypeError, match="ValidationPolicy"):
         validate({"allow_system_anywhere": False})  # type: ignore[arg-type]
@@ -110,15 +112,17 @@ def test_repr_and_argument_checking() -> None:
 
 
 def test_the_error_pickles_with_its_violations() -> None:
-    (violation,) = fx.validate_model_call(ORPHAN)
-    err = fx.InvalidConversation([violation], "the ModelCall to 'm'")
+    (violation,) = fx.validation.validate_model_call(ORPHAN)
+    err = fx.validation.InvalidConversation([violation], "the ModelCall to 'm'")
     back = pickle.loads(pickle.dumps(err))
     assert back.violations == err.violations
     assert str(back) == str(err)
 
 
 def test_long_lists_are_cut_short() -> None:
-    violations = [fx.Violation(kind="empty_content", index=i, explanation="empty") for i in range(25)]
-    text = str(fx.InvalidConversation(violations))
+    violations = [
+        fx.validation.Violation(kind="empty_content", index=i, explanation="empty") for i in range(25)
+    ]
+    text = str(fx.validation.InvalidConversation(violations))
     assert "(25 violations)" in text
     assert "... and 5 more" in text

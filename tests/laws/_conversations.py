@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from tower_llm_fx._validation import validate_conversation
-from tower_llm_fx._validation_policy import ValidationPolicy
+from tower_llm_fx.validation._policy import ValidationPolicy
+from tower_llm_fx.validation._validate import validate_conversation
 
 text = st.text(alphabet="abcdefgh xyz", max_size=30)
 

@@ -22,8 +22,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.group
+import tower_llm_fx.sessions
 from interpreters import Interpreter, function, group_interpreter, run_group
-from tower_llm_fx._validation import validate_conversation, validate_model_call
+from tower_llm_fx.validation._validate import validate_conversation, validate_model_call
 
 R = TypeVar("R")
 
@@ -43,17 +45,19 @@ def refund(order: int) -> str:
 NAMES = ("triage", "billing", "tech")
 
 
-def make_group(parallel: bool, max_handoffs: int, filtered: bool) -> fx.Group:
+def make_group(parallel: bool, max_handoffs: int, filtered: bool) -> fx.group.Group:
     agents = [
         fx.Agent(model="m-triage", name="triage", tools=(lookup,), parallel_tools=parallel),
         fx.Agent(model="m-billing", name="billing", tools=(refund, lookup), policy=fx.max_steps(4)),
         fx.Agent(model="m-tech", name="tech", parallel_tools=parallel),
     ]
-    policy = fx.explicit_handoffs(*NAMES)
+    policy = fx.group.explicit_handoffs(*NAMES)
     if filtered:
-        policy = fx.compacting_handoff(policy, fx.CompactionPolicy(max_messages=4, keep_last_turns=1))
-    return fx.Group(
-        members=tuple(fx.GroupMember(agent=a) for a in agents), policy=policy, max_handoffs=max_handoffs
+        policy = fx.group.compacting_handoff(
+            policy, fx.sessions.CompactionPolicy(max_messages=4, keep_last_turns=1)
+        )
+    return fx.group.Group(
+        members=tuple(fx.group.GroupMember(agent=a) for a in agents), policy=policy, max_handoffs=max_handoffs
     )
 
 
@@ -98,7 +102,9 @@ def journal(log: list[tuple[fx.Effect[Any], Any]]) -> Any:
     return layer
 
 
-def run(group: fx.Group, script: list[tuple[str, tuple[int, ...]]]) -> tuple[fx.GroupState, list[Any]]:
+def run(
+    group: fx.group.Group, script: list[tuple[str, tuple[int, ...]]]
+) -> tuple[fx.group.GroupState, list[Any]]:
     log: list[tuple[fx.Effect[Any], Any]] = []
     interp = journal(log)(group_interpreter(group, model=scripted_model(list(script))))
     final = trio.run(run_group, group, interp, "help")

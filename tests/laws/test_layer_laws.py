@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import Interpreter, Layer, by_type, fixed, identity, local_tools, stack
 from interpreters.layers import (
     approvals,
@@ -54,11 +55,15 @@ LayerFactory = Callable[[], Layer]
 def build(spec: Spec) -> Layer:
     kind, arg = spec
     if kind == "retry":
-        return retry(fx.RetryPolicy(max_attempts=arg, initial_delay=0.0), tools=[add])
+        return retry(fx.resilience.RetryPolicy(max_attempts=arg, initial_delay=0.0), tools=[add])
     if kind == "chaos":
         return chaos(arg)
     if kind == "approvals":
-        return approvals(lambda r: fx.deny("no") if getattr(r.subject, "name", None) in arg else fx.allow())
+        return approvals(
+            lambda r: (
+                fx.resilience.deny("no") if getattr(r.subject, "name", None) in arg else fx.resilience.allow()
+            )
+        )
     if kind == "timeout":
         return timeout(arg)
     if kind == "fallback":
@@ -166,15 +171,19 @@ CALL = fx.ModelCall(model="m", messages=(fx.user("hi"),))
 @pytest.mark.anyio
 async def test_the_first_layer_is_outermost() -> None:
     # retry outside chaos: the injected 500 is retried. chaos outside retry: it is not.
-    outer_retry = stack(retry(fx.RetryPolicy(initial_delay=0.0)), chaos({0: "server_error"}))(fixed("ok"))
+    outer_retry = stack(retry(fx.resilience.RetryPolicy(initial_delay=0.0)), chaos({0: "server_error"}))(
+        fixed("ok")
+    )
     assert (await outer_retry(CALL)).message.content == "ok"
-    outer_chaos = stack(chaos({0: "server_error"}), retry(fx.RetryPolicy(initial_delay=0.0)))(fixed("ok"))
+    outer_chaos = stack(chaos({0: "server_error"}), retry(fx.resilience.RetryPolicy(initial_delay=0.0)))(
+        fixed("ok")
+    )
     with pytest.raises(fx.ProviderError):
         await outer_chaos(CALL)
 
     # approvals outside chaos: a denied call never reaches chaos, so chaos counts nothing.
     faults = chaos({0: "timeout"})
-    deny_all = approvals(lambda r: fx.deny("no"))
+    deny_all = approvals(lambda r: fx.resilience.deny("no"))
     tool_call = fx.ToolCall(id="c", name="add", arguments='{"a": 1, "b": 1}')
     result = await stack(deny_all, faults)(local_tools([add]))(tool_call)
     assert result.error is not None and result.error.kind == "denied" and faults.seen == 0

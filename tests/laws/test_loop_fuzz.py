@@ -19,7 +19,9 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from interpreters import Interpreter, Layer, agent_interpreter, run, sequence, stack, validate
+import tower_llm_fx.validation
+from interpreters import Interpreter, Layer, agent_interpreter, run, sequence, stack
+from interpreters.layers import validate
 from tower_llm_fx import strategies as fxst
 
 
@@ -119,8 +121,8 @@ def test_the_loop_survives_a_misbehaving_model(
     assert final.steps <= limit
     assert final.model_calls <= limit
     # The conversation is valid (validate() also checked it before every model call).
-    assert fx.validate_conversation(final.messages) == ()
-    assert fx.validate_conversation(agent.prompt(final.messages)) == ()
+    assert fx.validation.validate_conversation(final.messages) == ()
+    assert fx.validation.validate_conversation(agent.prompt(final.messages)) == ()
     # Every tool call got exactly one result, and was performed exactly once.
     per_call = answers_per_call(final.messages)
     assert all(n == 1 for _, n in per_call), per_call
@@ -168,4 +170,4 @@ def test_an_empty_reply_or_a_bare_refusal_is_stored_with_empty_content(message: 
     assert stored.content == ""
     assert stored.refusal == message.refusal
     # ... so the next request is one the API accepts.
-    assert fx.validate_conversation((*state.messages, fx.user("and now?"))) == ()
+    assert fx.validation.validate_conversation((*state.messages, fx.user("and now?"))) == ()

@@ -19,7 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from interpreters import MemoryTraceStore, agent_interpreter, function, record, replay, replay_run, run
+import tower_llm_fx.trace
+from interpreters import agent_interpreter, function, replay, replay_run, run
+from interpreters.layers import record
+from interpreters.stores import MemoryTraceStore
 from tower_llm_fx import strategies as fxst
 
 tool_runs: list[str] = []
@@ -99,7 +102,7 @@ def test_record_then_replay_is_the_original_run(
         assert len(tool_results) == original.tool_invocations
         tool_runs.clear()
         assert await replay_run(agent, trace, input=question) == original
-        decoded = fx.decode_trace(fx.encode_trace(trace))
+        decoded = fx.trace.decode_trace(fx.trace.encode_trace(trace))
         assert decoded == trace
         assert await replay_run(agent, decoded, input=question) == original
         assert tool_runs == [], "a replay runs no tool"
@@ -109,14 +112,14 @@ def test_record_then_replay_is_the_original_run(
 
 @settings(max_examples=40)
 @given(fxst.traces())
-def test_the_replay_interpreter_answers_a_trace_with_its_own_results(trace: fx.Trace) -> None:
+def test_the_replay_interpreter_answers_a_trace_with_its_own_results(trace: fx.trace.Trace) -> None:
     async def main() -> None:
         async with replay(trace) as interp:
             for ex in trace.exchanges:
                 assert await interp(ex.effect) == ex.result
             # Equal but not identical effects match too (as after decoding).
         async with replay(trace) as again:
-            for ex in fx.decode_trace(fx.encode_trace(trace)).exchanges:
+            for ex in fx.trace.decode_trace(fx.trace.encode_trace(trace)).exchanges:
                 await again(ex.effect)
 
     anyio.run(main, backend="trio")
@@ -124,7 +127,7 @@ def test_the_replay_interpreter_answers_a_trace_with_its_own_results(trace: fx.T
 
 @settings(max_examples=30)
 @given(fxst.traces(max_exchanges=4), st.data())
-def test_any_change_to_an_effect_is_caught_at_its_index(trace: fx.Trace, data: st.DataObject) -> None:
+def test_any_change_to_an_effect_is_caught_at_its_index(trace: fx.trace.Trace, data: st.DataObject) -> None:
     tool_calls = [i for i, ex in enumerate(trace.exchanges) if isinstance(ex.effect, fx.ToolCall)]
     if not tool_calls:
         return
@@ -137,7 +140,7 @@ def test_any_change_to_an_effect_is_caught_at_its_index(trace: fx.Trace, data: s
         interp = replay(trace)
         for ex in trace.exchanges[:i]:
             await interp(ex.effect)
-        with pytest.raises(fx.ReplayMismatch) as info:
+        with pytest.raises(fx.trace.ReplayMismatch) as info:
             await interp(changed)
         assert info.value.index == i
         assert info.value.expected is trace.exchanges[i]

@@ -15,8 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from interpreters import Interpreter, agent_interpreter, function, memory_store, with_store
-from interpreters._sessions import MemoryStore
+import tower_llm_fx.sessions
+from interpreters import Interpreter, agent_interpreter, function
+from interpreters.layers import with_store
+from interpreters.stores import MemoryStore, memory_store
 
 from ._conversations import check_valid
 
@@ -68,15 +70,15 @@ async def run_all(
     script: Script,
     store: MemoryStore,
     *,
-    compaction: fx.CompactionPolicy | None = None,
+    compaction: fx.sessions.CompactionPolicy | None = None,
     crash_after: int | None = None,
-) -> tuple[fx.SessionState, int]:
+) -> tuple[fx.sessions.SessionState, int]:
     """Run one session run per scripted run; stop dead after ``crash_after`` effects."""
     interp = with_store(store)(agent_interpreter(agent, model=make_model(script)))
     performed = 0
-    state: fx.SessionState | None = None
+    state: fx.sessions.SessionState | None = None
     for i in range(len(script)):
-        session = fx.with_session(agent.step, SID, compaction=compaction)
+        session = fx.sessions.with_session(agent.step, SID, compaction=compaction)
         state = session.start(f"question {i}")
         while True:
             out = session(state)
@@ -88,7 +90,7 @@ async def run_all(
             result = await interp(out)
             performed += 1
             state = session.advance(state, out, result)
-            if isinstance(out, fx.SaveSession):
+            if isinstance(out, fx.sessions.SaveSession):
                 check_valid((await store.load(SID)).view())
     assert state is not None
     return state, performed
@@ -129,16 +131,16 @@ def test_a_crash_anywhere_loses_at_most_the_step_in_flight(
 
 
 policies = st.builds(
-    fx.CompactionPolicy,
+    fx.sessions.CompactionPolicy,
     max_messages=st.integers(2, 8),
     keep_last_turns=st.integers(0, 3),
-    strategy=st.sampled_from([fx.drop_oldest(), fx.summarise("summariser")]),
+    strategy=st.sampled_from([fx.sessions.drop_oldest(), fx.sessions.summarise("summariser")]),
 )
 
 
 @given(scripts(), st.sampled_from(AGENTS), policies)
 def test_compaction_keeps_the_originals_and_a_valid_view(
-    script: Script, agent: fx.Agent, policy: fx.CompactionPolicy
+    script: Script, agent: fx.Agent, policy: fx.sessions.CompactionPolicy
 ) -> None:
     plain_store, store = memory_store(), memory_store()
     plain, _ = trio.run(run_all, agent, script, plain_store)
@@ -154,7 +156,9 @@ def test_compaction_keeps_the_originals_and_a_valid_view(
 
 def test_compaction_happens_in_a_long_session() -> None:
     script: Script = [[fx.assistant(f"a{i}")] for i in range(12)]
-    policy = fx.CompactionPolicy(max_messages=6, keep_last_turns=2, strategy=fx.summarise("summariser"))
+    policy = fx.sessions.CompactionPolicy(
+        max_messages=6, keep_last_turns=2, strategy=fx.sessions.summarise("summariser")
+    )
     store = memory_store()
     final, _ = trio.run(partial(run_all, AGENTS[0], script, store, compaction=policy))
     log = trio.run(store.load, SID)

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.openai
 from interpreters import agent_interpreter, openai, run, run_stream, sequence
 from tests.support.fake_openai import FakeOpenAI
 
@@ -146,6 +147,6 @@ def test_openai_runs_stream_to_the_same_state(
         assert [r.streaming for r in fake.requests] == [False] * half + [True] * half
         # the same requests, apart from how to deliver the reply
         for a, b in zip(fake.requests[:half], fake.requests[half:], strict=True):
-            assert fx.from_openai_request(a.body) == fx.from_openai_request(b.body)
+            assert fx.openai.from_openai_request(a.body) == fx.openai.from_openai_request(b.body)
 
     anyio.run(main, backend=backend)

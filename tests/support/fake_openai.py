@@ -46,6 +46,7 @@ import attrs
 import uvicorn
 
 import tower_llm_fx as fx
+import tower_llm_fx.openai
 
 __all__ = [
     "Completion",
@@ -192,7 +193,7 @@ class Completion:
             )
         if exchange.request.streaming:
             options = body.get("stream_options") or {}
-            chunks = fx.to_openai_chunks(
+            chunks = fx.openai.to_openai_chunks(
                 reply,
                 size=self.size,
                 interleave=self.interleave,
@@ -210,7 +211,7 @@ class Completion:
         else:
             if self.first_delay:
                 await asyncio.sleep(self.first_delay)
-            await exchange.json(200, fx.to_openai_response(reply, created=1_700_000_000), self.headers)
+            await exchange.json(200, fx.openai.to_openai_response(reply, created=1_700_000_000), self.headers)
 
 
 @final

@@ -7,11 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 
-POLICY = fx.BreakerPolicy(failure_threshold=2, cooldown=10.0, probes=1)
+POLICY = fx.resilience.BreakerPolicy(failure_threshold=2, cooldown=10.0, probes=1)
 
 
-def fail_n(state: fx.BreakerState, n: int, now: float) -> fx.BreakerState:
+def fail_n(state: fx.resilience.BreakerState, n: int, now: float) -> fx.resilience.BreakerState:
     for _ in range(n):
         state, ok = POLICY.admit(state, now)
         assert ok
@@ -20,14 +21,14 @@ def fail_n(state: fx.BreakerState, n: int, now: float) -> fx.BreakerState:
 
 
 def test_opens_at_the_threshold_of_consecutive_failures() -> None:
-    s = fail_n(fx.BreakerState(), 1, 0.0)
+    s = fail_n(fx.resilience.BreakerState(), 1, 0.0)
     assert s.state == "closed" and s.consecutive_failures == 1
     s = fail_n(s, 1, 1.0)
     assert s.state == "open" and s.opened_at == 1.0 and s.failures == 2
 
 
 def test_a_success_resets_the_count() -> None:
-    s = fail_n(fx.BreakerState(), 1, 0.0)
+    s = fail_n(fx.resilience.BreakerState(), 1, 0.0)
     s, _ = POLICY.admit(s, 0.5)
     s = POLICY.on_success(s, 0.5)
     s = fail_n(s, 1, 1.0)
@@ -35,7 +36,7 @@ def test_a_success_resets_the_count() -> None:
 
 
 def test_open_rejects_until_the_cooldown_is_over() -> None:
-    s = fail_n(fx.BreakerState(), 2, 0.0)
+    s = fail_n(fx.resilience.BreakerState(), 2, 0.0)
     s, ok = POLICY.admit(s, 9.99)
     assert not ok and s.rejected == 1
     assert POLICY.retry_in(s, 5.0) == 5.0
@@ -44,7 +45,7 @@ def test_open_rejects_until_the_cooldown_is_over() -> None:
 
 
 def test_half_open_admits_a_bounded_number_of_probes() -> None:
-    s = fail_n(fx.BreakerState(), 2, 0.0)
+    s = fail_n(fx.resilience.BreakerState(), 2, 0.0)
     s, ok = POLICY.admit(s, 10.0)
     assert ok and s.state == "half_open" and s.probes_in_flight == 1
     s, ok2 = POLICY.admit(s, 10.0)
@@ -56,7 +57,7 @@ def test_half_open_admits_a_bounded_number_of_probes() -> None:
 
 
 def test_an_abandoned_probe_frees_its_slot() -> None:
-    s = fail_n(fx.BreakerState(), 2, 0.0)
+    s = fail_n(fx.resilience.BreakerState(), 2, 0.0)
     s, _ = POLICY.admit(s, 10.0)
     s = POLICY.on_abandon(s, 10.5)
     assert s.state == "half_open" and s.probes_in_flight == 0
@@ -65,7 +66,7 @@ def test_an_abandoned_probe_frees_its_slot() -> None:
 
 
 def test_late_results_do_not_move_an_open_breaker() -> None:
-    s, _ = POLICY.admit(fx.BreakerState(), 0.0)  # a slow call, admitted while closed
+    s, _ = POLICY.admit(fx.resilience.BreakerState(), 0.0)  # a slow call, admitted while closed
     s = fail_n(s, 2, 1.0)  # meanwhile the breaker opens
     late_ok = POLICY.on_success(s, 2.0)
     assert late_ok.state == "open" and late_ok.successes == 1
@@ -75,15 +76,15 @@ def test_late_results_do_not_move_an_open_breaker() -> None:
 
 def test_invalid_settings() -> None:
     with pytest.raises(fx.ConfigurationError):
-        fx.BreakerPolicy(failure_threshold=0)
+        fx.resilience.BreakerPolicy(failure_threshold=0)
     with pytest.raises(fx.ConfigurationError):
-        fx.BreakerPolicy(cooldown=-1)
+        fx.resilience.BreakerPolicy(cooldown=-1)
     with pytest.raises(fx.ConfigurationError):
-        fx.BreakerPolicy(probes=0)
+        fx.resilience.BreakerPolicy(probes=0)
 
 
 def test_state_round_trips_through_json() -> None:
-    s = fail_n(fx.BreakerState(), 2, 3.0)
+    s = fail_n(fx.resilience.BreakerState(), 2, 3.0)
     assert fx.from_json(fx.to_json(s)) == s
 
 
@@ -102,8 +103,8 @@ ops = st.lists(
 def test_invariants_hold_for_any_history(
     threshold: int, cooldown: float, probes: int, history: list[tuple[str, float]]
 ) -> None:
-    policy = fx.BreakerPolicy(failure_threshold=threshold, cooldown=cooldown, probes=probes)
-    s = fx.BreakerState()
+    policy = fx.resilience.BreakerPolicy(failure_threshold=threshold, cooldown=cooldown, probes=probes)
+    s = fx.resilience.BreakerState()
     now = 0.0
     in_flight: list[str] = []
     for admits, (op, dt) in enumerate(history, start=1):

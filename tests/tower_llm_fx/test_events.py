@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.serde
 
 steps = st.integers(1, 1000)
 texts = st.text(max_size=20)
@@ -95,7 +96,7 @@ def test_new_event_kinds_can_be_added_elsewhere() -> None:
         source: str
         target: str
 
-    fx.register_json(ExampleHandoffEventForTests)
+    fx.serde.register(ExampleHandoffEventForTests)
     event = ExampleHandoffEventForTests(source="triage", target="billing")
     assert isinstance(event, fx.RunEvent)
     assert fx.from_json(fx.to_json(event)) == event

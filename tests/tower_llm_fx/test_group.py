@@ -17,6 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.group
+import tower_llm_fx.sessions
 from tower_llm_fx.testing import run_sequence
 
 
@@ -43,13 +45,13 @@ BILLING = fx.Agent(
 TECH = fx.Agent(model="m-tech", name="tech", instructions="Handle tech.")
 
 
-def support_group(**changes: Any) -> fx.Group:
+def support_group(**changes: Any) -> fx.group.Group:
     builder = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(TRIAGE, description="Routes requests.")
         .agent(BILLING, description="Invoices and refunds.")
         .agent(TECH, description="Technical problems.")
-        .handoffs(fx.explicit_handoffs("billing", "tech", offered_to="triage"))
+        .handoffs(fx.group.explicit_handoffs("billing", "tech", offered_to="triage"))
         .handoff("billing", "triage")
         .handoff("tech", "triage")
     )
@@ -67,7 +69,7 @@ def reply(content: str | None = None, *calls: fx.ToolCallRequest) -> fx.ModelRep
 
 
 def perform(
-    group: fx.Group, state: fx.GroupState, effect: fx.Effect[Any], replies: list[fx.ModelReply]
+    group: fx.group.Group, state: fx.group.GroupState, effect: fx.Effect[Any], replies: list[fx.ModelReply]
 ) -> Any:
     """Answer ``effect`` as the shell would: the script for model calls, the active agent's tools."""
     if isinstance(effect, fx.ModelCall):
@@ -89,8 +91,8 @@ def perform(
 
 
 def drive(
-    group: fx.Group, input: str | fx.GroupState, replies: Sequence[fx.ModelReply]
-) -> tuple[fx.GroupState, list[tuple[fx.Effect[Any], Any]]]:
+    group: fx.group.Group, input: str | fx.group.GroupState, replies: Sequence[fx.ModelReply]
+) -> tuple[fx.group.GroupState, list[tuple[fx.Effect[Any], Any]]]:
     script = list(replies)
     state = group.start(input)
     log: list[tuple[fx.Effect[Any], Any]] = []
@@ -137,7 +139,7 @@ def test_handoff_tool_descriptions_come_from_the_target() -> None:
     assert "Technical problems." in specs["handoff_to_tech"].description
     assert set(specs["handoff_to_billing"].schema()["properties"]) == {"reason", "context"}
     custom = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(TRIAGE)
         .agent(TECH)
         .handoff("triage", "tech", description="Escalate.")
@@ -154,36 +156,44 @@ def test_a_name_clash_is_an_error_at_build_time() -> None:
 
     clashing = attrs.evolve(TRIAGE, tools=(handoff_to_billing,))
     with pytest.raises(fx.ConfigurationError, match="clashes with the handoff tool to 'billing'"):
-        fx.Group.builder().agent(clashing).agent(BILLING).handoff("triage", "billing").build()
+        fx.group.Group.builder().agent(clashing).agent(BILLING).handoff("triage", "billing").build()
 
 
 @pytest.mark.parametrize(
     ("builder", "message"),
     [
-        (fx.Group.builder(), "at least one agent"),
-        (fx.Group.builder().agent(TRIAGE).agent(TRIAGE), "two agents are named 'triage'"),
-        (fx.Group.builder().agent(TRIAGE).handoff("triage", "ghost"), r"does not have"),
-        (fx.Group.builder().agent(TRIAGE).agent(TECH).handoffs(fx.sequential_handoff("triage", "x")), "'x'"),
-        (fx.Group.builder().agent(TRIAGE).picker("ghost"), "picker names agent 'ghost'"),
-        (fx.Group.builder().agent(TRIAGE).max_handoffs(-1), "max_handoffs"),
-        (fx.Group.builder().agent(TRIAGE).cycle_limit(1), "cycle_limit"),
+        (fx.group.Group.builder(), "at least one agent"),
+        (fx.group.Group.builder().agent(TRIAGE).agent(TRIAGE), "two agents are named 'triage'"),
+        (fx.group.Group.builder().agent(TRIAGE).handoff("triage", "ghost"), r"does not have"),
         (
-            fx.Group.builder()
+            fx.group.Group.builder()
+            .agent(TRIAGE)
+            .agent(TECH)
+            .handoffs(fx.group.sequential_handoff("triage", "x")),
+            "'x'",
+        ),
+        (fx.group.Group.builder().agent(TRIAGE).picker("ghost"), "picker names agent 'ghost'"),
+        (fx.group.Group.builder().agent(TRIAGE).max_handoffs(-1), "max_handoffs"),
+        (fx.group.Group.builder().agent(TRIAGE).cycle_limit(1), "cycle_limit"),
+        (
+            fx.group.Group.builder()
             .agent(TRIAGE)
             .agent(TECH)
             .agent(BILLING)
-            .handoffs(fx.handoff_to("tech", tool_name="go"), fx.handoff_to("billing", tool_name="go")),
+            .handoffs(
+                fx.group.handoff_to("tech", tool_name="go"), fx.group.handoff_to("billing", tool_name="go")
+            ),
             "two handoff tools named 'go'",
         ),
     ],
 )
-def test_invalid_groups_are_rejected_with_a_diagnosis(builder: fx.GroupBuilder, message: str) -> None:
+def test_invalid_groups_are_rejected_with_a_diagnosis(builder: fx.group.GroupBuilder, message: str) -> None:
     with pytest.raises(fx.ConfigurationError, match=message):
         builder.build()
 
 
 def test_agent_lookup_names_the_agents() -> None:
-    with pytest.raises(fx.UnknownAgent, match="triage, billing, tech"):
+    with pytest.raises(fx.group.UnknownAgent, match="triage, billing, tech"):
         support_group().agent("ghost")
 
 
@@ -274,7 +284,7 @@ def test_handoff_with_ordinary_calls_in_the_same_turn_answers_all_first() -> Non
 
 
 def test_a_handoff_requested_mid_parallel_batch_waits_for_the_whole_batch() -> None:
-    group = attrs.evolve(support_group(), members=(fx.GroupMember(agent=attrs.evolve(TRIAGE, parallel_tools=True)),
+    group = attrs.evolve(support_group(), members=(fx.group.GroupMember(agent=attrs.evolve(TRIAGE, parallel_tools=True)),
                                                    *support_group().members[1:]))  # fmt: skip
     turn = reply(
         None, call("l1", "lookup", order=1), call("h1", "handoff_to_tech"), call("l2", "lookup", order=2)
@@ -309,7 +319,7 @@ def test_a_tool_of_another_agent_is_unknown_to_the_active_one() -> None:
 
 def test_per_agent_step_counts_start_at_the_handoff() -> None:
     limited = attrs.evolve(TECH, policy=fx.max_steps(1), tools=(lookup,))
-    group = fx.Group.builder().agent(TRIAGE).agent(limited).handoff("triage", "tech").build()
+    group = fx.group.Group.builder().agent(TRIAGE).agent(limited).handoff("triage", "tech").build()
     final, _ = drive(
         group,
         "hi",
@@ -325,10 +335,10 @@ def test_sequential_pipeline_runs_each_agent_once_in_order() -> None:
         fx.Agent(model=f"m-{n}", name=n, instructions=f"You are the {n}.")
         for n in ("research", "write", "edit")
     ]
-    builder = fx.Group.builder()
+    builder = fx.group.Group.builder()
     for a in agents:
         builder = builder.agent(a)
-    group = builder.handoffs(fx.sequential_handoff("research", "write", "edit")).build()
+    group = builder.handoffs(fx.group.sequential_handoff("research", "write", "edit")).build()
     final, log = drive(group, "topic", [reply("notes"), reply("draft"), reply("final text")])
     assert final.path == ("research", "write", "edit")
     assert [c.model for c in model_calls(log)] == ["m-research", "m-write", "m-edit"]
@@ -343,18 +353,29 @@ def test_sequential_pipeline_runs_each_agent_once_in_order() -> None:
 
 
 def test_conditional_handoff_chooses_from_state() -> None:
-    def escalate(state: fx.GroupState) -> str | None:
+    def escalate(state: fx.group.GroupState) -> str | None:
         return "tech" if state.active == "triage" and "crash" in (state.output or "") else None
 
-    group = fx.Group.builder().agent(TRIAGE).agent(TECH).handoffs(fx.conditional_handoff(escalate)).build()
+    group = (
+        fx.group.Group.builder()
+        .agent(TRIAGE)
+        .agent(TECH)
+        .handoffs(fx.group.conditional_handoff(escalate))
+        .build()
+    )
     final, _ = drive(group, "my app", [reply("sounds like a crash"), reply("reinstall it")])
     assert final.path == ("triage", "tech")
     assert final.handoffs[0].via == "conditional"
 
 
 def test_conditional_handoff_to_an_unknown_agent_is_an_error() -> None:
-    group = fx.Group.builder().agent(TRIAGE).handoffs(fx.conditional_handoff(lambda s: "ghost")).build()
-    with pytest.raises(fx.UnknownAgent, match=r"'ghost'.*triage"):
+    group = (
+        fx.group.Group.builder()
+        .agent(TRIAGE)
+        .handoffs(fx.group.conditional_handoff(lambda s: "ghost"))
+        .build()
+    )
+    with pytest.raises(fx.group.UnknownAgent, match=r"'ghost'.*triage"):
         drive(group, "hi", [reply("x")])
 
 
@@ -423,12 +444,12 @@ def test_pure_picker_chooses_the_first_agent() -> None:
     group = support_group(picker=pick)
     assert group.start("refund please").active == "billing"
     assert group.start("hello").active == "triage"
-    with pytest.raises(fx.UnknownAgent, match="chose 'nobody'"):
+    with pytest.raises(fx.group.UnknownAgent, match="chose 'nobody'"):
         support_group(picker=lambda m: "nobody").start("x")
 
 
 def test_model_picker_is_a_model_call_whose_reply_is_not_in_the_conversation() -> None:
-    group = support_group(picker=fx.llm_picker("m-router"))
+    group = support_group(picker=fx.group.llm_picker("m-router"))
     final, log = drive(group, "my invoice is wrong", [reply("Billing."), reply("Fixed your invoice.")])
     picker_call = model_calls(log)[0]
     assert picker_call.model == "m-router" and picker_call.tools == ()
@@ -440,17 +461,17 @@ def test_model_picker_is_a_model_call_whose_reply_is_not_in_the_conversation() -
 
 def test_model_picker_fallback_and_failure() -> None:
     assert (
-        support_group(picker=fx.llm_picker("r", fallback="tech"))
+        support_group(picker=fx.group.llm_picker("r", fallback="tech"))
         .advance(
-            support_group(picker=fx.llm_picker("r", fallback="tech")).start("x"),
+            support_group(picker=fx.group.llm_picker("r", fallback="tech")).start("x"),
             fx.ModelCall(model="r", messages=[fx.user("x")]),
             reply("no idea"),
         )
         .active
         == "tech"
     )
-    group = support_group(picker=fx.llm_picker("r"))
-    with pytest.raises(fx.UnknownAgent, match="several"):
+    group = support_group(picker=fx.group.llm_picker("r"))
+    with pytest.raises(fx.group.UnknownAgent, match="several"):
         drive(group, "x", [reply("triage or billing")])
 
 
@@ -459,10 +480,10 @@ def test_model_picker_fallback_and_failure() -> None:
 
 def test_input_filter_shapes_the_next_agents_view_not_the_conversation() -> None:
     group = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(TRIAGE)
         .agent(TECH)
-        .handoff("triage", "tech", input_filter=fx.without_tool_calls)
+        .handoff("triage", "tech", input_filter=fx.group.without_tool_calls)
         .build()
     )
     final, log = drive(
@@ -482,10 +503,10 @@ def test_an_input_filter_that_splits_a_tool_pair_is_an_error() -> None:
         return tuple(m for m in messages if not isinstance(m, fx.ToolMessage))
 
     group = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(TRIAGE)
         .agent(TECH)
-        .handoffs(fx.filtered_handoff(fx.handoff_to("tech"), drop_results))
+        .handoffs(fx.group.filtered_handoff(fx.group.handoff_to("tech"), drop_results))
         .build()
     )
     with pytest.raises(fx.ConfigurationError, match="not answered"):
@@ -493,10 +514,10 @@ def test_an_input_filter_that_splits_a_tool_pair_is_an_error() -> None:
 
 
 def test_compacting_handoff_drops_old_history_keeping_tool_pairs() -> None:
-    policy = fx.compacting_handoff(
-        fx.handoff_to("tech"), fx.CompactionPolicy(max_messages=3, keep_last_turns=1)
+    policy = fx.group.compacting_handoff(
+        fx.group.handoff_to("tech"), fx.sessions.CompactionPolicy(max_messages=3, keep_last_turns=1)
     )
-    group = fx.Group.builder().agent(TRIAGE).agent(TECH).handoffs(policy).build()
+    group = fx.group.Group.builder().agent(TRIAGE).agent(TECH).handoffs(policy).build()
     final, log = drive(
         group,
         "hi",
@@ -510,12 +531,14 @@ def test_compacting_handoff_drops_old_history_keeping_tool_pairs() -> None:
 
 
 def test_summarising_handoff_asks_a_model_once_and_replays_its_summary() -> None:
-    compaction = fx.CompactionPolicy(max_messages=3, keep_last_turns=1, strategy=fx.summarise("m-sum"))
+    compaction = fx.sessions.CompactionPolicy(
+        max_messages=3, keep_last_turns=1, strategy=fx.sessions.summarise("m-sum")
+    )
     group = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(TRIAGE)
         .agent(TECH)
-        .handoffs(fx.compacting_handoff(fx.handoff_to("tech"), compaction))
+        .handoffs(fx.group.compacting_handoff(fx.group.handoff_to("tech"), compaction))
         .build()
     )
     script = [
@@ -538,12 +561,14 @@ def test_summarising_handoff_asks_a_model_once_and_replays_its_summary() -> None
 
 
 def test_an_empty_summary_keeps_the_original_history() -> None:
-    compaction = fx.CompactionPolicy(max_messages=3, keep_last_turns=1, strategy=fx.summarise("m-sum"))
+    compaction = fx.sessions.CompactionPolicy(
+        max_messages=3, keep_last_turns=1, strategy=fx.sessions.summarise("m-sum")
+    )
     group = (
-        fx.Group.builder()
+        fx.group.Group.builder()
         .agent(TRIAGE)
         .agent(TECH)
-        .handoffs(fx.compacting_handoff(fx.handoff_to("tech"), compaction))
+        .handoffs(fx.group.compacting_handoff(fx.group.handoff_to("tech"), compaction))
         .build()
     )
     final, log = drive(
@@ -568,7 +593,7 @@ def test_group_state_is_data() -> None:
     final, log = drive(group, "hi", [reply(None, call("h1", "handoff_to_tech", reason="r")), reply("done")])
     assert fx.from_json(fx.to_json(final)) == final
     assert hash(final) == hash(fx.from_json(fx.to_json(final)))
-    assert fx.from_json(fx.to_json(fx.HandedOff(handoff=final.handoffs[0]))) == fx.HandedOff(
+    assert fx.from_json(fx.to_json(fx.group.HandedOff(handoff=final.handoffs[0]))) == fx.group.HandedOff(
         handoff=final.handoffs[0]
     )
     # Resuming from any intermediate state gives the same end.
@@ -580,21 +605,21 @@ def test_group_state_is_data() -> None:
 
 
 def test_the_fast_fold_copies_every_field() -> None:
-    from tower_llm_fx._group_state import _FIELDS, _replace
+    from tower_llm_fx.group._state import _FIELDS, replace_fields
 
-    assert tuple(f.name for f in attrs.fields(fx.GroupState)) == _FIELDS
-    state = fx.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=1)
-    assert _replace(state, active="b") == attrs.evolve(state, active="b")
+    assert tuple(f.name for f in attrs.fields(fx.group.GroupState)) == _FIELDS
+    state = fx.group.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=1)
+    assert replace_fields(state, active="b") == attrs.evolve(state, active="b")
 
 
 def test_group_state_checks_its_invariants() -> None:
     with pytest.raises(ValueError, match="turn_start"):
-        fx.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=2)
+        fx.group.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=2)
     with pytest.raises(ValueError, match="must name its active agent"):
-        fx.GroupState(
+        fx.group.GroupState(
             run=fx.RunState.start("hi"),
             active=None,
-            handoffs=(fx.HandoffRecord(source="a", target="b", at=0, step=0),),
+            handoffs=(fx.group.HandoffRecord(source="a", target="b", at=0, step=0),),
         )
 
 
@@ -609,7 +634,7 @@ def test_random_scripts_keep_every_tool_call_answered_once(choices: list[str]) -
     ]
     final, _ = drive(support_group(), "hi", replies)
     assert tool_answers_are_exact(final.messages)
-    assert fx.check_tool_pairs(final.messages) == final.messages
+    assert fx.group.check_tool_pairs(final.messages) == final.messages
     assert final.stop is not None
     assert len(final.handoffs) <= 10
     path = final.path

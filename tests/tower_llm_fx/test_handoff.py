@@ -9,13 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.group
+import tower_llm_fx.sessions
 
-STATE = fx.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=1)
+STATE = fx.group.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=1)
 DONE = fx.StopReason(kind="no_tool_calls")
 
 
 def test_explicit_route_tool_name_description_schema_and_ack() -> None:
-    (route,) = fx.handoff_to("specialist").routes("triage")
+    (route,) = fx.group.handoff_to("specialist").routes("triage")
     assert route.tool_name == "handoff_to_specialist"
     tool = route.tool("Knows everything.")
     assert tool.spec.description == "Hand off the conversation to the agent 'specialist'. Knows everything."
@@ -37,19 +39,19 @@ def test_explicit_route_tool_name_description_schema_and_ack() -> None:
 
 
 def test_route_turns_a_call_into_a_handoff_best_effort() -> None:
-    (route,) = fx.handoff_to("x", tool_name="escalate").routes("a")
+    (route,) = fx.group.handoff_to("x", tool_name="escalate").routes("a")
     good = route.handoff(
         fx.ToolCall(id="c", name="escalate", arguments='{"reason": "r", "context": {"k": 1}}')
     )
-    assert good == fx.Handoff(target="x", reason="r", context='{"k":1}', via="escalate", call_id="c")
+    assert good == fx.group.Handoff(target="x", reason="r", context='{"k":1}', via="escalate", call_id="c")
     for junk in ("{oops", "[1]", '{"reason": 3, "context": "no"}', ""):
-        assert route.handoff(fx.ToolCall(id="c", name="escalate", arguments=junk)) == fx.Handoff(
+        assert route.handoff(fx.ToolCall(id="c", name="escalate", arguments=junk)) == fx.group.Handoff(
             target="x", via="escalate", call_id="c"
         )
 
 
 def test_routes_are_offered_to_the_right_agents_and_never_to_the_target() -> None:
-    policy = fx.handoff_to("b") | fx.handoff_to("c", offered_to=["a"])
+    policy = fx.group.handoff_to("b") | fx.group.handoff_to("c", offered_to=["a"])
     assert [r.target for r in policy.routes("a")] == ["b", "c"]
     assert [r.target for r in policy.routes("b")] == []
     assert [r.target for r in policy.routes("c")] == ["b"]
@@ -59,30 +61,30 @@ def test_routes_are_offered_to_the_right_agents_and_never_to_the_target() -> Non
 
 def test_invalid_routes_are_rejected() -> None:
     with pytest.raises(fx.ConfigurationError, match="pass tool_name"):
-        fx.handoff_to("the billing team")
+        fx.group.handoff_to("the billing team")
     with pytest.raises(fx.ConfigurationError, match="offered_to"):
-        fx.handoff_to("b", offered_to=[])
+        fx.group.handoff_to("b", offered_to=[])
     with pytest.raises(fx.ConfigurationError, match="at least one target"):
-        fx.explicit_handoffs()
+        fx.group.explicit_handoffs()
 
 
 def test_explicit_policies_never_hand_off_on_their_own() -> None:
-    assert fx.explicit_handoffs("b", "c").decide(STATE, DONE) is None
-    assert fx.no_handoffs().decide(STATE, DONE) is None
-    assert fx.no_handoffs().routes("a") == ()
+    assert fx.group.explicit_handoffs("b", "c").decide(STATE, DONE) is None
+    assert fx.group.no_handoffs().decide(STATE, DONE) is None
+    assert fx.group.no_handoffs().routes("a") == ()
 
 
 def test_sequential_moves_on_only_when_the_agent_finished() -> None:
-    policy = fx.sequential_handoff("a", "b", "c")
+    policy = fx.group.sequential_handoff("a", "b", "c")
     assert policy.routes("a") == ()
     assert policy.decide(STATE, None) is None
     first = policy.decide(STATE, DONE)
-    assert first == fx.Handoff(target="b", reason="a finished (no_tool_calls)", via="sequential")
-    at_b = fx.GroupState(run=STATE.run, active="b", turn_start=1)
+    assert first == fx.group.Handoff(target="b", reason="a finished (no_tool_calls)", via="sequential")
+    at_b = fx.group.GroupState(run=STATE.run, active="b", turn_start=1)
     assert policy.decide(at_b, DONE) is not None and policy.decide(at_b, DONE).target == "c"  # type: ignore[union-attr]
-    at_c = fx.GroupState(run=STATE.run, active="c", turn_start=1)
+    at_c = fx.group.GroupState(run=STATE.run, active="c", turn_start=1)
     assert policy.decide(at_c, DONE) is None
-    outside = fx.GroupState(run=STATE.run, active="z", turn_start=1)
+    outside = fx.group.GroupState(run=STATE.run, active="z", turn_start=1)
     assert policy.decide(outside, DONE) is None
     # Pure: asking twice gives the same answer (tower-llm's shared counter did not).
     assert policy.decide(STATE, DONE) == first
@@ -91,55 +93,61 @@ def test_sequential_moves_on_only_when_the_agent_finished() -> None:
 @pytest.mark.parametrize("agents", [("a",), ("a", "a"), ()])
 def test_sequential_needs_two_distinct_agents(agents: tuple[str, ...]) -> None:
     with pytest.raises(fx.ConfigurationError, match="two or more distinct"):
-        fx.sequential_handoff(*agents)
+        fx.group.sequential_handoff(*agents)
 
 
 def test_conditional_returns_names_handoffs_or_none() -> None:
-    by_name = fx.conditional_handoff(lambda s: "b", label="router")
-    assert by_name.decide(STATE, DONE) == fx.Handoff(target="b", reason="chosen by router", via="router")
+    by_name = fx.group.conditional_handoff(lambda s: "b", label="router")
+    assert by_name.decide(STATE, DONE) == fx.group.Handoff(
+        target="b", reason="chosen by router", via="router"
+    )
     assert by_name.decide(STATE, None) is None
-    every = fx.conditional_handoff(lambda s: fx.Handoff(target="c", reason="why"), every_step=True)
-    assert every.decide(STATE, None) == fx.Handoff(target="c", reason="why", via="conditional")
-    bad = fx.conditional_handoff(lambda s: 3)  # type: ignore[arg-type, return-value]
+    every = fx.group.conditional_handoff(
+        lambda s: fx.group.Handoff(target="c", reason="why"), every_step=True
+    )
+    assert every.decide(STATE, None) == fx.group.Handoff(target="c", reason="why", via="conditional")
+    bad = fx.group.conditional_handoff(lambda s: 3)  # type: ignore[arg-type, return-value]
     with pytest.raises(TypeError, match="return an agent name"):
         bad.decide(STATE, DONE)
 
 
 def test_composite_offers_all_tools_and_the_first_decision_wins() -> None:
-    explicit = fx.explicit_handoffs("b", "c")
-    seq = fx.sequential_handoff("a", "c")
-    cond = fx.conditional_handoff(lambda s: "b")
-    policy = fx.composite_handoff(explicit, seq, cond)
+    explicit = fx.group.explicit_handoffs("b", "c")
+    seq = fx.group.sequential_handoff("a", "c")
+    cond = fx.group.conditional_handoff(lambda s: "b")
+    policy = fx.group.composite_handoff(explicit, seq, cond)
     assert [r.tool_name for r in policy.routes("a")] == ["handoff_to_b", "handoff_to_c"]
     decided = policy.decide(STATE, DONE)
     assert decided is not None and decided.target == "c"
     assert policy.decide(STATE, None) is None
-    assert fx.composite_handoff(cond, seq).decide(STATE, DONE) == cond.decide(STATE, DONE)
+    assert fx.group.composite_handoff(cond, seq).decide(STATE, DONE) == cond.decide(STATE, DONE)
     assert policy.targets() == frozenset({"a", "b", "c"})
     assert repr(explicit | seq) == "handoff_to('b') | handoff_to('c') | sequential_handoff('a', 'c')"
     with pytest.raises(fx.ConfigurationError, match="not a handoff policy"):
-        fx.composite_handoff("b")  # type: ignore[arg-type]
+        fx.group.composite_handoff("b")  # type: ignore[arg-type]
 
 
 def test_each_policy_recognises_only_its_own_handoffs_filters() -> None:
-    record = fx.HandoffRecord(source="a", target="b", via="handoff_to_b", at=1, step=1)
-    seq_record = fx.HandoffRecord(source="a", target="b", via="sequential", at=1, step=1)
-    explicit = fx.handoff_to("b", input_filter=fx.without_tool_calls)
-    assert explicit.input_filter(record) is fx.without_tool_calls
+    record = fx.group.HandoffRecord(source="a", target="b", via="handoff_to_b", at=1, step=1)
+    seq_record = fx.group.HandoffRecord(source="a", target="b", via="sequential", at=1, step=1)
+    explicit = fx.group.handoff_to("b", input_filter=fx.group.without_tool_calls)
+    assert explicit.input_filter(record) is fx.group.without_tool_calls
     assert explicit.input_filter(seq_record) is None
-    seq = fx.sequential_handoff("a", "b")
+    seq = fx.group.sequential_handoff("a", "b")
     composite = seq | explicit
-    assert composite.input_filter(record) is fx.without_tool_calls
+    assert composite.input_filter(record) is fx.group.without_tool_calls
     assert composite.input_filter(seq_record) is not None
 
 
 def test_filtered_applies_after_the_routes_own_filter() -> None:
     msgs = (fx.user("a"), fx.assistant("b"), fx.user("c"), fx.assistant("d"))
-    record = fx.HandoffRecord(source="a", target="b", via="handoff_to_b", at=4, step=2)
-    plain = fx.filtered_handoff(fx.handoff_to("b"), fx.last_messages(1))
+    record = fx.group.HandoffRecord(source="a", target="b", via="handoff_to_b", at=4, step=2)
+    plain = fx.group.filtered_handoff(fx.group.handoff_to("b"), fx.group.last_messages(1))
     f = plain.input_filter(record)
     assert f is not None and f(msgs) == (fx.assistant("d"),)
-    nested = fx.filtered_handoff(fx.handoff_to("b", input_filter=fx.last_messages(3)), fx.last_messages(2))
+    nested = fx.group.filtered_handoff(
+        fx.group.handoff_to("b", input_filter=fx.group.last_messages(3)), fx.group.last_messages(2)
+    )
     g = nested.input_filter(record)
     assert g is not None and g(msgs) == msgs[2:]
     assert repr(plain) == "filtered_handoff(handoff_to('b'))"
@@ -147,13 +155,15 @@ def test_filtered_applies_after_the_routes_own_filter() -> None:
 
 def test_compacting_requires_a_compaction_policy() -> None:
     with pytest.raises(fx.ConfigurationError, match="needs a CompactionPolicy"):
-        fx.compacting_handoff(fx.handoff_to("b"), 20)  # type: ignore[arg-type]
+        fx.group.compacting_handoff(fx.group.handoff_to("b"), 20)  # type: ignore[arg-type]
 
 
 def test_a_summarising_compaction_must_be_outermost() -> None:
-    compaction = fx.CompactionPolicy(max_messages=1, strategy=fx.summarise("m"))
-    policy = fx.filtered_handoff(fx.compacting_handoff(fx.handoff_to("b"), compaction), fx.last_messages(3))
-    f = policy.input_filter(fx.HandoffRecord(source="a", target="b", via="handoff_to_b", at=0, step=0))
+    compaction = fx.sessions.CompactionPolicy(max_messages=1, strategy=fx.sessions.summarise("m"))
+    policy = fx.group.filtered_handoff(
+        fx.group.compacting_handoff(fx.group.handoff_to("b"), compaction), fx.group.last_messages(3)
+    )
+    f = policy.input_filter(fx.group.HandoffRecord(source="a", target="b", via="handoff_to_b", at=0, step=0))
     assert f is not None
     with pytest.raises(fx.ConfigurationError, match="outermost"):
         f((fx.user("x"),))
@@ -186,8 +196,8 @@ def conversations(draw: st.DrawFn) -> tuple[fx.Message, ...]:
 
 @given(conversations(), st.integers(1, 20))
 def test_last_messages_keeps_system_prefix_and_tool_pairs(messages: tuple[fx.Message, ...], n: int) -> None:
-    kept = fx.last_messages(n)(messages)
-    assert fx.check_tool_pairs(kept) == kept
+    kept = fx.group.last_messages(n)(messages)
+    assert fx.group.check_tool_pairs(kept) == kept
     system = [m for m in messages if isinstance(m, fx.SystemMessage)]
     assert list(kept[: len(system)]) == system
     rest = kept[len(system) :]
@@ -197,8 +207,8 @@ def test_last_messages_keeps_system_prefix_and_tool_pairs(messages: tuple[fx.Mes
 
 @given(conversations())
 def test_without_tool_calls_leaves_no_tool_traffic(messages: tuple[fx.Message, ...]) -> None:
-    out = fx.without_tool_calls(messages)
-    assert fx.check_tool_pairs(out) == out
+    out = fx.group.without_tool_calls(messages)
+    assert fx.group.check_tool_pairs(out) == out
     assert not any(isinstance(m, fx.ToolMessage) for m in out)
     assert not any(isinstance(m, fx.AssistantMessage) and m.tool_calls for m in out)
     texts = [m.content for m in messages if not isinstance(m, fx.ToolMessage) and m.content is not None]
@@ -217,10 +227,10 @@ def test_without_tool_calls_leaves_no_tool_traffic(messages: tuple[fx.Message, .
 )  # fmt: skip
 def test_check_tool_pairs_diagnoses(messages: tuple[fx.Message, ...], problem: str) -> None:
     with pytest.raises(fx.ConfigurationError, match=problem):
-        fx.check_tool_pairs(messages)
+        fx.group.check_tool_pairs(messages)
 
 
 def test_last_messages_needs_a_positive_count() -> None:
     with pytest.raises(fx.ConfigurationError, match="positive int"):
-        fx.last_messages(0)
-    assert repr(fx.last_messages(3)) == "last_messages(3)"
+        fx.group.last_messages(0)
+    assert repr(fx.group.last_messages(3)) == "last_messages(3)"

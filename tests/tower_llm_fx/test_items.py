@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
 
 CALL = fx.ToolCallRequest(id="c1", name="add", arguments='{"a": 1, "b": 2}')
@@ -128,7 +129,7 @@ def test_messages_to_items_and_back_is_the_identity_for_any_messages(
     assert fx.items_to_messages(items) == messages
 
 
-@given(fxst.conversations(policy=fx.ValidationPolicy.strict()))
+@given(fxst.conversations(policy=fx.validation.ValidationPolicy.strict()))
 def test_items_from_messages_round_trip_exactly(messages: tuple[fx.Message, ...]) -> None:
     items = fx.messages_to_items(messages)
     assert fx.messages_to_items(fx.items_to_messages(items)) == items
@@ -175,7 +176,7 @@ def test_validity_is_preserved_through_items(data: st.DataObject) -> None:
     tools = (fx.ToolSpec(name="get_time"),)
     messages = data.draw(fxst.conversations(policy=policy, tools=tools))
     back = fx.items_to_messages(fx.messages_to_items(messages))
-    assert fx.validate_conversation(back, policy, tools=tools) == ()
+    assert fx.validation.validate_conversation(back, policy, tools=tools) == ()
 
 
 @given(fxst.run_items())

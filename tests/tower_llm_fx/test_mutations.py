@@ -9,6 +9,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
 
 ADD = fx.ToolSpec(
@@ -30,20 +31,22 @@ TOOLS = (ADD, SEARCH)
 @given(st.data())
 def test_every_mutation_breaks_exactly_the_rule_it_reports(data: st.DataObject) -> None:
     policy = data.draw(fxst.validation_policies(), label="policy")
-    assert fx.validate_conversation((), policy) != ()
+    assert fx.validation.validate_conversation((), policy) != ()
     m = data.draw(fxst.mutations(policy=policy, tools=TOOLS))
     note(m.description)
-    assert fx.validate_conversation(m.messages, policy, tools=TOOLS) == (m.violation,)
+    assert fx.validation.validate_conversation(m.messages, policy, tools=TOOLS) == (m.violation,)
 
 
-@given(fxst.mutations(policy=fx.ValidationPolicy.strict(), tools=TOOLS))
+@given(fxst.mutations(policy=fx.validation.ValidationPolicy.strict(), tools=TOOLS))
 def test_mutations_under_the_strict_policy(m: fxst.Mutation) -> None:
-    assert fx.validate_conversation(m.messages, fx.ValidationPolicy.strict(), tools=TOOLS) == (m.violation,)
+    assert fx.validation.validate_conversation(
+        m.messages, fx.validation.ValidationPolicy.strict(), tools=TOOLS
+    ) == (m.violation,)
 
 
 @given(fxst.mutations())
 def test_mutations_under_the_default_policy(m: fxst.Mutation) -> None:
-    assert fx.validate_conversation(m.messages) == (m.violation,)
+    assert fx.validation.validate_conversation(m.messages) == (m.violation,)
 
 
 # A conversation with a place for every mutation: leading system prompt, two
@@ -67,25 +70,27 @@ BASE = (
     fx.ToolMessage(tool_call_id="call_3", content="2"),
     fx.AssistantMessage(content="2."),
 )
-STRICT = fx.ValidationPolicy.strict()
+STRICT = fx.validation.ValidationPolicy.strict()
 
 
 def test_the_base_conversation_is_valid() -> None:
-    assert fx.validate_conversation(BASE, STRICT, tools=TOOLS) == ()
+    assert fx.validation.validate_conversation(BASE, STRICT, tools=TOOLS) == ()
 
 
 @pytest.mark.parametrize("kind", fxst.MUTABLE_KINDS)
 @pytest.mark.parametrize("site", [0, 1, 2, 5, 11])
-def test_each_kind_applies_to_a_rich_conversation(kind: fx.ViolationKind, site: int) -> None:
+def test_each_kind_applies_to_a_rich_conversation(kind: fx.validation.ViolationKind, site: int) -> None:
     m = fxst.mutate(BASE, kind, policy=STRICT, tools=TOOLS, site=site)
     assert m is not None, kind
     assert m.kind == kind
-    assert fx.validate_conversation(m.messages, STRICT, tools=TOOLS) == (m.violation,)
+    assert fx.validation.validate_conversation(m.messages, STRICT, tools=TOOLS) == (m.violation,)
     assert m.description
 
 
 def test_every_conversation_rule_is_mutable_except_unsupported_objects() -> None:
-    conversation_kinds = set(fx.VIOLATION_KINDS[: fx.VIOLATION_KINDS.index("missing_tool_response") + 1])
+    conversation_kinds = set(
+        fx.validation.VIOLATION_KINDS[: fx.validation.VIOLATION_KINDS.index("missing_tool_response") + 1]
+    )
     assert conversation_kinds - set(fxst.MUTABLE_KINDS) == {"unsupported_message"}
 
 

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.openai
 from tests.support.openai_reference import (
     WireMismatch,
     check_chunk,
@@ -103,7 +104,7 @@ def normalised(reply: fx.ModelReply) -> fx.ModelReply:
 
 
 def stream_decode(chunks: Any, *, step: int = 1) -> tuple[list[fx.RunEvent], fx.ModelReply]:
-    stream = fx.OpenAIStream(step=step)
+    stream = fx.openai.OpenAIStream(step=step)
     events: list[fx.RunEvent] = []
     for chunk in chunks:
         events.extend(stream.feed(json.dumps(chunk)))
@@ -116,28 +117,30 @@ def stream_decode(chunks: Any, *, step: int = 1) -> tuple[list[fx.RunEvent], fx.
 
 @given(messages)
 def test_message_round_trip(message: fx.Message) -> None:
-    wire = fx.to_openai_message(message)
-    assert fx.from_openai_message(wire) == message
+    wire = fx.openai.to_openai_message(message)
+    assert fx.openai.from_openai_message(wire) == message
     # canonical form is a fixed point in the other direction too
-    assert fx.to_openai_message(fx.from_openai_message(wire)) == wire
+    assert fx.openai.to_openai_message(fx.openai.from_openai_message(wire)) == wire
     # and survives a trip through JSON text
-    assert fx.from_openai_message(json.loads(json.dumps(wire))) == message
+    assert fx.openai.from_openai_message(json.loads(json.dumps(wire))) == message
 
 
 @given(st.lists(messages, min_size=1, max_size=5))
 def test_messages_match_the_official_request_types(batch: list[fx.Message]) -> None:
-    check_request_body({"model": "m", "messages": [fx.to_openai_message(m) for m in batch]})
+    check_request_body({"model": "m", "messages": [fx.openai.to_openai_message(m) for m in batch]})
 
 
 def test_message_shapes() -> None:
     call = fx.ToolCallRequest(id="c1", name="add", arguments='{"a": 1}')
-    assert fx.to_openai_message(fx.system("be brief")) == {"role": "system", "content": "be brief"}
-    assert fx.to_openai_message(fx.UserMessage(content="hi", name="ann")) == {
+    assert fx.openai.to_openai_message(fx.system("be brief")) == {"role": "system", "content": "be brief"}
+    assert fx.openai.to_openai_message(fx.UserMessage(content="hi", name="ann")) == {
         "role": "user",
         "content": "hi",
         "name": "ann",
     }
-    assert fx.to_openai_message(fx.AssistantMessage(content="ok", tool_calls=(call,), refusal="no")) == {
+    assert fx.openai.to_openai_message(
+        fx.AssistantMessage(content="ok", tool_calls=(call,), refusal="no")
+    ) == {
         "role": "assistant",
         "content": "ok",
         "tool_calls": [
@@ -145,7 +148,7 @@ def test_message_shapes() -> None:
         ],
         "refusal": "no",
     }
-    assert fx.to_openai_message(fx.ToolMessage(tool_call_id="c1", content="2")) == {
+    assert fx.openai.to_openai_message(fx.ToolMessage(tool_call_id="c1", content="2")) == {
         "role": "tool",
         "tool_call_id": "c1",
         "content": "2",
@@ -154,18 +157,18 @@ def test_message_shapes() -> None:
 
 def test_non_bijective_corners_decode_to_the_nearest_message() -> None:
     # null means absent (except an assistant's content, which is always written)
-    assert fx.from_openai_message({"role": "user", "content": "hi", "name": None}) == fx.user("hi")
-    assert fx.from_openai_message({"role": "assistant", "tool_calls": None}) == fx.AssistantMessage()
-    assert fx.to_openai_message(fx.AssistantMessage()) == {"role": "assistant", "content": None}
+    assert fx.openai.from_openai_message({"role": "user", "content": "hi", "name": None}) == fx.user("hi")
+    assert fx.openai.from_openai_message({"role": "assistant", "tool_calls": None}) == fx.AssistantMessage()
+    assert fx.openai.to_openai_message(fx.AssistantMessage()) == {"role": "assistant", "content": None}
     # text parts are concatenated
     parts = [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
-    assert fx.from_openai_message({"role": "system", "content": parts}) == fx.system("ab")
+    assert fx.openai.from_openai_message({"role": "system", "content": parts}) == fx.system("ab")
     # an empty tool_calls list is no tool calls; a call without "type" is a function call
-    assert fx.from_openai_message({"role": "assistant", "content": "x", "tool_calls": []}) == fx.assistant(
-        "x"
-    )
+    assert fx.openai.from_openai_message(
+        {"role": "assistant", "content": "x", "tool_calls": []}
+    ) == fx.assistant("x")
     untyped = {"id": "c", "function": {"name": "f", "arguments": "{}"}}
-    decoded = fx.from_openai_message({"role": "assistant", "content": None, "tool_calls": [untyped]})
+    decoded = fx.openai.from_openai_message({"role": "assistant", "content": None, "tool_calls": [untyped]})
     assert decoded == fx.assistant(None, fx.ToolCallRequest(id="c", name="f", arguments="{}"))
 
 
@@ -194,7 +197,7 @@ def test_non_bijective_corners_decode_to_the_nearest_message() -> None:
 )
 def test_unrepresentable_messages_are_refused_with_a_path(data: Any, path: str, words: str) -> None:
     with pytest.raises(fx.DecodeError) as info:
-        fx.from_openai_message(data)
+        fx.openai.from_openai_message(data)
     assert info.value.path == path
     assert words in str(info.value)
 
@@ -205,9 +208,9 @@ def test_unrepresentable_messages_are_refused_with_a_path(data: Any, path: str, 
 @given(calls)
 def test_request_round_trip_and_official_shape(call: fx.ModelCall) -> None:
     for stream in (False, True):
-        body = fx.to_openai_request(call, stream=stream)
+        body = fx.openai.to_openai_request(call, stream=stream)
         check_request_body(body)
-        assert fx.from_openai_request(json.loads(json.dumps(body))) == call
+        assert fx.openai.from_openai_request(json.loads(json.dumps(body))) == call
 
 
 def test_nothing_the_caller_set_is_dropped() -> None:
@@ -237,25 +240,25 @@ def test_nothing_the_caller_set_is_dropped() -> None:
         messages=[fx.user("hi")],
         params=fx.ModelParams(**values, extra={"top_k": 40, "logit_bias": {"50256": -100}}),
     )
-    body = fx.to_openai_request(call)
+    body = fx.openai.to_openai_request(call)
     for name, value in values.items():
         assert body[name] == value, name
     assert body["top_k"] == 40
     assert body["logit_bias"] == {"50256": -100}
     check_request_body(body, extra={"top_k"})
-    assert fx.from_openai_request(body) == call
+    assert fx.openai.from_openai_request(body) == call
 
 
 def test_stream_request_asks_for_usage() -> None:
-    body = fx.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")]), stream=True)
+    body = fx.openai.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")]), stream=True)
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
-    assert "stream" not in fx.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")]))
+    assert "stream" not in fx.openai.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")]))
 
 
 def test_tools_are_encoded_as_function_tools() -> None:
     spec = fx.ToolSpec(name="add", description="Add.", parameters={"type": "object"}, strict=True)
-    body = fx.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")], tools=[spec]))
+    body = fx.openai.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")], tools=[spec]))
     assert body["tools"] == [
         {
             "type": "function",
@@ -267,7 +270,7 @@ def test_tools_are_encoded_as_function_tools() -> None:
             },
         }
     ]
-    assert "tools" not in fx.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")]))
+    assert "tools" not in fx.openai.to_openai_request(fx.ModelCall(model="m", messages=[fx.user("hi")]))
 
 
 @pytest.mark.parametrize(
@@ -282,11 +285,11 @@ def test_tools_are_encoded_as_function_tools() -> None:
 def test_extra_may_not_say_a_thing_twice(extra: Any, words: str) -> None:
     call = fx.ModelCall(model="m", messages=[fx.user("hi")], params=fx.ModelParams(extra=extra))
     with pytest.raises(fx.ConfigurationError, match=words):
-        fx.to_openai_request(call)
+        fx.openai.to_openai_request(call)
 
 
 def test_stop_as_one_string_decodes_as_a_tuple() -> None:
-    call = fx.from_openai_request({"model": "m", "messages": [], "stop": "END"})
+    call = fx.openai.from_openai_request({"model": "m", "messages": [], "stop": "END"})
     assert call.params.stop == ("END",)
 
 
@@ -305,7 +308,7 @@ def test_stop_as_one_string_decodes_as_a_tuple() -> None:
 )
 def test_from_openai_request_refuses_what_it_cannot_represent(body: Any, path: str) -> None:
     with pytest.raises(fx.DecodeError) as info:
-        fx.from_openai_request(body)
+        fx.openai.from_openai_request(body)
     assert info.value.path == path
 
 
@@ -314,15 +317,15 @@ def test_from_openai_request_refuses_what_it_cannot_represent(body: Any, path: s
 
 @given(replies)
 def test_response_round_trip_and_official_shape(reply: fx.ModelReply) -> None:
-    body = fx.to_openai_response(reply, created=1)
-    decoded = fx.from_openai_response(json.dumps(body))
+    body = fx.openai.to_openai_response(reply, created=1)
+    decoded = fx.openai.from_openai_response(json.dumps(body))
     assert decoded == normalised(reply)
     # decoded values are ordinary values: they hash, re-validate and serialise alike
     assert hash(decoded) == hash(normalised(reply))
     assert attrs.evolve(decoded) == decoded
     assert fx.from_json(fx.to_json(decoded)) == decoded
     complete = attrs.evolve(reply, id=reply.id or "chatcmpl-1", model=reply.model or "m")
-    parsed = check_response_body(fx.to_openai_response(complete, created=1))
+    parsed = check_response_body(fx.openai.to_openai_response(complete, created=1))
     assert parsed.choices[0].message.content == complete.message.content
 
 
@@ -362,7 +365,7 @@ def test_decodes_an_openai_tool_call_response() -> None:
         "system_fingerprint": "fp_1",
     }
     check_response_body(body)
-    reply = fx.from_openai_response(body)
+    reply = fx.openai.from_openai_response(body)
     assert reply == fx.ModelReply(
         message=fx.assistant(
             None, fx.ToolCallRequest(id="call_1", name="get_weather", arguments='{"location":"Paris"}')
@@ -387,7 +390,7 @@ def test_lenient_where_servers_differ() -> None:
             }
         ]
     }
-    reply = fx.from_openai_response(body)
+    reply = fx.openai.from_openai_response(body)
     assert reply.message == fx.assistant(
         None, fx.ToolCallRequest(id="call_0", name="f", arguments='{"x": 1}')
     )
@@ -411,7 +414,7 @@ def test_lenient_where_servers_differ() -> None:
 )
 def test_malformed_responses(body: Any, words: str) -> None:
     with pytest.raises(fx.MalformedResponse, match=words) as info:
-        fx.from_openai_response(body)
+        fx.openai.from_openai_response(body)
     assert isinstance(info.value, fx.ProviderError)
     assert not info.value.retryable
 
@@ -423,9 +426,11 @@ def test_malformed_responses(body: Any, words: str) -> None:
 def test_stream_decodes_to_the_same_reply_as_the_response(
     reply: fx.ModelReply, size: int, interleave: bool
 ) -> None:
-    chunks = fx.to_openai_chunks(reply, size=size, interleave=interleave, created=1)
+    chunks = fx.openai.to_openai_chunks(reply, size=size, interleave=interleave, created=1)
     events, streamed = stream_decode(chunks, step=3)
-    assert streamed == fx.from_openai_response(fx.to_openai_response(reply)) == normalised(reply)
+    assert (
+        streamed == fx.openai.from_openai_response(fx.openai.to_openai_response(reply)) == normalised(reply)
+    )
     assert hash(streamed) == hash(normalised(reply))
     assert [fx.from_json(fx.to_json(e)) for e in events] == events
     # the deltas add up to the reply, and every event is stamped with the step
@@ -444,7 +449,7 @@ def test_stream_decodes_to_the_same_reply_as_the_response(
 
 @given(replies.filter(lambda r: r.id is not None and r.model is not None), st.integers(1, 12))
 def test_chunks_match_the_official_chunk_type(reply: fx.ModelReply, size: int) -> None:
-    for chunk in fx.to_openai_chunks(reply, size=size, created=1):
+    for chunk in fx.openai.to_openai_chunks(reply, size=size, created=1):
         check_chunk(chunk)
 
 
@@ -557,7 +562,7 @@ def test_empty_text_reply_streams_as_empty_text() -> None:
 
 
 def test_other_choices_and_data_after_done_are_ignored() -> None:
-    stream = fx.OpenAIStream()
+    stream = fx.openai.OpenAIStream()
     stream.feed(json.dumps({"choices": [{"index": 1, "delta": {"content": "other"}}]}))
     stream.feed(json.dumps(_chunk({"content": "mine"}, "stop")))
     assert stream.feed("[DONE]") == ()
@@ -567,7 +572,7 @@ def test_other_choices_and_data_after_done_are_ignored() -> None:
 
 
 def test_cut_stream_is_interrupted() -> None:
-    stream = fx.OpenAIStream()
+    stream = fx.openai.OpenAIStream()
     stream.feed(json.dumps(_chunk({"content": "Hello, wor"})))
     with pytest.raises(
         fx.StreamInterrupted, match=r"1 chunk.*without 'data: \[DONE\]'.*10 characters"
@@ -577,13 +582,13 @@ def test_cut_stream_is_interrupted() -> None:
 
 
 def test_invalid_json_chunk() -> None:
-    stream = fx.OpenAIStream()
+    stream = fx.openai.OpenAIStream()
     stream.feed(json.dumps(_chunk({"content": "ok"})))
     with pytest.raises(fx.MalformedResponse, match="chunk #2 is not valid JSON") as info:
         stream.feed('{"choices": [')
     assert "'{\"choices\": ['" in str(info.value)
     with pytest.raises(fx.MalformedResponse, match="not an object"):
-        fx.OpenAIStream().feed("[1, 2]")
+        fx.openai.OpenAIStream().feed("[1, 2]")
 
 
 @pytest.mark.parametrize(
@@ -602,7 +607,7 @@ def test_invalid_json_chunk() -> None:
 def test_error_object_in_the_middle_of_a_stream(
     error: Any, cls: type[fx.ProviderError], retryable: bool
 ) -> None:
-    stream = fx.OpenAIStream()
+    stream = fx.openai.OpenAIStream()
     stream.feed(json.dumps(_chunk({"content": "Hi"})))
     with pytest.raises(cls, match="in the middle of the stream") as info:
         stream.feed(json.dumps({"error": error}))
@@ -612,7 +617,7 @@ def test_error_object_in_the_middle_of_a_stream(
 
 def test_error_event_type() -> None:
     with pytest.raises(fx.ServerError, match="busy"):
-        fx.OpenAIStream().feed(json.dumps({"message": "busy"}), event="error")
+        fx.openai.OpenAIStream().feed(json.dumps({"message": "busy"}), event="error")
 
 
 # --------------------------------------------------------------------------- errors
@@ -642,7 +647,7 @@ def _body(
     ],
 )
 def test_status_mapping(status: int, cls: type[fx.ProviderError], retryable: bool, words: str) -> None:
-    err = fx.from_openai_error(
+    err = fx.openai.from_openai_error(
         status, {"X-Request-Id": "req_123"}, _body("the reason", code="some_code"), model="gpt-x"
     )
     assert type(err) is cls
@@ -657,12 +662,14 @@ def test_status_mapping(status: int, cls: type[fx.ProviderError], retryable: boo
 
 
 def test_bad_request_names_the_parameter() -> None:
-    err = fx.from_openai_error(400, {}, _body("Invalid value for 'temperature'.", param="temperature"))
+    err = fx.openai.from_openai_error(400, {}, _body("Invalid value for 'temperature'.", param="temperature"))
     assert "Invalid value for 'temperature'. (parameter 'temperature')" in str(err)
 
 
 def test_insufficient_quota_is_not_retryable() -> None:
-    err = fx.from_openai_error(429, {}, _body("You exceeded your current quota", code="insufficient_quota"))
+    err = fx.openai.from_openai_error(
+        429, {}, _body("You exceeded your current quota", code="insufficient_quota")
+    )
     assert isinstance(err, fx.RateLimitError)
     assert not err.retryable
     assert "retrying will not help" in str(err)
@@ -672,11 +679,11 @@ def test_keys_are_redacted() -> None:
     body = _body(
         "Incorrect API key provided: sk-proj-abc1********************wxyz. You can find your key at ..."
     )
-    err = fx.from_openai_error(401, {}, body, redact=["topsecret-token"])
+    err = fx.openai.from_openai_error(401, {}, body, redact=["topsecret-token"])
     assert "sk-proj" not in str(err)
     assert "wxyz" not in str(err)
     assert "sk-***" in str(err)
-    err = fx.from_openai_error(
+    err = fx.openai.from_openai_error(
         401, {}, b"bad header Authorization: Bearer abc.def and topsecret-token", redact=["topsecret-token"]
     )
     assert "abc.def" not in str(err) and "topsecret" not in str(err)
@@ -702,7 +709,7 @@ def test_keys_are_redacted() -> None:
     ],
 )
 def test_error_bodies_of_other_servers(body: bytes, message: str | None, code: str | None) -> None:
-    err = fx.from_openai_error(400, {}, body)
+    err = fx.openai.from_openai_error(400, {}, body)
     assert err.provider_message == message
     assert err.code == code
 
@@ -733,11 +740,13 @@ def test_error_bodies_of_other_servers(body: bytes, message: str | None, code: s
     ],
 )
 def test_retry_after_from_headers(headers: dict[str, str], now: float | None, expected: float | None) -> None:
-    assert fx.retry_after_from_headers(headers, now=now) == pytest.approx(expected)
+    assert fx.openai.retry_after_from_headers(headers, now=now) == pytest.approx(expected)
 
 
 def test_retry_hint_reaches_the_error() -> None:
-    err = fx.from_openai_error(429, {"retry-after": "2"}, _body("slow down", code="rate_limit_exceeded"))
+    err = fx.openai.from_openai_error(
+        429, {"retry-after": "2"}, _body("slow down", code="rate_limit_exceeded")
+    )
     assert err.retry_after == 2.0
     assert "wait 2s" in str(err)
 
@@ -745,7 +754,7 @@ def test_retry_hint_reaches_the_error() -> None:
 @given(st.integers(0, 10**6), st.integers(0, 59), st.integers(0, 999))
 def test_duration_headers(minutes: int, seconds: int, millis: int) -> None:
     text = f"{minutes}m{seconds}s" if millis == 0 else f"{minutes}m{seconds}.{millis:03d}s"
-    got = fx.retry_after_from_headers({"x-ratelimit-reset-requests": text})
+    got = fx.openai.retry_after_from_headers({"x-ratelimit-reset-requests": text})
     assert got == pytest.approx(minutes * 60 + seconds + millis / 1000)
 
 

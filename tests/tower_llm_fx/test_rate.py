@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 
 
 def test_burst_then_steady_rate() -> None:
-    bucket = fx.TokenBucket(rate=10.0, burst=3)
+    bucket = fx.resilience.TokenBucket(rate=10.0, burst=3)
     state = None
     waits = []
     for _ in range(5):
@@ -20,7 +21,7 @@ def test_burst_then_steady_rate() -> None:
 
 
 def test_refills_over_time_up_to_the_burst() -> None:
-    bucket = fx.TokenBucket(rate=1.0, burst=2)
+    bucket = fx.resilience.TokenBucket(rate=1.0, burst=2)
     state, _ = bucket.take(None, now=0.0)
     state, _ = bucket.take(state, now=0.0)
     state, wait = bucket.take(state, now=100.0)  # long idle: full again, but no more than burst
@@ -29,9 +30,9 @@ def test_refills_over_time_up_to_the_burst() -> None:
 
 def test_invalid_settings() -> None:
     with pytest.raises(fx.ConfigurationError):
-        fx.TokenBucket(rate=0)
+        fx.resilience.TokenBucket(rate=0)
     with pytest.raises(fx.ConfigurationError):
-        fx.TokenBucket(rate=1, burst=0)
+        fx.resilience.TokenBucket(rate=1, burst=0)
 
 
 @given(
@@ -43,7 +44,7 @@ def test_invalid_settings() -> None:
 def test_no_window_sees_more_than_burst_plus_rate_times_length(
     rate: float, burst: int, gaps: list[float], window: float
 ) -> None:
-    bucket = fx.TokenBucket(rate=rate, burst=burst)
+    bucket = fx.resilience.TokenBucket(rate=rate, burst=burst)
     state = None
     now = 0.0
     starts = []

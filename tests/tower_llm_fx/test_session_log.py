@@ -9,18 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.sessions
 from tests.laws._conversations import any_message
-from tower_llm_fx._session_log import extend_runs, seq_at, slice_runs
+from tower_llm_fx.sessions._log import extend_runs, seq_at, slice_runs
 
 text = st.text(max_size=20)
 
 
-def compaction(first: int, last: int, content: str = "[sum]") -> fx.Compaction:
-    return fx.Compaction(first_seq=first, last_seq=last, message=fx.user(content), strategy="test")
+def compaction(first: int, last: int, content: str = "[sum]") -> fx.sessions.Compaction:
+    return fx.sessions.Compaction(first_seq=first, last_seq=last, message=fx.user(content), strategy="test")
 
 
 def test_records_are_numbered_from_one_and_compactions_replace_ranges() -> None:
-    log = fx.SessionLog(
+    log = fx.sessions.SessionLog(
         session_id="s",
         records=(
             fx.system("sys"),  # 1
@@ -32,7 +33,7 @@ def test_records_are_numbered_from_one_and_compactions_replace_ranges() -> None:
             compaction(5, 6, "[abcd]"),  # 7: compacts a compaction and what follows
         ),
     )
-    messages, runs = fx.fold_log(log.records)
+    messages, runs = fx.sessions.fold_log(log.records)
     assert [m.content for m in messages] == ["sys", "[abcd]"]
     assert runs == ((1, 1), (7, 1))
     assert log.last_seq == 7
@@ -41,20 +42,22 @@ def test_records_are_numbered_from_one_and_compactions_replace_ranges() -> None:
 
 
 def test_a_compaction_naming_an_unknown_range_is_a_corrupt_log() -> None:
-    with pytest.raises(fx.SessionError, match="corrupt"):
-        fx.fold_log((fx.user("a"), compaction(1, 5)))
-    with pytest.raises(fx.SessionError, match="corrupt"):
-        fx.fold_log((fx.user("a"), fx.user("b"), compaction(1, 2), compaction(1, 3)))
+    with pytest.raises(fx.sessions.SessionError, match="corrupt"):
+        fx.sessions.fold_log((fx.user("a"), compaction(1, 5)))
+    with pytest.raises(fx.sessions.SessionError, match="corrupt"):
+        fx.sessions.fold_log((fx.user("a"), fx.user("b"), compaction(1, 2), compaction(1, 3)))
 
 
 def test_effects_validate_their_fields() -> None:
     with pytest.raises(ValueError, match="non-empty"):
-        fx.LoadSession(session_id="")
+        fx.sessions.LoadSession(session_id="")
     with pytest.raises(ValueError, match="at least one record"):
-        fx.SaveSession(session_id="s", after_seq=0, records=())
+        fx.sessions.SaveSession(session_id="s", after_seq=0, records=())
     with pytest.raises(TypeError, match="not a message or a Compaction"):
-        fx.SaveSession(session_id="s", after_seq=0, records=("hi",))  # type: ignore[arg-type]
-    assert fx.SaveSession(session_id="s", after_seq=0, records=[fx.user("x")]).records == (fx.user("x"),)
+        fx.sessions.SaveSession(session_id="s", after_seq=0, records=("hi",))  # type: ignore[arg-type]
+    assert fx.sessions.SaveSession(session_id="s", after_seq=0, records=[fx.user("x")]).records == (
+        fx.user("x"),
+    )
 
 
 @given(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 5)), max_size=6))
@@ -76,7 +79,7 @@ def test_seq_runs_agree_with_a_plain_list(raw: list[tuple[int, int]]) -> None:
 records = st.one_of(
     any_message,
     st.builds(
-        fx.Compaction,
+        fx.sessions.Compaction,
         first_seq=st.integers(1, 5),
         last_seq=st.integers(5, 9),
         message=st.builds(fx.UserMessage, content=text),
@@ -88,10 +91,10 @@ records = st.one_of(
 
 
 @given(records)
-def test_decode_record_is_an_exact_from_json(record: fx.Record) -> None:
+def test_decode_record_is_an_exact_from_json(record: fx.sessions.Record) -> None:
     data = json.loads(json.dumps(fx.to_json(record)))
-    assert fx.decode_record(data) == record == fx.from_json(data)
-    assert type(fx.decode_record(data)) is type(record)
+    assert fx.sessions.decode_record(data) == record == fx.from_json(data)
+    assert type(fx.sessions.decode_record(data)) is type(record)
 
 
 @pytest.mark.parametrize(
@@ -106,27 +109,27 @@ def test_decode_record_is_an_exact_from_json(record: fx.Record) -> None:
 )
 def test_decode_record_rejects_what_from_json_rejects(data: object) -> None:
     with pytest.raises(fx.DecodeError):
-        fx.decode_record(data)
+        fx.sessions.decode_record(data)
 
 
 def test_decode_record_fills_defaults_like_from_json() -> None:
-    assert fx.decode_record({"type": "UserMessage", "content": "x"}) == fx.user("x")
+    assert fx.sessions.decode_record({"type": "UserMessage", "content": "x"}) == fx.user("x")
 
 
 def test_decode_record_refuses_values_that_are_not_records() -> None:
-    with pytest.raises(fx.SessionError, match="message or a Compaction"):
-        fx.decode_record(fx.to_json(fx.Usage()))
+    with pytest.raises(fx.sessions.SessionError, match="message or a Compaction"):
+        fx.sessions.decode_record(fx.to_json(fx.Usage()))
 
 
 @given(st.lists(records, max_size=5))
-def test_session_values_round_trip_through_json(rs: list[fx.Record]) -> None:
+def test_session_values_round_trip_through_json(rs: list[fx.sessions.Record]) -> None:
     values: list[object] = [
-        fx.LoadSession(session_id="s"),
-        fx.Saved(session_id="s", last_seq=3),
-        fx.SessionLog(session_id="s", records=tuple(rs)),
+        fx.sessions.LoadSession(session_id="s"),
+        fx.sessions.Saved(session_id="s", last_seq=3),
+        fx.sessions.SessionLog(session_id="s", records=tuple(rs)),
     ]
     if rs:
-        values.append(fx.SaveSession(session_id="s", after_seq=2, records=tuple(rs)))
+        values.append(fx.sessions.SaveSession(session_id="s", after_seq=2, records=tuple(rs)))
     for value in values:
         assert fx.from_json(json.loads(json.dumps(fx.to_json(value)))) == value
 
@@ -134,7 +137,7 @@ def test_session_values_round_trip_through_json(rs: list[fx.Record]) -> None:
 def test_every_message_type_has_a_fast_decoder() -> None:
     # If this fails, a message class changed shape: update the decoders in _session_log.py
     # (until then loading falls back to from_json: correct, but several times slower).
-    from tower_llm_fx._session_log import _FAST
+    from tower_llm_fx.sessions._log import _FAST
 
     assert set(_FAST) == {"SystemMessage", "UserMessage", "AssistantMessage", "ToolMessage"}
 
@@ -162,6 +165,6 @@ def test_decode_record_agrees_with_from_json_on_damaged_data(
         expected: object = fx.from_json(encoded)
     except fx.DecodeError:
         with pytest.raises(fx.DecodeError):
-            fx.decode_record(encoded)
+            fx.sessions.decode_record(encoded)
         return
-    assert fx.decode_record(encoded) == expected
+    assert fx.sessions.decode_record(encoded) == expected

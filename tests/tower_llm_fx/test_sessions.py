@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import tower_llm_fx as fx
+import tower_llm_fx.sessions
 from tower_llm_fx.testing import run_sequence
 
 
@@ -29,27 +30,27 @@ def reply(message: fx.AssistantMessage, tokens: int = 0) -> fx.ModelReply:
     return fx.ModelReply(message=message, usage=fx.Usage(prompt_tokens=tokens))
 
 
-def load(*records: fx.Record) -> tuple[fx.LoadSession, fx.SessionLog]:
-    return fx.LoadSession(session_id=SID), fx.SessionLog(session_id=SID, records=records)
+def load(*records: fx.sessions.Record) -> tuple[fx.sessions.LoadSession, fx.sessions.SessionLog]:
+    return fx.sessions.LoadSession(session_id=SID), fx.sessions.SessionLog(session_id=SID, records=records)
 
 
-def save(after: int, *records: fx.Record) -> tuple[fx.SaveSession, fx.Saved]:
+def save(after: int, *records: fx.sessions.Record) -> tuple[fx.sessions.SaveSession, fx.sessions.Saved]:
     return (
-        fx.SaveSession(session_id=SID, after_seq=after, records=records),
-        fx.Saved(session_id=SID, last_seq=after + len(records)),
+        fx.sessions.SaveSession(session_id=SID, after_seq=after, records=records),
+        fx.sessions.Saved(session_id=SID, last_seq=after + len(records)),
     )
 
 
 def drive(
-    session: fx.SessionStep, input: Any, expected: list[tuple[fx.Effect[Any], object]]
-) -> fx.SessionState:
+    session: fx.sessions.SessionStep, input: Any, expected: list[tuple[fx.Effect[Any], object]]
+) -> fx.sessions.SessionState:
     return run_sequence(
         session, session.start(input), expected, advance=session.advance, finish=session.finish
     )
 
 
 def test_a_tool_step_is_saved_once_complete_with_its_input() -> None:
-    s = fx.with_session(AGENT.step, SID)
+    s = fx.sessions.with_session(AGENT.step, SID)
     tool_turn = fx.assistant(None, call("c1"))
     result = fx.ToolResult.success(call_id="c1", name="add", content="3")
     history = (fx.user("earlier"), fx.assistant("ok"))
@@ -74,7 +75,7 @@ def test_a_tool_step_is_saved_once_complete_with_its_input() -> None:
 
 def test_parallel_tool_calls_are_saved_together_with_their_results() -> None:
     agent = fx.Agent(model="m", tools=(add,), parallel_tools=True)
-    s = fx.with_session(agent.step, SID)
+    s = fx.sessions.with_session(agent.step, SID)
     turn = fx.assistant(None, call("a"), call("b"))
     results = tuple(fx.ToolResult.success(call_id=i, name="add", content="3") for i in "ab")
     final = drive(
@@ -104,14 +105,14 @@ def test_leftover_input_is_saved_before_done() -> None:
     def stop_at_once(state: fx.RunState) -> fx.Effect[Any] | fx.Done:
         return fx.Done(reason=fx.StopReason(kind="custom"))
 
-    s = fx.with_session(stop_at_once, SID)
+    s = fx.sessions.with_session(stop_at_once, SID)
     final = drive(s, "remember this", [load(fx.user("old")), save(1, fx.user("remember this"))])
     assert final.run.stop == fx.StopReason(kind="custom")
     assert final.saved == 2
 
 
 def test_resuming_with_no_input_continues_the_stored_conversation() -> None:
-    s = fx.with_session(AGENT.step, SID)
+    s = fx.sessions.with_session(AGENT.step, SID)
     stored = (fx.user("q"), fx.assistant(None, call("c1")), fx.ToolMessage(tool_call_id="c1", content="3"))
     final = drive(
         s,
@@ -122,14 +123,14 @@ def test_resuming_with_no_input_continues_the_stored_conversation() -> None:
 
 
 def test_wrong_store_answers_are_interpreter_errors() -> None:
-    s = fx.with_session(AGENT.step, SID)
+    s = fx.sessions.with_session(AGENT.step, SID)
     state = s.start("hi")
     with pytest.raises(fx.WrongResultType, match="that session's SessionLog"):
-        s.advance(state, fx.LoadSession(session_id=SID), fx.SessionLog(session_id="other"))
+        s.advance(state, fx.sessions.LoadSession(session_id=SID), fx.sessions.SessionLog(session_id="other"))
     loaded = s.advance(state, *load())
-    effect = fx.SaveSession(session_id=SID, after_seq=0, records=(fx.user("hi"),))
+    effect = fx.sessions.SaveSession(session_id=SID, after_seq=0, records=(fx.user("hi"),))
     with pytest.raises(fx.WrongResultType, match="last_seq=1"):
-        s.advance(loaded, effect, fx.Saved(session_id=SID, last_seq=7))
+        s.advance(loaded, effect, fx.sessions.Saved(session_id=SID, last_seq=7))
 
 
 HISTORY: tuple[fx.Message, ...] = (
@@ -143,17 +144,17 @@ HISTORY: tuple[fx.Message, ...] = (
 
 
 def test_drop_oldest_compaction_is_a_saved_record_applied_before_the_model_call() -> None:
-    policy = fx.CompactionPolicy(max_messages=6, keep_last_turns=3)
-    s = fx.with_session(AGENT.step, SID, compaction=policy)
+    policy = fx.sessions.CompactionPolicy(max_messages=6, keep_last_turns=3)
+    s = fx.sessions.with_session(AGENT.step, SID, compaction=policy)
     notice = fx.user("[4 earlier messages were removed to fit the context window]")
     tokens = policy.tokens((*HISTORY, fx.user("q3")))
-    record = fx.Compaction(
+    record = fx.sessions.Compaction(
         first_seq=1,
         last_seq=4,
         message=notice,
         strategy="drop_oldest()",
         tokens_before=tokens,
-        tokens_after=tokens - policy.tokens(HISTORY[:4]) + fx.estimate_tokens(notice),
+        tokens_after=tokens - policy.tokens(HISTORY[:4]) + fx.sessions.estimate_tokens(notice),
     )
     compacted = (notice, fx.user("q2"), fx.assistant("r2"), fx.user("q3"))
     final = drive(
@@ -169,15 +170,17 @@ def test_drop_oldest_compaction_is_a_saved_record_applied_before_the_model_call(
     assert final.run.messages == (*compacted, fx.assistant("r3"))
     assert final.seq_runs == ((7, 1), (5, 2), (8, 2))
     assert final.tokens == policy.tokens(final.run.messages)
-    log = fx.SessionLog(session_id=SID, records=(*HISTORY, record, fx.user("q3"), fx.assistant("r3")))
+    log = fx.sessions.SessionLog(
+        session_id=SID, records=(*HISTORY, record, fx.user("q3"), fx.assistant("r3"))
+    )
     assert log.view() == final.run.messages
     assert log.originals() == (*HISTORY, fx.user("q3"), fx.assistant("r3"))
 
 
 def test_summarise_compaction_is_a_recorded_model_call() -> None:
-    strategy = fx.summarise("small")
-    policy = fx.CompactionPolicy(max_messages=6, keep_last_turns=3, strategy=strategy)
-    s = fx.with_session(AGENT.step, SID, compaction=policy)
+    strategy = fx.sessions.summarise("small")
+    policy = fx.sessions.CompactionPolicy(max_messages=6, keep_last_turns=3, strategy=strategy)
+    s = fx.sessions.with_session(AGENT.step, SID, compaction=policy)
     summary = fx.user("[Previous conversation summary]: asked 1+2, got 3")
     compacted = (summary, fx.user("q2"), fx.assistant("r2"), fx.user("q3"))
     tokens = policy.tokens((*HISTORY, fx.user("q3")))
@@ -186,16 +189,19 @@ def test_summarise_compaction_is_a_recorded_model_call() -> None:
         "q3",
         [
             load(*HISTORY),
-            (fx.summary_request(strategy, HISTORY[:4]), reply(fx.assistant("asked 1+2, got 3"), tokens=50)),
+            (
+                fx.sessions.summary_request(strategy, HISTORY[:4]),
+                reply(fx.assistant("asked 1+2, got 3"), tokens=50),
+            ),
             save(
                 6,
-                fx.Compaction(
+                fx.sessions.Compaction(
                     first_seq=1,
                     last_seq=4,
                     message=summary,
                     strategy="summarise('small')",
                     tokens_before=tokens,
-                    tokens_after=tokens - policy.tokens(HISTORY[:4]) + fx.estimate_tokens(summary),
+                    tokens_after=tokens - policy.tokens(HISTORY[:4]) + fx.sessions.estimate_tokens(summary),
                 ),
             ),
             (AGENT.model_call(compacted), reply(fx.assistant("r3"), tokens=7)),
@@ -208,16 +214,18 @@ def test_summarise_compaction_is_a_recorded_model_call() -> None:
 
 
 def test_an_empty_summary_keeps_the_originals_and_gives_up_after_max_failures() -> None:
-    strategy = fx.summarise("small")
-    policy = fx.CompactionPolicy(max_messages=6, keep_last_turns=3, strategy=strategy, max_failures=1)
-    s = fx.with_session(AGENT.step, SID, compaction=policy)
+    strategy = fx.sessions.summarise("small")
+    policy = fx.sessions.CompactionPolicy(
+        max_messages=6, keep_last_turns=3, strategy=strategy, max_failures=1
+    )
+    s = fx.sessions.with_session(AGENT.step, SID, compaction=policy)
     convo = (*HISTORY, fx.user("q3"))
     final = drive(
         s,
         "q3",
         [
             load(*HISTORY),
-            (fx.summary_request(strategy, HISTORY[:4]), reply(fx.AssistantMessage(content=None))),
+            (fx.sessions.summary_request(strategy, HISTORY[:4]), reply(fx.AssistantMessage(content=None))),
             (AGENT.model_call(convo), reply(fx.assistant("r3"))),
             save(6, fx.user("q3"), fx.assistant("r3")),  # no second attempt: max_failures=1
         ],
@@ -227,14 +235,14 @@ def test_an_empty_summary_keeps_the_originals_and_gives_up_after_max_failures() 
 
 
 def test_session_state_is_data_at_every_point_of_a_run() -> None:
-    strategy = fx.summarise("small")
-    policy = fx.CompactionPolicy(max_messages=6, keep_last_turns=3, strategy=strategy)
-    s = fx.with_session(AGENT.step, SID, compaction=policy)
+    strategy = fx.sessions.summarise("small")
+    policy = fx.sessions.CompactionPolicy(max_messages=6, keep_last_turns=3, strategy=strategy)
+    s = fx.sessions.with_session(AGENT.step, SID, compaction=policy)
     state = s.start("q3")
     states = [state]
     for effect, result in [
         load(*HISTORY),
-        (fx.summary_request(strategy, HISTORY[:4]), reply(fx.assistant("sum"))),
+        (fx.sessions.summary_request(strategy, HISTORY[:4]), reply(fx.assistant("sum"))),
     ]:
         assert s(state) == effect
         state = s.advance(state, effect, result)
@@ -245,9 +253,9 @@ def test_session_state_is_data_at_every_point_of_a_run() -> None:
 
 
 def test_with_session_repr_and_validation() -> None:
-    s = fx.with_session(AGENT.step, SID)
+    s = fx.sessions.with_session(AGENT.step, SID)
     assert repr(s) == "with_session(Agent.step, 'chat')"
     with pytest.raises(ValueError, match="non-empty"):
-        fx.with_session(AGENT.step, "")
+        fx.sessions.with_session(AGENT.step, "")
     with pytest.raises(TypeError, match="wraps a step"):
-        fx.with_session("not a step", SID)  # type: ignore[arg-type]
+        fx.sessions.with_session("not a step", SID)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
 
 ADD = fx.ToolSpec(
@@ -39,13 +40,17 @@ def test_conversations_are_valid_under_the_policy_they_were_drawn_for(data: st.D
     policy = data.draw(fxst.validation_policies(), label="policy")
     tools = data.draw(st.lists(fxst.tool_specs(), min_size=1, max_size=3, unique_by=lambda s: s.name))
     messages = data.draw(fxst.conversations(policy=policy, tools=tools))
-    assert fx.validate_conversation(messages, policy, tools=tools) == ()
+    assert fx.validation.validate_conversation(messages, policy, tools=tools) == ()
 
 
-@given(fxst.conversations(policy=fx.ValidationPolicy.strict(), tools=(ADD,)))
+@given(fxst.conversations(policy=fx.validation.ValidationPolicy.strict(), tools=(ADD,)))
 def test_strict_conversations_are_valid_under_every_policy(messages: tuple[fx.Message, ...]) -> None:
-    for policy in (fx.ValidationPolicy(), fx.ValidationPolicy.tower_llm(), fx.ValidationPolicy.strict()):
-        assert fx.validate_conversation(messages, policy, tools=(ADD,)) == ()
+    for policy in (
+        fx.validation.ValidationPolicy(),
+        fx.validation.ValidationPolicy.tower_llm(),
+        fx.validation.ValidationPolicy.strict(),
+    ):
+        assert fx.validation.validate_conversation(messages, policy, tools=(ADD,)) == ()
 
 
 @given(fxst.conversations(system=True, min_turns=2, max_turns=2, tool_call_density=0.0))
@@ -69,7 +74,7 @@ def test_parallel_calls_are_drawn() -> None:
         lambda ms: any(isinstance(m, fx.AssistantMessage) and len(m.tool_calls) == 4 for m in ms),
         settings=settings(database=None, max_examples=300, phases=[Phase.generate]),
     )
-    assert fx.validate_conversation(found) == ()
+    assert fx.validation.validate_conversation(found) == ()
 
 
 @pytest.mark.parametrize(
@@ -118,7 +123,7 @@ def test_effects_are_json_values(effect: fx.Effect[Any]) -> None:
 
 @given(fxst.model_calls())
 def test_model_calls_are_valid_requests(call: fx.ModelCall) -> None:
-    assert fx.validate_model_call(call) == ()
+    assert fx.validation.validate_model_call(call) == ()
 
 
 @given(st.one_of(fxst.results(), fxst.stop_reasons(), fxst.usages()))
@@ -128,7 +133,12 @@ def test_results_are_json_values(result: object) -> None:
 
 @given(fxst.run_states())
 def test_run_states_are_valid_possibly_mid_step(state: fx.RunState) -> None:
-    assert fx.validate_conversation(state.messages, fx.ValidationPolicy(allow_pending_tool_calls=True)) == ()
+    assert (
+        fx.validation.validate_conversation(
+            state.messages, fx.validation.ValidationPolicy(allow_pending_tool_calls=True)
+        )
+        == ()
+    )
     assert fx.from_json(fx.to_json(state)) == state
 
 

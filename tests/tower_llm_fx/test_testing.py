@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tower_llm_fx as fx
+import tower_llm_fx.testing
 from tower_llm_fx.testing import check_step_output, run_sequence
 
 AGENT = fx.Agent(model="m")
@@ -20,7 +21,7 @@ def test_happy_path_records_the_stop_reason() -> None:
 
 def test_mismatch_shows_log_not_found_next_expected_and_diff() -> None:
     wrong = fx.ModelCall(model="other", messages=START.messages)
-    with pytest.raises(fx.SequenceMismatch) as info:
+    with pytest.raises(fx.testing.SequenceMismatch) as info:
         run_sequence(AGENT.step, START, [(wrong, HELLO)])
     text = str(info.value)
     assert "effect #0 differs" in text
@@ -33,13 +34,13 @@ def test_mismatch_shows_log_not_found_next_expected_and_diff() -> None:
 def test_unexpected_extra_effect() -> None:
     tool_turn = fx.ModelReply(message=fx.assistant(None, fx.ToolCallRequest(id="c", name="t")))
     with pytest.raises(
-        fx.SequenceMismatch, match=r"(?s)#0 sequence.*NOT FOUND: ToolCall.*should have returned Done"
+        fx.testing.SequenceMismatch, match=r"(?s)#0 sequence.*NOT FOUND: ToolCall.*should have returned Done"
     ):
         run_sequence(AGENT.step, START, [(FIRST, tool_turn)])
 
 
 def test_unused_expectations_are_an_error() -> None:
-    with pytest.raises(fx.SequenceMismatch, match="1 expected effect"):
+    with pytest.raises(fx.testing.SequenceMismatch, match="1 expected effect"):
         run_sequence(AGENT.step, START, [(FIRST, HELLO), (FIRST, HELLO)])
 
 

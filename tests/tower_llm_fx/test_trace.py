@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 
 import tower_llm_fx as fx
+import tower_llm_fx.trace
 from tower_llm_fx import strategies as fxst
-from tower_llm_fx._trace import new_exchange
+from tower_llm_fx.trace._model import new_exchange
 
 CALL = fx.ToolCall(id="c1", name="add", arguments='{"a": 2, "b": 3}')
 OK = fx.ToolResult.success(call_id="c1", name="add", content="5")
@@ -16,27 +17,27 @@ REPLY = fx.ModelReply(message=fx.assistant("hello"))
 
 
 def test_an_exchange_pairs_an_effect_with_a_result_that_answers_it() -> None:
-    assert fx.Exchange(effect=CALL, result=OK).result is OK
+    assert fx.trace.Exchange(effect=CALL, result=OK).result is OK
     with pytest.raises(
         TypeError, match="a ToolCall is answered by a ToolResult, but the result is a ModelReply"
     ):
-        fx.Exchange(effect=CALL, result=REPLY)
+        fx.trace.Exchange(effect=CALL, result=REPLY)
     with pytest.raises(TypeError, match="effect must be an Effect"):
-        fx.Exchange(effect="ToolCall", result=OK)  # type: ignore[arg-type]
+        fx.trace.Exchange(effect="ToolCall", result=OK)  # type: ignore[arg-type]
 
 
 def test_a_parallel_is_one_exchange_answered_by_results_in_call_order() -> None:
     batch = fx.Parallel(calls=(CALL, fx.ToolCall(id="c2", name="add")))
     two = (OK, fx.ToolResult.success(call_id="c2", name="add", content="0"))
-    assert fx.Exchange(effect=batch, result=two).result == two
+    assert fx.trace.Exchange(effect=batch, result=two).result == two
     with pytest.raises(TypeError, match="Parallel of 2 calls is answered by a tuple of 2 ToolResults"):
-        fx.Exchange(effect=batch, result=(OK,))
+        fx.trace.Exchange(effect=batch, result=(OK,))
     with pytest.raises(TypeError, match="answered by a tuple"):
         new_exchange(batch, (OK, REPLY))
 
 
 def test_new_exchange_checks_like_the_constructor() -> None:
-    assert new_exchange(MODEL, REPLY) == fx.Exchange(effect=MODEL, result=REPLY)
+    assert new_exchange(MODEL, REPLY) == fx.trace.Exchange(effect=MODEL, result=REPLY)
     with pytest.raises(TypeError, match="ModelCall is answered by a ModelReply"):
         new_exchange(MODEL, OK)
     with pytest.raises(TypeError, match="effect must be an Effect"):
@@ -44,29 +45,31 @@ def test_new_exchange_checks_like_the_constructor() -> None:
 
 
 def test_trace_meta_tags_are_sorted_string_pairs() -> None:
-    meta = fx.TraceMeta(agent="calc", tags={"b": "2", "a": "1"})
+    meta = fx.trace.TraceMeta(agent="calc", tags={"b": "2", "a": "1"})
     assert meta.tags == (("a", "1"), ("b", "2"))
     assert meta.tag("a") == "1"
     assert meta.tag("missing", "x") == "x"
-    assert fx.TraceMeta(tags=[("k", "v")]).tags == (("k", "v"),)
+    assert fx.trace.TraceMeta(tags=[("k", "v")]).tags == (("k", "v"),)
     assert meta.library_version == fx.__version__
-    assert meta.format_version == fx.TRACE_FORMAT_VERSION
+    assert meta.format_version == fx.trace.TRACE_FORMAT_VERSION
     with pytest.raises(TypeError, match="must map str to str"):
-        fx.TraceMeta(tags={"n": 1})  # type: ignore[arg-type]
+        fx.trace.TraceMeta(tags={"n": 1})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="mapping of str to str"):
-        fx.TraceMeta(tags="tag")  # type: ignore[arg-type]
+        fx.trace.TraceMeta(tags="tag")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="format_version must be a positive int"):
-        fx.TraceMeta(format_version=0)
+        fx.trace.TraceMeta(format_version=0)
 
 
 def test_trace_prefix_keeps_the_header() -> None:
-    trace = fx.Trace(meta=fx.TraceMeta(agent="a"), exchanges=[fx.Exchange(effect=CALL, result=OK)] * 3)
+    trace = fx.trace.Trace(
+        meta=fx.trace.TraceMeta(agent="a"), exchanges=[fx.trace.Exchange(effect=CALL, result=OK)] * 3
+    )
     assert trace.prefix(2).exchanges == trace.exchanges[:2]
     assert trace.prefix(2).meta == trace.meta
     with pytest.raises(ValueError, match="count must be >= 0"):
         trace.prefix(-1)
     with pytest.raises(TypeError, match=r"exchanges\[1\] is a ToolCall, not an Exchange"):
-        fx.Trace(exchanges=[fx.Exchange(effect=CALL, result=OK), CALL])  # type: ignore[list-item]
+        fx.trace.Trace(exchanges=[fx.trace.Exchange(effect=CALL, result=OK), CALL])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize(
@@ -75,15 +78,15 @@ def test_trace_prefix_keeps_the_header() -> None:
 )
 def test_unsafe_trace_ids_are_refused(bad: object) -> None:
     with pytest.raises(fx.ConfigurationError, match="is not allowed"):
-        fx.check_trace_id(bad)
+        fx.trace.check_trace_id(bad)
 
 
 @pytest.mark.parametrize("good", ["a", "run-1", "2025-01-01T12_00.x", "A_b-C.d", "x" * 200])
 def test_safe_trace_ids_pass(good: str) -> None:
-    assert fx.check_trace_id(good) == good
+    assert fx.trace.check_trace_id(good) == good
 
 
 @given(fxst.traces())
-def test_traces_are_json_values(trace: fx.Trace) -> None:
+def test_traces_are_json_values(trace: fx.trace.Trace) -> None:
     assert fx.from_json(fx.to_json(trace)) == trace
     assert hash(trace) == hash(fx.from_json(fx.to_json(trace)))

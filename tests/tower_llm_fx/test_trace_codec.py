@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 
 import tower_llm_fx as fx
+import tower_llm_fx.trace
 from tower_llm_fx import strategies as fxst
 
 SYSTEM = fx.system("You add numbers.")
@@ -18,7 +19,7 @@ PARAMS = fx.ModelParams(temperature=0.5, stop=("END",))
 CALL_REQ = fx.ToolCallRequest(id="c1", name="add", arguments='{"a": 2, "b": 3}')
 
 
-def run_trace() -> fx.Trace:
+def run_trace() -> fx.trace.Trace:
     """A realistic trace: model call, tool call, model call extending the first."""
     first = fx.ModelCall(model="m", messages=(SYSTEM, fx.user("2+3?")), tools=(SPEC,), params=PARAMS)
     reply = fx.ModelReply(message=fx.assistant(None, CALL_REQ), finish_reason="tool_calls")
@@ -26,12 +27,14 @@ def run_trace() -> fx.Trace:
     result = fx.ToolResult.success(call_id="c1", name="add", content="5")
     second = attrs.evolve(first, messages=(*first.messages, reply.message, result.to_message()))
     final = fx.ModelReply(message=fx.assistant("5"), usage=fx.Usage(prompt_tokens=9, completion_tokens=1))
-    return fx.Trace(
-        meta=fx.TraceMeta(created_at="2025-01-01T00:00:00+00:00", agent="calc", model="m", tags={"v": "1"}),
+    return fx.trace.Trace(
+        meta=fx.trace.TraceMeta(
+            created_at="2025-01-01T00:00:00+00:00", agent="calc", model="m", tags={"v": "1"}
+        ),
         exchanges=(
-            fx.Exchange(effect=first, result=reply),
-            fx.Exchange(effect=tool, result=result),
-            fx.Exchange(effect=second, result=final),
+            fx.trace.Exchange(effect=first, result=reply),
+            fx.trace.Exchange(effect=tool, result=result),
+            fx.trace.Exchange(effect=second, result=final),
         ),
     )
 
@@ -44,20 +47,20 @@ def lines_of(text: str) -> list[dict[str, object]]:
 
 
 @given(fxst.traces())
-def test_decode_inverts_encode(trace: fx.Trace) -> None:
-    assert fx.decode_trace(fx.encode_trace(trace)) == trace
+def test_decode_inverts_encode(trace: fx.trace.Trace) -> None:
+    assert fx.trace.decode_trace(fx.trace.encode_trace(trace)) == trace
 
 
 @given(fxst.traces())
-def test_the_json_document_form_round_trips_and_decode_trace_reads_it(trace: fx.Trace) -> None:
-    document = fx.trace_to_json(trace)
-    assert fx.trace_from_json(json.loads(json.dumps(document))) == trace
-    assert fx.decode_trace(json.dumps(document)) == trace
-    assert fx.decode_trace(json.dumps(document, indent=2)) == trace
+def test_the_json_document_form_round_trips_and_decode_trace_reads_it(trace: fx.trace.Trace) -> None:
+    document = fx.trace.trace_to_json(trace)
+    assert fx.trace.trace_from_json(json.loads(json.dumps(document))) == trace
+    assert fx.trace.decode_trace(json.dumps(document)) == trace
+    assert fx.trace.decode_trace(json.dumps(document, indent=2)) == trace
 
 
 def test_the_file_is_a_header_then_one_line_per_exchange() -> None:
-    text = fx.encode_trace(run_trace())
+    text = fx.trace.encode_trace(run_trace())
     header, *rows = lines_of(text)
     assert header == {
         "format": "tower_llm_fx.trace",
@@ -71,14 +74,14 @@ def test_the_file_is_a_header_then_one_line_per_exchange() -> None:
     assert [row["i"] for row in rows] == [0, 1, 2]
     assert text.endswith("\n")
     assert (
-        fx.encode_header(run_trace().meta)
-        + "".join(fx.encode_exchange(i, ex) for i, ex in enumerate(run_trace().exchanges))
+        fx.trace.encode_header(run_trace().meta)
+        + "".join(fx.trace.encode_exchange(i, ex) for i, ex in enumerate(run_trace().exchanges))
         != text
     ), "encode_trace writes later model calls as references"
 
 
 def test_a_model_call_refers_to_the_previous_one_instead_of_repeating_it() -> None:
-    rows = lines_of(fx.encode_trace(run_trace()))[1:]
+    rows = lines_of(fx.trace.encode_trace(run_trace()))[1:]
     second = rows[2]["effect"]
     assert isinstance(second, dict)
     assert second["tools"] == {"same_as": 0}
@@ -97,12 +100,12 @@ def test_a_long_run_file_grows_linearly() -> None:
     for i in range(200):
         messages = (*messages, fx.user(f"turn {i}"))
         exchanges.append(
-            fx.Exchange(effect=attrs.evolve(first, messages=messages), result=trace.exchanges[2].result)
+            fx.trace.Exchange(effect=attrs.evolve(first, messages=messages), result=trace.exchanges[2].result)
         )
-    long = fx.Trace(exchanges=exchanges)
-    text = fx.encode_trace(long)
+    long = fx.trace.Trace(exchanges=exchanges)
+    text = fx.trace.encode_trace(long)
     assert len(text) < 200 * 600  # each conversation in full would be over 1 MB
-    assert fx.decode_trace(text) == long
+    assert fx.trace.decode_trace(text) == long
 
 
 def test_a_changed_prefix_is_written_in_full() -> None:
@@ -110,18 +113,18 @@ def test_a_changed_prefix_is_written_in_full() -> None:
     second = trace.exchanges[2].effect
     assert isinstance(second, fx.ModelCall)
     changed = attrs.evolve(second, messages=(fx.system("Other prompt"), *second.messages[1:]))
-    edited = fx.Trace(
+    edited = fx.trace.Trace(
         exchanges=(trace.exchanges[0], trace.exchanges[1], attrs.evolve(trace.exchanges[2], effect=changed))
     )
-    row = lines_of(fx.encode_trace(edited))[3]["effect"]
+    row = lines_of(fx.trace.encode_trace(edited))[3]["effect"]
     assert isinstance(row, dict)
     assert isinstance(row["messages"], list)
     assert row["tools"] == {"same_as": 0}
-    assert fx.decode_trace(fx.encode_trace(edited)) == edited
+    assert fx.trace.decode_trace(fx.trace.encode_trace(edited)) == edited
 
 
 def test_decoding_shares_equal_messages() -> None:
-    trace = fx.decode_trace(fx.encode_trace(run_trace()))
+    trace = fx.trace.decode_trace(fx.trace.encode_trace(run_trace()))
     reply = trace.exchanges[0].result
     second = trace.exchanges[2].effect
     first = trace.exchanges[0].effect
@@ -133,32 +136,32 @@ def test_decoding_shares_equal_messages() -> None:
 
 
 def test_lone_surrogates_keep_the_file_valid_utf8() -> None:
-    ex = fx.Exchange(
+    ex = fx.trace.Exchange(
         effect=fx.ToolCall(id="c", name="t"),
         result=fx.ToolResult.success(call_id="c", name="t", content="bad \ud800 text and ünïcode"),
     )
-    text = fx.encode_trace(fx.Trace(exchanges=(ex,)))
+    text = fx.trace.encode_trace(fx.trace.Trace(exchanges=(ex,)))
     text.encode("utf-8")
-    assert fx.decode_trace(text).exchanges == (ex,)
+    assert fx.trace.decode_trace(text).exchanges == (ex,)
 
 
 def test_non_ascii_text_is_written_as_is() -> None:
-    ex = fx.Exchange(
+    ex = fx.trace.Exchange(
         effect=fx.ToolCall(id="c", name="t"),
         result=fx.ToolResult.success(call_id="c", name="t", content="ünïcode ✓"),
     )
-    assert "ünïcode ✓" in fx.encode_trace(fx.Trace(exchanges=(ex,)))
+    assert "ünïcode ✓" in fx.trace.encode_trace(fx.trace.Trace(exchanges=(ex,)))
 
 
 def test_values_that_look_alike_in_json_stay_distinct() -> None:
     # true and 1 are equal in Python; interning must not let one stand in for the other.
     call = fx.ModelCall(model="m", messages=(), params=fx.ModelParams(parallel_tool_calls=True))
-    exchange = fx.Exchange(effect=call, result=fx.ModelReply(message=fx.assistant("x")))
-    good = fx.encode_trace(fx.Trace(exchanges=(exchange,)))
-    assert fx.decode_trace(good).exchanges == (exchange,)
+    exchange = fx.trace.Exchange(effect=call, result=fx.ModelReply(message=fx.assistant("x")))
+    good = fx.trace.encode_trace(fx.trace.Trace(exchanges=(exchange,)))
+    assert fx.trace.decode_trace(good).exchanges == (exchange,)
     bad = good.replace('"parallel_tool_calls":true', '"parallel_tool_calls":1')
-    with pytest.raises(fx.TraceDecodeError, match="invalid ModelParams") as info:
-        fx.decode_trace(bad)
+    with pytest.raises(fx.trace.TraceDecodeError, match="invalid ModelParams") as info:
+        fx.trace.decode_trace(bad)
     assert (info.value.line, info.value.field) == (2, "effect.params")
 
 
@@ -166,7 +169,7 @@ def test_values_that_look_alike_in_json_stay_distinct() -> None:
 
 
 def good_text() -> str:
-    return fx.encode_trace(run_trace())
+    return fx.trace.encode_trace(run_trace())
 
 
 def replace_line(text: str, n: int, new: str) -> str:
@@ -185,8 +188,8 @@ def edit_line(text: str, n: int, edit: object) -> str:
 
 def test_a_newer_format_version_is_refused_with_upgrade_advice() -> None:
     text = edit_line(good_text(), 1, lambda d: d.update(version=2, library_version="9.0"))
-    with pytest.raises(fx.TraceDecodeError) as info:
-        fx.decode_trace(text)
+    with pytest.raises(fx.trace.TraceDecodeError) as info:
+        fx.trace.decode_trace(text)
     assert info.value.line == 1
     assert info.value.field == "version"
     assert "format version 2 (written by tower_llm_fx 9.0)" in str(info.value)
@@ -205,8 +208,8 @@ def test_a_newer_format_version_is_refused_with_upgrade_advice() -> None:
     ],
 )
 def test_header_errors_name_the_field(edit: object, line: int, field: str, message: str) -> None:
-    with pytest.raises(fx.TraceDecodeError, match=message) as info:
-        fx.decode_trace(edit_line(good_text(), 1, edit))
+    with pytest.raises(fx.trace.TraceDecodeError, match=message) as info:
+        fx.trace.decode_trace(edit_line(good_text(), 1, edit))
     assert (info.value.line, info.value.field) == (line, field)
 
 
@@ -247,8 +250,8 @@ def test_header_errors_name_the_field(edit: object, line: int, field: str, messa
 def test_exchange_errors_name_line_and_field(
     line: int, edit: object, field: str | None, message: str
 ) -> None:
-    with pytest.raises(fx.TraceDecodeError, match=message) as info:
-        fx.decode_trace(edit_line(good_text(), line, edit))
+    with pytest.raises(fx.trace.TraceDecodeError, match=message) as info:
+        fx.trace.decode_trace(edit_line(good_text(), line, edit))
     assert info.value.line == line
     assert info.value.field == field
     assert isinstance(info.value, fx.DecodeError)
@@ -258,44 +261,44 @@ def test_exchange_errors_name_line_and_field(
 def test_a_reference_before_any_model_call_is_refused() -> None:
     text = good_text()
     rows = text.splitlines()
-    with pytest.raises(fx.TraceDecodeError, match="there is none before this line") as info:
-        fx.decode_trace("\n".join([rows[0], rows[3].replace('"i":2', '"i":0')]) + "\n")
+    with pytest.raises(fx.trace.TraceDecodeError, match="there is none before this line") as info:
+        fx.trace.decode_trace("\n".join([rows[0], rows[3].replace('"i":2', '"i":0')]) + "\n")
     assert info.value.line == 2
 
 
 def test_invalid_json_in_the_middle_names_the_line() -> None:
     text = replace_line(good_text(), 3, '{"i": 1, "effect": ')
-    with pytest.raises(fx.TraceDecodeError, match=r"trace line 3: not valid JSON") as info:
-        fx.decode_trace(text)
+    with pytest.raises(fx.trace.TraceDecodeError, match=r"trace line 3: not valid JSON") as info:
+        fx.trace.decode_trace(text)
     assert info.value.field is None
 
 
 def test_a_torn_last_line_is_reported_as_a_crash_and_can_be_dropped() -> None:
     text = good_text()
     torn = text[: text.rindex("\n", 0, len(text) - 1) + 40]
-    with pytest.raises(fx.TraceDecodeError, match="ends in the middle of exchange 2") as info:
-        fx.decode_trace(torn)
+    with pytest.raises(fx.trace.TraceDecodeError, match="ends in the middle of exchange 2") as info:
+        fx.trace.decode_trace(torn)
     assert info.value.line == 4
     assert "allow_truncated=True" in str(info.value)
-    assert fx.decode_trace(torn, allow_truncated=True) == run_trace().prefix(2)
+    assert fx.trace.decode_trace(torn, allow_truncated=True) == run_trace().prefix(2)
 
 
 def test_a_complete_prefix_is_a_valid_trace() -> None:
     text = good_text()
     for n in range(1, 5):
         prefix = "".join(text.splitlines(keepends=True)[:n])
-        assert fx.decode_trace(prefix) == run_trace().prefix(n - 1)
+        assert fx.trace.decode_trace(prefix) == run_trace().prefix(n - 1)
 
 
 def test_a_last_line_without_newline_that_parses_is_kept() -> None:
-    assert fx.decode_trace(good_text().rstrip("\n")) == run_trace()
+    assert fx.trace.decode_trace(good_text().rstrip("\n")) == run_trace()
 
 
 def test_blank_lines_are_ignored_and_counted() -> None:
     text = good_text().replace("\n", "\n\n", 1)
-    assert fx.decode_trace(text) == run_trace()
-    with pytest.raises(fx.TraceDecodeError, match="trace line 4"):
-        fx.decode_trace(replace_line(text, 4, "[]"))
+    assert fx.trace.decode_trace(text) == run_trace()
+    with pytest.raises(fx.trace.TraceDecodeError, match="trace line 4"):
+        fx.trace.decode_trace(replace_line(text, 4, "[]"))
 
 
 @pytest.mark.parametrize(
@@ -312,21 +315,23 @@ def test_blank_lines_are_ignored_and_counted() -> None:
     ],
 )
 def test_garbage_is_refused_clearly(text: str, message: str) -> None:
-    with pytest.raises(fx.TraceDecodeError, match=message):
-        fx.decode_trace(text)
+    with pytest.raises(fx.trace.TraceDecodeError, match=message):
+        fx.trace.decode_trace(text)
 
 
 def test_document_errors_name_the_exchange() -> None:
-    document = fx.trace_to_json(run_trace())
+    document = fx.trace.trace_to_json(run_trace())
     document["exchanges"][1]["result"]["content"] = 5
-    with pytest.raises(fx.TraceDecodeError, match=re.escape("field exchanges[1].result: invalid ToolResult")):
-        fx.trace_from_json(document)
-    with pytest.raises(fx.TraceDecodeError, match="field exchanges: expected a list"):
-        fx.trace_from_json({**document, "exchanges": None})
+    with pytest.raises(
+        fx.trace.TraceDecodeError, match=re.escape("field exchanges[1].result: invalid ToolResult")
+    ):
+        fx.trace.trace_from_json(document)
+    with pytest.raises(fx.trace.TraceDecodeError, match="field exchanges: expected a list"):
+        fx.trace.trace_from_json({**document, "exchanges": None})
 
 
 def test_errors_can_name_their_source() -> None:
-    err = fx.TraceDecodeError("broken", line=3, field="effect")
+    err = fx.trace.TraceDecodeError("broken", line=3, field="effect")
     assert str(err.at("runs/a.jsonl")) == "trace runs/a.jsonl, line 3, field effect: broken"
 
 
@@ -335,10 +340,13 @@ def test_sharing_survives_more_distinct_messages_than_the_cross_trace_cache_hold
     first = fx.ModelCall(model="m", messages=many)
     reply = fx.ModelReply(message=fx.assistant("a reply after 5000 messages"))
     second = fx.ModelCall(model="m", messages=(fx.user("a new conversation"), reply.message))
-    trace = fx.Trace(
-        exchanges=(fx.Exchange(effect=first, result=reply), fx.Exchange(effect=second, result=reply))
+    trace = fx.trace.Trace(
+        exchanges=(
+            fx.trace.Exchange(effect=first, result=reply),
+            fx.trace.Exchange(effect=second, result=reply),
+        )
     )
-    decoded = fx.decode_trace(fx.encode_trace(trace))
+    decoded = fx.trace.decode_trace(fx.trace.encode_trace(trace))
     assert decoded == trace
     effect = decoded.exchanges[1].effect
     assert isinstance(effect, fx.ModelCall)

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.trace
 from tower_llm_fx import strategies as fxst
-from tower_llm_fx._trace_redact import REDACTED, scrub_exchanges, scrub_text
+from tower_llm_fx.trace._redact import REDACTED, scrub_exchanges, scrub_text
 
 KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
 
@@ -58,14 +59,14 @@ def test_ordinary_text_is_untouched(text: str) -> None:
 
 def test_scrub_json_returns_clean_data_unchanged() -> None:
     data: dict[str, Any] = {"type": "UserMessage", "content": "hello", "name": None, "xs": [1, "a"]}
-    assert fx.scrub_json(data) is data
+    assert fx.trace.scrub_json(data) is data
     dirty = {"type": "UserMessage", "content": f"use {KEY}", "name": None}
-    assert fx.scrub_json(dirty) == {"type": "UserMessage", "content": "use [REDACTED]", "name": None}
-    assert fx.scrub_json({"password": "x", "n": {"password": "y"}}) == {
+    assert fx.trace.scrub_json(dirty) == {"type": "UserMessage", "content": "use [REDACTED]", "name": None}
+    assert fx.trace.scrub_json({"password": "x", "n": {"password": "y"}}) == {
         "password": REDACTED,
         "n": {"password": REDACTED},
     }
-    assert fx.scrub_json([f"{KEY}"]) == [REDACTED]
+    assert fx.trace.scrub_json([f"{KEY}"]) == [REDACTED]
 
 
 def test_encoded_traces_hold_no_keys_or_auth_headers() -> None:
@@ -75,37 +76,39 @@ def test_encoded_traces_hold_no_keys_or_auth_headers() -> None:
     )
     call = fx.ModelCall(model="m", messages=(fx.user(f"here is my key {KEY}"),), params=params)
     tool = fx.ToolCall(id="c", name="login", arguments='{"user": "me", "password": "hunter2"}')
-    trace = fx.Trace(
+    trace = fx.trace.Trace(
         exchanges=(
-            fx.Exchange(effect=call, result=fx.ModelReply(message=fx.assistant(f"echo {KEY}"))),
-            fx.Exchange(effect=tool, result=fx.ToolResult.success(call_id="c", name="login", content="ok")),
+            fx.trace.Exchange(effect=call, result=fx.ModelReply(message=fx.assistant(f"echo {KEY}"))),
+            fx.trace.Exchange(
+                effect=tool, result=fx.ToolResult.success(call_id="c", name="login", content="ok")
+            ),
         )
     )
-    text = fx.encode_trace(trace)
+    text = fx.trace.encode_trace(trace)
     assert KEY not in text
     assert "hunter2" not in text
     assert "abcdefghijklmnop" not in text
-    decoded = fx.decode_trace(text)
+    decoded = fx.trace.decode_trace(text)
     effect = decoded.exchanges[0].effect
     assert isinstance(effect, fx.ModelCall)
     assert effect.messages[0].content == "here is my key [REDACTED]"
     assert json.loads(effect.params.extra or "")["api_key"] == REDACTED
-    assert KEY not in json.dumps(fx.trace_to_json(trace))
+    assert KEY not in json.dumps(fx.trace.trace_to_json(trace))
 
 
 def test_redact_exchange_applies_the_hook_to_the_json_form() -> None:
-    ex = fx.Exchange(
+    ex = fx.trace.Exchange(
         effect=fx.ToolCall(id="c", name="lookup", arguments='{"ssn": "123-45-6789"}'),
         result=fx.ToolResult.success(call_id="c", name="lookup", content="Jane, 123-45-6789"),
     )
-    assert fx.redact_exchange(ex) is ex
+    assert fx.trace.redact_exchange(ex) is ex
 
     def mask_ssn(data: dict[str, Any]) -> dict[str, Any]:
         data["effect"]["arguments"] = '{"ssn": "***"}'
         data["result"]["content"] = data["result"]["content"].replace("123-45-6789", "***")
         return data
 
-    masked = fx.redact_exchange(ex, mask_ssn)
+    masked = fx.trace.redact_exchange(ex, mask_ssn)
     assert masked.effect == fx.ToolCall(id="c", name="lookup", arguments='{"ssn": "***"}')
     assert masked.result.content == "Jane, ***"
     assert ex.result.content == "Jane, 123-45-6789", "the original is untouched"
@@ -121,13 +124,13 @@ def test_redact_exchange_applies_the_hook_to_the_json_form() -> None:
     ],
 )
 def test_a_hook_that_breaks_the_exchange_is_a_configuration_error(hook: Any) -> None:
-    ex = fx.Exchange(
+    ex = fx.trace.Exchange(
         effect=fx.ToolCall(id="c", name="t"), result=fx.ToolResult.success(call_id="c", name="t", content="x")
     )
     with pytest.raises(
         fx.ConfigurationError, match="redaction hook returned data that is not a valid exchange"
     ):
-        fx.redact_exchange(ex, hook)
+        fx.trace.redact_exchange(ex, hook)
 
 
 SECRETS = st.sampled_from(
@@ -141,7 +144,7 @@ SECRETS = st.sampled_from(
 
 
 @st.composite
-def traces_with_secrets(draw: st.DrawFn) -> fx.Trace:
+def traces_with_secrets(draw: st.DrawFn) -> fx.trace.Trace:
     """Traces where some strings hold secrets: in messages, tool arguments and request knobs."""
     trace = draw(fxst.traces())
     exchanges = []
@@ -160,13 +163,13 @@ def traces_with_secrets(draw: st.DrawFn) -> fx.Trace:
                 effect = attrs.evolve(effect, arguments=draw(SECRETS))
             if isinstance(result, fx.ToolResult):
                 result = attrs.evolve(result, content=draw(SECRETS))
-        exchanges.append(fx.Exchange(effect=effect, result=result))
-    return fx.Trace(meta=trace.meta, exchanges=tuple(exchanges))
+        exchanges.append(fx.trace.Exchange(effect=effect, result=result))
+    return fx.trace.Trace(meta=trace.meta, exchanges=tuple(exchanges))
 
 
 @given(traces_with_secrets())
-def test_scrubbing_values_agrees_with_scrubbing_the_file(trace: fx.Trace) -> None:
+def test_scrubbing_values_agrees_with_scrubbing_the_file(trace: fx.trace.Trace) -> None:
     scrubbed = scrub_exchanges(trace.exchanges)
-    assert scrubbed == fx.decode_trace(fx.encode_trace(trace)).exchanges
+    assert scrubbed == fx.trace.decode_trace(fx.trace.encode_trace(trace)).exchanges
     for before, after in zip(trace.exchanges, scrubbed, strict=True):
         assert (before is after) == (before == after), "clean exchanges are kept as they are"

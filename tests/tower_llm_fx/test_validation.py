@@ -13,11 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
-from tower_llm_fx._validation_fast import accepts as _accepts
-from tower_llm_fx._validation_report import report as _report
+from tower_llm_fx.validation._fast import accepts as _accepts
+from tower_llm_fx.validation._report import report as _report
 
-P = fx.ValidationPolicy
+P = fx.validation.ValidationPolicy
 S = fx.SystemMessage
 U = fx.UserMessage
 T = fx.ToolMessage
@@ -47,9 +48,11 @@ DEFAULT = P()
 
 
 def kinds(
-    messages: Sequence[object], policy: fx.ValidationPolicy = DEFAULT, tools: Sequence[fx.ToolSpec] = ()
+    messages: Sequence[object],
+    policy: fx.validation.ValidationPolicy = DEFAULT,
+    tools: Sequence[fx.ToolSpec] = (),
 ) -> list[tuple[str, int | None]]:
-    return [(v.kind, v.index) for v in fx.validate_conversation(messages, policy, tools=tools)]
+    return [(v.kind, v.index) for v in fx.validation.validate_conversation(messages, policy, tools=tools)]
 
 
 VALID = (
@@ -66,13 +69,15 @@ VALID = (
 
 
 @pytest.mark.parametrize("policy", [P(), P.strict(), P.tower_llm(), P.openai()], ids=repr)
-def test_a_well_formed_conversation_is_valid_under_every_preset(policy: fx.ValidationPolicy) -> None:
-    assert fx.validate_conversation(VALID, policy, tools=(ADD,)) == ()
+def test_a_well_formed_conversation_is_valid_under_every_preset(
+    policy: fx.validation.ValidationPolicy,
+) -> None:
+    assert fx.validation.validate_conversation(VALID, policy, tools=(ADD,)) == ()
 
 
 def test_adjacent_tool_messages_answering_one_turn_are_valid_even_without_repeated_roles() -> None:
     # tower-llm flagged this as RepeatedRole("tool") under its default policy.
-    assert fx.validate_conversation(VALID, P(allow_repeated_roles=False)) == ()
+    assert fx.validation.validate_conversation(VALID, P(allow_repeated_roles=False)) == ()
 
 
 def test_out_of_order_answers_are_fine_by_default_and_flagged_when_order_is_enforced() -> None:
@@ -96,14 +101,14 @@ def test_a_skipped_answer_is_not_out_of_order_when_dangling_calls_are_allowed() 
 
 def test_the_result_is_a_tuple_and_violations_are_sorted_by_index_conversation_wide_last() -> None:
     ms = (A(None, ("c1", "f")), U(content="hi"), U(content="again"))
-    out = fx.validate_conversation(ms, attrs.evolve(P.strict(), check_tool_schemas=False))
+    out = fx.validation.validate_conversation(ms, attrs.evolve(P.strict(), check_tool_schemas=False))
     assert isinstance(out, tuple)
     assert [(v.kind, v.index) for v in out] == [
         ("assistant_before_user", 0),
         ("missing_tool_response", 0),
         ("repeated_role", 2),
     ]
-    assert [(v.kind, v.index) for v in fx.validate_conversation([S(content="x")], P.strict())] == [
+    assert [(v.kind, v.index) for v in fx.validation.validate_conversation([S(content="x")], P.strict())] == [
         ("no_user_message", None)
     ]
 
@@ -112,13 +117,13 @@ def test_the_result_is_a_tuple_and_violations_are_sorted_by_index_conversation_w
 
 
 def test_empty_conversation() -> None:
-    (v,) = fx.validate_conversation(())
+    (v,) = fx.validation.validate_conversation(())
     assert (v.kind, v.index) == ("empty_conversation", None)
     assert "no messages" in v.explanation
 
 
 def test_unsupported_message_points_at_wire_dicts() -> None:
-    (v,) = fx.validate_conversation([U(content="hi"), {"role": "developer", "content": "x"}])
+    (v,) = fx.validation.validate_conversation([U(content="hi"), {"role": "developer", "content": "x"}])
     assert (v.kind, v.index) == ("unsupported_message", 1)
     assert "wire dict" in v.explanation
 
@@ -152,9 +157,9 @@ def test_no_user_message() -> None:
 
 
 def test_empty_assistant_message_and_bare_refusal() -> None:
-    (v,) = fx.validate_conversation([U(content="hi"), fx.AssistantMessage()])
+    (v,) = fx.validation.validate_conversation([U(content="hi"), fx.AssistantMessage()])
     assert (v.kind, v.index) == ("empty_assistant_message", 1)
-    (v,) = fx.validate_conversation([U(content="hi"), fx.AssistantMessage(refusal="No.")])
+    (v,) = fx.validation.validate_conversation([U(content="hi"), fx.AssistantMessage(refusal="No.")])
     assert v.kind == "empty_assistant_message"
     assert "refusal" in v.explanation
     # Content "" is accepted by the API.
@@ -176,7 +181,7 @@ def test_content_too_long() -> None:
     ms = (U(content="x" * 11),)
     assert kinds(ms, P(max_content_length=10)) == [("content_too_long", 0)]
     assert kinds(ms, P(max_content_length=11)) == []
-    assert kinds((U(content="x" * (fx.ValidationPolicy().max_content_length or 0)),)) == []
+    assert kinds((U(content="x" * (fx.validation.ValidationPolicy().max_content_length or 0)),)) == []
 
 
 @pytest.mark.parametrize("name", ["Ada Lovelace", "a/b", "<|im_start|>", ""])
@@ -190,7 +195,7 @@ def test_names_the_api_accepts() -> None:
 
 
 def test_empty_tool_call_id() -> None:
-    (v,) = fx.validate_conversation(
+    (v,) = fx.validation.validate_conversation(
         [U(content="q"), A(None, ("c1", "f"), ("", "g")), T(tool_call_id="c1", content="")]
     )
     assert (v.kind, v.index) == ("empty_tool_call_id", 1)
@@ -206,7 +211,7 @@ def test_tool_call_id_too_long() -> None:
 
 def test_duplicate_tool_call_id_within_one_message() -> None:
     ms = (U(content="q"), A(None, ("c1", "f"), ("c1", "g")), T(tool_call_id="c1", content="1"))
-    (v,) = fx.validate_conversation(ms)
+    (v,) = fx.validation.validate_conversation(ms)
     assert (v.kind, v.index) == ("duplicate_tool_call_id", 1)
     assert "'c1'" in v.explanation
 
@@ -221,7 +226,7 @@ def test_ids_reused_across_turns_are_fine_unless_forbidden() -> None:
         A("done"),
     )
     assert kinds(ms) == []
-    (v,) = fx.validate_conversation(ms, P(allow_reused_tool_call_ids=False))
+    (v,) = fx.validation.validate_conversation(ms, P(allow_reused_tool_call_ids=False))
     assert (v.kind, v.index) == ("duplicate_tool_call_id", 3)
     assert "first used at 1" in v.explanation
 
@@ -243,7 +248,7 @@ def test_invalid_tool_arguments_only_when_checked() -> None:
         T(tool_call_id="c3", content="3"),
     )
     assert kinds(ms) == []
-    (v,) = fx.validate_conversation(ms, P(check_tool_arguments=True))
+    (v,) = fx.validation.validate_conversation(ms, P(check_tool_arguments=True))
     assert (v.kind, v.index) == ("invalid_tool_arguments", 1)
     assert "call 0: not valid JSON" in v.explanation
     assert "call 1: a JSON list, not an object" in v.explanation
@@ -258,7 +263,7 @@ def test_unknown_tool_and_schema_mismatch_need_the_tools() -> None:
         T(tool_call_id="c2", content="?"),
     )
     assert kinds(ms, tools=(ADD,)) == []
-    out = fx.validate_conversation(ms, P(check_tool_schemas=True), tools=(ADD,))
+    out = fx.validation.validate_conversation(ms, P(check_tool_schemas=True), tools=(ADD,))
     assert [(v.kind, v.index) for v in out] == [("unknown_tool", 1), ("tool_arguments_mismatch", 1)]
     assert "'mul'" in out[0].explanation
     assert "'b' is a required property" in out[1].explanation
@@ -294,7 +299,7 @@ def test_duplicate_tool_response() -> None:
         T(tool_call_id="c1", content="1"),
         T(tool_call_id="c1", content="1"),
     )
-    (v,) = fx.validate_conversation(ms)
+    (v,) = fx.validation.validate_conversation(ms)
     assert (v.kind, v.index) == ("duplicate_tool_response", 3)
     assert "first is at 2" in v.explanation
     assert kinds(ms, P(allow_duplicate_tool_response=True)) == []
@@ -309,7 +314,7 @@ def test_tool_responses_not_contiguous_reported_once_at_the_interruption() -> No
         T(tool_call_id="c2", content="2"),
         A("ok"),
     )
-    (v,) = fx.validate_conversation(ms)
+    (v,) = fx.validation.validate_conversation(ms)
     assert (v.kind, v.index) == ("tool_responses_not_contiguous", 3)
     assert "tool message at 4" in v.explanation
     assert kinds(ms, P(enforce_contiguous_tool_responses=False)) == []
@@ -322,7 +327,7 @@ def test_missing_tool_response_lists_the_calls_in_order() -> None:
         T(tool_call_id="c2", content="2"),
         A("ok"),
     )
-    (v,) = fx.validate_conversation(ms)
+    (v,) = fx.validation.validate_conversation(ms)
     assert (v.kind, v.index) == ("missing_tool_response", 1)
     assert "'c1' (f), 'c3' (h)" in v.explanation
     assert kinds(ms, P(allow_dangling_tool_calls=True)) == []
@@ -349,14 +354,14 @@ def call(**params: object) -> fx.ModelCall:
 
 
 def test_validate_model_call_passes_a_good_call_and_includes_conversation_violations() -> None:
-    assert fx.validate_model_call(fx.ModelCall(model="m", messages=VALID, tools=(ADD,))) == ()
+    assert fx.validation.validate_model_call(fx.ModelCall(model="m", messages=VALID, tools=(ADD,))) == ()
     bad = fx.ModelCall(model="m", messages=VALID[:3], tools=(ADD,))
-    assert [v.kind for v in fx.validate_model_call(bad)] == ["missing_tool_response"]
+    assert [v.kind for v in fx.validation.validate_model_call(bad)] == ["missing_tool_response"]
 
 
 def test_validate_model_call_uses_the_call_tools_for_schema_checks() -> None:
     ms = (U(content="q"), A(None, ("c1", "add", '{"a": 1}')), T(tool_call_id="c1", content="1"))
-    out = fx.validate_model_call(
+    out = fx.validation.validate_model_call(
         fx.ModelCall(model="m", messages=ms, tools=(ADD,)), P(check_tool_schemas=True)
     )
     assert [v.kind for v in out] == ["tool_arguments_mismatch"]
@@ -376,17 +381,20 @@ def test_validate_model_call_uses_the_call_tools_for_schema_checks() -> None:
     ],
 )
 def test_invalid_parameter(params: dict[str, object], expected: str) -> None:
-    (v,) = fx.validate_model_call(call(**params))
+    (v,) = fx.validation.validate_model_call(call(**params))
     assert (v.kind, v.index) == ("invalid_parameter", None)
     assert expected in v.explanation
 
 
 def test_parameters_at_the_limits_are_fine() -> None:
-    assert fx.validate_model_call(call(temperature=2, top_p=1, presence_penalty=-2, max_tokens=1)) == ()
+    assert (
+        fx.validation.validate_model_call(call(temperature=2, top_p=1, presence_penalty=-2, max_tokens=1))
+        == ()
+    )
 
 
 def test_invalid_tool_choice() -> None:
-    (v,) = fx.validate_model_call(call(tool_choice="required"))
+    (v,) = fx.validation.validate_model_call(call(tool_choice="required"))
     assert v.kind == "invalid_tool_choice"
     named = fx.ModelCall(
         model="m",
@@ -394,24 +402,24 @@ def test_invalid_tool_choice() -> None:
         tools=(ADD,),
         params=fx.ModelParams(tool_choice={"type": "function", "function": {"name": "mul"}}),
     )
-    (v,) = fx.validate_model_call(named)
+    (v,) = fx.validation.validate_model_call(named)
     assert (v.kind, "'mul'" in v.explanation) == ("invalid_tool_choice", True)
     ok = attrs.evolve(
         named, params=fx.ModelParams(tool_choice={"type": "function", "function": {"name": "add"}})
     )
-    assert fx.validate_model_call(ok) == ()
+    assert fx.validation.validate_model_call(ok) == ()
 
 
 def test_too_many_tools_and_duplicate_tool_names() -> None:
     specs = tuple(fx.ToolSpec(name=f"t{i}") for i in range(129))
-    out = fx.validate_model_call(
+    out = fx.validation.validate_model_call(
         fx.ModelCall(model="m", messages=(U(content="hi"),), tools=(*specs, specs[0]))
     )
     assert [v.kind for v in out] == ["too_many_tools", "duplicate_tool_name"]
 
 
 def test_empty_model_name() -> None:
-    (v,) = fx.validate_model_call(fx.ModelCall(model="", messages=(U(content="hi"),)))
+    (v,) = fx.validation.validate_model_call(fx.ModelCall(model="", messages=(U(content="hi"),)))
     assert v.kind == "invalid_parameter"
 
 
@@ -431,20 +439,20 @@ def test_policy_is_a_validated_frozen_value() -> None:
 
 def test_violation_rejects_unknown_kinds_and_negative_indexes() -> None:
     with pytest.raises(ValueError):
-        fx.Violation(kind="no_such_rule", index=0, explanation="")  # type: ignore[arg-type]
+        fx.validation.Violation(kind="no_such_rule", index=0, explanation="")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-negative"):
-        fx.Violation(kind="empty_content", index=-1, explanation="")
-    assert set(fx.VIOLATION_KINDS) >= {"missing_tool_response", "orphan_tool_message"}
-    assert len(fx.VIOLATION_KINDS) == len(set(fx.VIOLATION_KINDS)) == 28
+        fx.validation.Violation(kind="empty_content", index=-1, explanation="")
+    assert set(fx.validation.VIOLATION_KINDS) >= {"missing_tool_response", "orphan_tool_message"}
+    assert len(fx.validation.VIOLATION_KINDS) == len(set(fx.validation.VIOLATION_KINDS)) == 28
 
 
 @given(fxst.validation_policies())
-def test_policy_json_round_trip(policy: fx.ValidationPolicy) -> None:
+def test_policy_json_round_trip(policy: fx.validation.ValidationPolicy) -> None:
     assert fx.from_json(json.loads(json.dumps(fx.to_json(policy)))) == policy
 
 
 def test_violation_json_round_trip_and_str() -> None:
-    (v,) = fx.validate_conversation([U(content="q"), T(tool_call_id="c", content="1")])
+    (v,) = fx.validation.validate_conversation([U(content="q"), T(tool_call_id="c", content="1")])
     assert fx.from_json(fx.to_json(v)) == v
     assert str(v).startswith("messages[1]: tool message")
     assert str(v).endswith("[orphan_tool_message]")
@@ -455,10 +463,10 @@ def test_violation_json_round_trip_and_str() -> None:
 
 @given(st.lists(fxst.messages(), max_size=8), fxst.validation_policies())
 def test_total_and_the_fast_path_only_accepts_what_the_reporter_accepts(
-    messages: list[fx.Message], policy: fx.ValidationPolicy
+    messages: list[fx.Message], policy: fx.validation.ValidationPolicy
 ) -> None:
     report = _report(messages, policy, (ADD,))
-    assert fx.validate_conversation(messages, policy, tools=(ADD,)) == report
+    assert fx.validation.validate_conversation(messages, policy, tools=(ADD,)) == report
     if _accepts(messages, policy, (ADD,)):
         assert report == ()
     for v in report:
@@ -475,6 +483,6 @@ def test_fast_path_accepts_what_agents_produce(data: st.DataObject) -> None:
 
 
 @given(fxst.validation_policies(), st.lists(st.one_of(fxst.messages(), st.integers(), st.none()), max_size=5))
-def test_never_raises_whatever_the_input(policy: fx.ValidationPolicy, items: list[object]) -> None:
-    out = fx.validate_conversation(items, policy)
-    assert all(isinstance(v, fx.Violation) for v in out)
+def test_never_raises_whatever_the_input(policy: fx.validation.ValidationPolicy, items: list[object]) -> None:
+    out = fx.validation.validate_conversation(items, policy)
+    assert all(isinstance(v, fx.validation.Violation) for v in out)

@@ -10,6 +10,7 @@ import anyio.lowlevel
 import pytest
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import agent_interpreter, by_type, local_tools, run, sequence
 from interpreters.layers import PendingApproval, approval_channel, approvals
 
@@ -44,16 +45,16 @@ def call(i: str, name: str, **args: str) -> fx.ToolCallRequest:
     return fx.ToolCallRequest(id=i, name=name, arguments=json.dumps(args))
 
 
-def sandbox(request: fx.Approve) -> fx.Decision:
+def sandbox(request: fx.resilience.Approve) -> fx.resilience.Decision:
     subject = request.subject
     assert isinstance(subject, fx.ToolCall)
     args = json.loads(subject.arguments)
     path = args["path"]
     if path.startswith("/etc"):
-        return fx.deny(f"{path} is outside the sandbox")
+        return fx.resilience.deny(f"{path} is outside the sandbox")
     if not path.startswith("/tmp/"):
-        return fx.modify(arguments={**args, "path": "/tmp/" + path.lstrip("/")})
-    return fx.allow()
+        return fx.resilience.modify(arguments={**args, "path": "/tmp/" + path.lstrip("/")})
+    return fx.resilience.allow()
 
 
 async def test_denied_calls_become_denied_results_and_the_run_goes_on() -> None:
@@ -77,11 +78,11 @@ async def test_modified_calls_run_with_the_edited_arguments() -> None:
 async def test_async_approvers_and_per_tool_selection() -> None:
     asked: list[str] = []
 
-    async def approver(request: fx.Approve) -> fx.Decision:
+    async def approver(request: fx.resilience.Approve) -> fx.resilience.Decision:
         await anyio.lowlevel.checkpoint()
         assert isinstance(request.subject, fx.ToolCall)
         asked.append(request.subject.name)
-        return fx.deny("read-only session")
+        return fx.resilience.deny("read-only session")
 
     tools = approvals(approver, tools=["write"])(local_tools([write, read]))
     assert (await tools(fx.ToolCall(id="1", name="read", arguments='{"path": "a"}'))).content == "contents"
@@ -119,12 +120,12 @@ async def test_parallel_batches_run_only_what_was_allowed_in_order() -> None:
 
 
 async def test_model_replies_can_be_denied_without_losing_the_conversation() -> None:
-    def no_secrets(request: fx.Approve) -> fx.Decision:
+    def no_secrets(request: fx.resilience.Approve) -> fx.resilience.Decision:
         subject = request.subject
         assert isinstance(subject, fx.ModelReply) and request.request is not None
         if "password" in (subject.message.content or ""):
-            return fx.deny("the reply contained a password")
-        return fx.allow()
+            return fx.resilience.deny("the reply contained a password")
+        return fx.resilience.allow()
 
     model = sequence(
         [fx.ModelReply(message=fx.assistant("the password is hunter2"), usage=fx.Usage(prompt_tokens=7))]
@@ -139,36 +140,36 @@ async def test_model_replies_can_be_denied_without_losing_the_conversation() -> 
 
 
 async def test_model_replies_can_be_replaced() -> None:
-    def polite(request: fx.Approve) -> fx.Decision:
-        return fx.modify(reply=fx.ModelReply(message=fx.assistant("Hello!")))
+    def polite(request: fx.resilience.Approve) -> fx.resilience.Decision:
+        return fx.resilience.modify(reply=fx.ModelReply(message=fx.assistant("Hello!")))
 
     interp = approvals(polite, tools=False, models=True)(agent_interpreter(AGENT, model=sequence(["yo"])))
     assert (await run(AGENT, interp, "hi")).output == "Hello!"
 
 
 async def test_approve_can_be_routed_to_the_inner_interpreter() -> None:
-    asked: list[fx.Approve] = []
+    asked: list[fx.resilience.Approve] = []
 
     async def reviewer(effect: Any) -> Any:
         asked.append(effect)
-        return fx.allow()
+        return fx.resilience.allow()
 
     tools = local_tools([read])
-    interp = approvals()(by_type({fx.ToolCall: tools, fx.Approve: reviewer}))
+    interp = approvals()(by_type({fx.ToolCall: tools, fx.resilience.Approve: reviewer}))
     result = await interp(fx.ToolCall(id="1", name="read", arguments='{"path": "x"}'))
     assert result.content == "contents" and asked == [
-        fx.Approve(subject=fx.ToolCall(id="1", name="read", arguments='{"path": "x"}'))
+        fx.resilience.Approve(subject=fx.ToolCall(id="1", name="read", arguments='{"path": "x"}'))
     ]
 
 
 async def test_a_bad_approver_is_an_approval_error() -> None:
     tools = approvals(lambda request: "yes")(local_tools([read]))  # type: ignore[arg-type,return-value]
-    with pytest.raises(fx.ApprovalError, match="must return a Decision"):
+    with pytest.raises(fx.resilience.ApprovalError, match="must return a Decision"):
         await tools(fx.ToolCall(id="1", name="read", arguments='{"path": "x"}'))
-    tools = approvals(lambda request: fx.modify(reply=fx.ModelReply(message=fx.assistant("x"))))(
+    tools = approvals(lambda request: fx.resilience.modify(reply=fx.ModelReply(message=fx.assistant("x"))))(
         local_tools([read])
     )
-    with pytest.raises(fx.ApprovalError):
+    with pytest.raises(fx.resilience.ApprovalError):
         await tools(fx.ToolCall(id="1", name="read", arguments='{"path": "x"}'))
     assert ran == []
 
@@ -212,7 +213,7 @@ async def test_a_human_in_the_loop_over_a_channel() -> None:
 
 async def test_channel_failures_are_approval_errors() -> None:
     approver, requests = approval_channel()
-    request = fx.Approve(subject=fx.ToolCall(id="1", name="write"))
+    request = fx.resilience.Approve(subject=fx.ToolCall(id="1", name="write"))
 
     async def give_up() -> None:
         pending = await requests.receive()
@@ -220,7 +221,7 @@ async def test_channel_failures_are_approval_errors() -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(give_up)
-        with pytest.raises(fx.ApprovalError, match="without a decision"):
+        with pytest.raises(fx.resilience.ApprovalError, match="without a decision"):
             await approver(request)
 
     # A decision that arrives after the run stopped waiting is reported, not lost silently.
@@ -233,13 +234,13 @@ async def test_channel_failures_are_approval_errors() -> None:
         tg.start_soon(slow_human)
         with anyio.move_on_after(0.05):
             await approver(request)
-    with pytest.raises(fx.ApprovalError, match="nobody waits"):
+    with pytest.raises(fx.resilience.ApprovalError, match="nobody waits"):
         await parked[0].allow()
     with pytest.raises(TypeError):
         await parked[0].decide("yes")  # type: ignore[arg-type]
 
     requests.close()
-    with pytest.raises(fx.ApprovalError, match="nobody reads"):
+    with pytest.raises(fx.resilience.ApprovalError, match="nobody reads"):
         await approver(request)
     await approver.aclose()
 

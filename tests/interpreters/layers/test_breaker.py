@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import fixed
 from interpreters.layers import circuit_breaker
 
@@ -47,7 +48,7 @@ async def test_opens_after_the_threshold_and_fails_fast_without_calling() -> Non
         with pytest.raises(fx.ProviderError):
             await interp(CALL)
     for _ in range(3):
-        with pytest.raises(fx.CircuitOpen) as info:
+        with pytest.raises(fx.resilience.CircuitOpen) as info:
             await interp(CALL)
     assert service.calls == 2  # the inner service was never started while open
     assert info.value.consecutive_failures == 2 and 0 < info.value.retry_in <= 30
@@ -89,7 +90,7 @@ async def test_failed_tool_results_count_when_tools_are_covered() -> None:
     interp = breaker(tool)  # type: ignore[arg-type]
     await interp(fx.ToolCall(id="1", name="t"))
     await interp(fx.ToolCall(id="2", name="t"))
-    with pytest.raises(fx.CircuitOpen):
+    with pytest.raises(fx.resilience.CircuitOpen):
         await interp(fx.ToolCall(id="3", name="t"))
 
 
@@ -103,7 +104,7 @@ async def test_half_open_probe_closes_or_reopens() -> None:
         with pytest.raises(fx.ProviderError):
             await interp(CALL)
     await trio.sleep(29)
-    with pytest.raises(fx.CircuitOpen):
+    with pytest.raises(fx.resilience.CircuitOpen):
         await interp(CALL)
     await trio.sleep(1)
     assert breaker.current_state() == "half_open"
@@ -132,7 +133,7 @@ async def test_half_open_lets_only_the_probes_through() -> None:
         try:
             await interp(CALL)
             outcomes.append("ok")
-        except fx.CircuitOpen:
+        except fx.resilience.CircuitOpen:
             outcomes.append("rejected")
 
     async with trio.open_nursery() as nursery:
@@ -162,7 +163,7 @@ async def test_reset_and_repr() -> None:
         await breaker(Service())(CALL)  # type: ignore[arg-type]
     assert breaker.statistics().state == "open"
     breaker.reset()
-    assert breaker.statistics() == fx.BreakerState()
+    assert breaker.statistics() == fx.resilience.BreakerState()
     assert (
         repr(breaker) == "circuit_breaker(failure_threshold=1, cooldown=30.0, probes=1, effects=(ModelCall))"
     )

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import agent_interpreter, drive, fixed, function, local_tools, run, stack
 from interpreters.layers import Fault, chaos, retry, timeout
 
@@ -36,7 +37,7 @@ def stateless_model(call: fx.ModelCall) -> fx.ModelReply:
     return fx.ModelReply(message=fx.assistant(None, CALL), finish_reason="tool_calls")
 
 
-POLICY = fx.RetryPolicy(max_attempts=3, initial_delay=0.0)
+POLICY = fx.resilience.RetryPolicy(max_attempts=3, initial_delay=0.0)
 KINDS = ["rate_limited", "server_error", "timeout", "malformed"]
 
 
@@ -133,7 +134,7 @@ async def test_hangs_are_cut_by_timeout_and_retried() -> None:
 async def test_rate_limit_hints_are_waited_out() -> None:
     """trio only: MockClock shows the Retry-After wait exactly."""
     faults = chaos({0: Fault(kind="rate_limited", retry_after=20.0)})
-    interp = retry(fx.RetryPolicy(initial_delay=0.0))(faults(fixed("ok")))
+    interp = retry(fx.resilience.RetryPolicy(initial_delay=0.0))(faults(fixed("ok")))
     start = trio.current_time()
     reply = await interp(fx.ModelCall(model="m", messages=(fx.user("hi"),)))
     assert reply.message.content == "ok" and trio.current_time() - start == pytest.approx(20.0)

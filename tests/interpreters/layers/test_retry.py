@@ -16,6 +16,7 @@ import trio
 import trio.testing
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import by_type, fixed, function, local_tools
 from interpreters.layers import retry
 
@@ -26,7 +27,7 @@ MOCK_CLOCK = pytest.mark.parametrize(
     [pytest.param(("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)}), id="trio-mockclock")],
 )
 CALL = fx.ModelCall(model="m", messages=(fx.user("hi"),))
-FAST = fx.RetryPolicy(initial_delay=0.0)
+FAST = fx.resilience.RetryPolicy(initial_delay=0.0)
 
 
 class Flaky:
@@ -52,7 +53,7 @@ async def test_transient_model_errors_are_retried_until_success() -> None:
 async def test_gives_up_after_max_attempts_with_the_last_error() -> None:
     model = Flaky(*(fx.ProviderError(f"busy {i}", status=503) for i in range(5)))
     with pytest.raises(fx.ProviderError, match="busy 2"):
-        await retry(fx.RetryPolicy(max_attempts=3, initial_delay=0.0))(function(model))(CALL)
+        await retry(fx.resilience.RetryPolicy(max_attempts=3, initial_delay=0.0))(function(model))(CALL)
     assert model.calls == 3
 
 
@@ -197,7 +198,7 @@ async def test_schedule_is_exponential_and_honours_retry_after() -> None:
             raise errors.pop(0)
         return "ok"
 
-    policy = fx.RetryPolicy(max_attempts=4, initial_delay=1.0, multiplier=2.0, jitter=False)
+    policy = fx.resilience.RetryPolicy(max_attempts=4, initial_delay=1.0, multiplier=2.0, jitter=False)
     start = trio.current_time()
     await retry(policy)(function(model))(CALL)
     assert [round(t - start, 9) for t in stamps] == [0.0, 1.0, 3.0, 13.0]
@@ -215,12 +216,14 @@ async def test_jittered_waits_are_reproducible() -> None:
             stamps.append(trio.current_time())
             return model(call)
 
-        await retry(fx.RetryPolicy(max_attempts=4, initial_delay=1.0, seed=seed))(function(timed))(CALL)
+        await retry(fx.resilience.RetryPolicy(max_attempts=4, initial_delay=1.0, seed=seed))(function(timed))(
+            CALL
+        )
         return [b - a for a, b in itertools.pairwise(stamps)]
 
     first, again, other = await waits(7), await waits(7), await waits(8)
     assert first == pytest.approx(again) and first != pytest.approx(other)
-    policy = fx.RetryPolicy(max_attempts=4, initial_delay=1.0, seed=7)
+    policy = fx.resilience.RetryPolicy(max_attempts=4, initial_delay=1.0, seed=7)
     assert first == pytest.approx([policy.backoff(a, key=0) for a in (1, 2, 3)])
     assert all(0 <= w < cap for w, cap in zip(first, (1.0, 2.0, 4.0), strict=True))
 

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import tower_llm_fx as fx
+import tower_llm_fx.resilience
 from interpreters import agent_interpreter, sequence, stack
 from interpreters.layers import retry, tracing
 
@@ -155,7 +156,7 @@ async def test_errors_are_recorded_and_retries_are_inside_one_span(
         raise fx.ProviderError("overloaded", status=503)
 
     tr = tracing(tracer_provider=provider)
-    interp = stack(tr, retry(fx.RetryPolicy(initial_delay=0.0)))(model)  # type: ignore[arg-type]
+    interp = stack(tr, retry(fx.resilience.RetryPolicy(initial_delay=0.0)))(model)  # type: ignore[arg-type]
     with pytest.raises(fx.ProviderError):
         await tr.run(AGENT, interp, "hi")
     assert attempts == 3
@@ -210,10 +211,11 @@ async def test_a_cancelled_run_closes_its_spans(
 async def test_other_effects_get_a_span_named_after_their_type(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    async def approver(effect: fx.Approve) -> fx.Decision:
-        return fx.allow()
+    async def approver(effect: fx.resilience.Approve) -> fx.resilience.Decision:
+        return fx.resilience.allow()
 
-    await tracing(tracer_provider=provider)(approver)(fx.Approve(subject=fx.ToolCall(id="c", name="t")))  # type: ignore[arg-type]
+    traced = tracing(tracer_provider=provider)(approver)  # type: ignore[arg-type]
+    await traced(fx.resilience.Approve(subject=fx.ToolCall(id="c", name="t")))
     (span,) = exporter.get_finished_spans()
     assert span.name == "Approve" and span.attributes is not None
     assert span.attributes["tower_llm_fx.effect.type"] == "Approve"

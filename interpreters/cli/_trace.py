@@ -1,0 +1,406 @@
+"""``tower-llm-fx replay | show | stats``: the trace commands of the command line.
+
+* ``replay TRACE... --agent MODULE:ATTRIBUTE`` re-runs recorded traces against
+  the current code and reports, per trace, OK or the first divergence.
+* ``show TRACE`` prints a readable transcript.
+* ``stats DIR`` counts traces, exchanges, model and tool calls, tool errors and
+  tokens.
+
+A TRACE is a ``.jsonl``/``.json`` trace file, a directory of them, or a SQLite
+trace store (``.db``, ``.sqlite``, ``.sqlite3``; ``file.db#id`` names one trace).
+Progress bars go to stderr, results to stdout. Exit status: 0 when all is
+well, 1 when a trace diverged or could not be read, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+import tower_llm_fx as fx
+import tower_llm_fx.trace
+from interpreters._replay import replay, replay_run
+from interpreters._types import Interpreter
+from interpreters.stores._trace_sqlite import SqliteTraceStore
+from interpreters.stores._traces import read_trace
+from tower_llm_fx.trace import scrub_text
+
+__all__ = ["register"]
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_TRACE_SUFFIXES = (".jsonl", ".json")
+
+
+class UsageError(Exception):
+    """A mistake on the command line (exit status 2)."""
+
+
+# -- finding and loading traces ----------------------------------------------------
+
+
+@attrs.frozen
+class _Source:
+    """One trace to read: a file, or an id in a SQLite store."""
+
+    name: str
+    path: Path
+    trace_id: str | None = None
+
+    def load(self) -> fx.trace.Trace:
+        if self.trace_id is None:
+            return read_trace(self.path)
+        return trio.run(SqliteTraceStore(self.path).load, self.trace_id)
+
+    async def aload(self) -> fx.trace.Trace:
+        if self.trace_id is None:
+            return await trio.to_thread.run_sync(read_trace, self.path)
+        return await SqliteTraceStore(self.path).load(self.trace_id)
+
+
+def _sources(args: list[str]) -> list[_Source]:
+    found: list[_Source] = []
+    for arg in args:
+        path_text, _, trace_id = arg.partition("#")
+        path = Path(path_text)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _TRACE_SUFFIXES)
+            found.extend(_Source(str(p), p) for p in files)
+            dbs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _SQLITE_SUFFIXES)
+            for db in dbs:
+                found.extend(_sqlite_sources(db))
+        elif path.suffix in _SQLITE_SUFFIXES and path.is_file():
+            found.extend(_sqlite_sources(path) if not trace_id else [_Source(arg, path, trace_id)])
+        elif path.is_file():
+            found.append(_Source(str(path), path))
+        else:
+            raise UsageError(f"{path_text}: no such file or directory")
+    return found
+
+
+def _sqlite_sources(db: Path) -> list[_Source]:
+    ids = trio.run(SqliteTraceStore(db).list)
+    return [_Source(f"{db}#{i}", db, i) for i in ids]
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # a notebook's or a test's captured stream
+        return False
+
+
+def _progress(out: Console, err: Console) -> Progress:
+    # On a terminal, results and the bar share stdout (rich keeps the bar below
+    # the results); when stdout is piped, the bar goes to stderr; with no
+    # terminal at all (a pipe, a notebook) there is no bar.
+    console = out if _is_tty(sys.stdout) else err
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not _is_tty(sys.stdout if console is out else sys.stderr),
+    )
+
+
+# -- replay ----------------------------------------------------------------------------
+
+
+def _load_target(spec: str) -> Any:
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise UsageError(f"--agent {spec!r}: use MODULE:ATTRIBUTE, e.g. myapp.agents:calculator")
+    if os.getcwd() not in sys.path:  # like `python -m`: modules in the current directory are importable
+        sys.path.insert(0, os.getcwd())
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(
+            f"--agent {spec!r}: cannot import {module_name!r} ({exc}); run from the directory that "
+            "holds it, or add its directory to PYTHONPATH"
+        ) from None
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise UsageError(f"--agent {spec!r}: {module_name!r} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    if isinstance(target, fx.Agent) or inspect.iscoroutinefunction(target):
+        return target
+    raise UsageError(
+        f"--agent {spec!r} is a {type(target).__name__}; name an Agent, or an async function "
+        "that takes an interpreter and runs your step with it"
+    )
+
+
+async def _replay_one(
+    target: fx.Agent | Callable[[Interpreter], Awaitable[Any]],
+    trace: fx.trace.Trace,
+    text: str | None,
+    prefix: int | None,
+) -> None:
+    if isinstance(target, fx.Agent):
+        await replay_run(target, trace, input=text, prefix=prefix)
+        return
+    async with replay(trace, prefix=prefix) as interp:
+        await target(interp)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    out, err = (
+        Console(highlight=False, soft_wrap=True, force_jupyter=False),
+        Console(stderr=True, highlight=False, soft_wrap=True, force_jupyter=False),
+    )
+    target = _load_target(args.agent)
+    sources = _sources(args.traces)
+    if not sources:
+        raise UsageError(f"no traces in {' '.join(args.traces)}")
+    failures = 0
+
+    async def main() -> None:
+        nonlocal failures
+        with _progress(out, err) as progress:
+            task = progress.add_task("replaying", total=len(sources))
+            for source in sources:
+                progress.update(task, description=f"replaying {source.name}")
+                try:
+                    trace = await source.aload()
+                    await _replay_one(target, trace, args.input, args.prefix)
+                except fx.trace.ReplayMismatch as exc:
+                    failures += 1
+                    out.print(Text.assemble(("DIVERGED ", "bold red"), source.name))
+                    out.print(Text(_indent(str(exc))))
+                except (
+                    fx.trace.TraceDecodeError,
+                    fx.trace.TraceStoreError,
+                    fx.ConfigurationError,
+                    OSError,
+                ) as exc:
+                    failures += 1
+                    out.print(Text.assemble(("UNREADABLE ", "bold red"), source.name))
+                    out.print(Text(_indent(str(exc))))
+                else:
+                    n = len(trace.exchanges) if args.prefix is None else args.prefix
+                    out.print(Text.assemble(("OK ", "bold green"), f"{source.name} ({n} exchanges)"))
+                progress.advance(task)
+
+    trio.run(main)
+    ok = len(sources) - failures
+    summary = f"{len(sources)} trace(s): {ok} OK" + (f", {failures} failed" if failures else "")
+    out.print(Text(summary, style="bold red" if failures else "bold green"))
+    return 1 if failures else 0
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+# -- show ------------------------------------------------------------------------------
+
+_ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
+
+
+def _message_lines(m: fx.Message) -> Iterator[Text]:
+    role = m.role
+    style = _ROLE_STYLE.get(role, "")
+    if isinstance(m, fx.AssistantMessage):
+        if m.content is not None:
+            yield Text.assemble((f"{role}: ", style), scrub_text(m.content))
+        for c in m.tool_calls:
+            yield Text.assemble(
+                (f"{role} → ", style), (f"{c.name}", "bold"), scrub_text(f"({c.arguments})  [{c.id}]")
+            )
+        if m.refusal is not None:
+            yield Text.assemble((f"{role} refused: ", "red"), scrub_text(m.refusal))
+        if m.content is None and not m.tool_calls and m.refusal is None:
+            yield Text.assemble((f"{role}: ", style), ("(empty)", "dim"))
+    elif isinstance(m, fx.ToolMessage):
+        yield Text.assemble((f"{role} ← ", style), scrub_text(m.content), (f"  [{m.tool_call_id}]", "dim"))
+    else:
+        yield Text.assemble((f"{role}: ", style), scrub_text(m.content))
+
+
+def _result_lines(result: object) -> Iterator[Text]:
+    if isinstance(result, fx.ModelReply):
+        for line in _message_lines(result.message):
+            yield Text("  ⇒ ") + line
+        u = result.usage
+        yield Text(
+            f"     {u.prompt_tokens}+{u.completion_tokens} tokens, finish {result.finish_reason}", style="dim"
+        )
+    elif isinstance(result, fx.ToolResult):
+        style = "red" if result.is_error else ""
+        yield Text.assemble("  ⇒ ", (scrub_text(result.content), style), (f"  [{result.call_id}]", "dim"))
+    elif isinstance(result, tuple):
+        for r in result:
+            yield from _result_lines(r)
+    else:
+        yield Text("  ⇒ " + scrub_text(repr(result)))
+
+
+def _transcript(trace: fx.trace.Trace, full: bool) -> Iterator[Text]:
+    meta = trace.meta
+    facts = [f"format {meta.format_version}", f"tower_llm_fx {meta.library_version}"]
+    facts += [
+        f"{k} {v}"
+        for k, v in (("created", meta.created_at), ("agent", meta.agent), ("model", meta.model))
+        if v
+    ]
+    facts += [f"{k}={v}" for k, v in meta.tags]
+    yield Text(" · ".join(facts), style="dim")
+    previous: tuple[fx.Message, ...] = ()
+    for i, ex in enumerate(trace.exchanges):
+        effect = ex.effect
+        if isinstance(effect, fx.ModelCall):
+            shared = len(previous) if not full and effect.messages[: len(previous)] == previous else 0
+            knobs = repr(effect.params)[len("ModelParams(") : -1]
+            head = (
+                f"#{i} ModelCall {effect.model}  ({len(effect.messages)} messages, {len(effect.tools)} tools"
+            )
+            head += f"{', ' + knobs if knobs else ''})"
+            yield Text(head, style="bold")
+            if shared:
+                yield Text(f"   … {shared} earlier message(s)", style="dim")
+            for m in effect.messages[shared:]:
+                for line in _message_lines(m):
+                    yield Text("   ") + line
+            previous = effect.messages
+        elif isinstance(effect, fx.ToolCall):
+            yield Text.assemble(
+                (f"#{i} ToolCall ", "bold"), scrub_text(f"{effect.name}({effect.arguments})  [{effect.id}]")
+            )
+        elif isinstance(effect, fx.Parallel):
+            yield Text(f"#{i} Parallel of {len(effect.calls)} ({effect.join.value})", style="bold")
+            for c in effect.calls:
+                yield Text("   " + scrub_text(f"{c.name}({c.arguments})  [{c.id}]"))
+        else:
+            yield Text(f"#{i} " + fx.trace.describe_effect(effect), style="bold")
+        yield from _result_lines(ex.result)
+
+
+def _show(args: argparse.Namespace) -> int:
+    out = Console(highlight=False, soft_wrap=True, force_jupyter=False)
+    status = 0
+    for source in _sources([args.trace]):
+        try:
+            trace = source.load()
+        except (fx.trace.TraceDecodeError, fx.trace.TraceStoreError, OSError) as exc:
+            out.print(Text.assemble(("UNREADABLE ", "bold red"), f"{source.name}: {exc}"))
+            status = 1
+            continue
+        out.print(Text(f"Trace {source.name}", style="bold underline"))
+        for line in _transcript(trace, args.full):
+            out.print(line)
+    return status
+
+
+# -- stats -----------------------------------------------------------------------------
+
+
+def _stats(args: argparse.Namespace) -> int:
+    out, err = (
+        Console(highlight=False, soft_wrap=True, force_jupyter=False),
+        Console(stderr=True, highlight=False, soft_wrap=True, force_jupyter=False),
+    )
+    sources = _sources(args.dir)
+    total = fx.trace.TraceStats()
+    unreadable: list[str] = []
+    with _progress(out, err) as progress:
+        task = progress.add_task("reading", total=len(sources))
+        for source in sources:
+            try:
+                total = total + fx.trace.trace_stats(source.load())
+            except (fx.trace.TraceDecodeError, fx.trace.TraceStoreError, OSError) as exc:
+                unreadable.append(f"{source.name}: {exc}")
+            progress.advance(task)
+    if args.json:
+        data = attrs.asdict(total)
+        data["tools"] = dict(total.tools)
+        data["models"] = dict(total.models)
+        data["unreadable"] = unreadable
+        out.print_json(json.dumps(data))
+        return 1 if unreadable else 0
+    table = Table(title=f"{total.traces} trace(s) in {' '.join(args.dir)}", show_header=False)
+    for label, value in (
+        ("exchanges", total.exchanges),
+        ("model calls", total.model_calls),
+        ("tool calls", total.tool_calls),
+        ("tool errors", total.tool_errors),
+        ("prompt tokens", total.prompt_tokens),
+        ("completion tokens", total.completion_tokens),
+        ("total tokens", total.prompt_tokens + total.completion_tokens),
+    ):
+        table.add_row(label, f"{value:,}")
+    out.print(table)
+    for title, counts in (("tool", total.tools), ("model", total.models)):
+        if counts:
+            breakdown = Table(title=f"calls per {title}")
+            breakdown.add_column(title)
+            breakdown.add_column("calls", justify="right")
+            for name, n in sorted(counts, key=lambda kv: (-kv[1], kv[0])):
+                breakdown.add_row(name, f"{n:,}")
+            out.print(breakdown)
+    for line in unreadable:
+        out.print(Text.assemble(("UNREADABLE ", "bold red"), line))
+    return 1 if unreadable else 0
+
+
+# -- registration ------------------------------------------------------------------------
+
+
+def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except UsageError as exc:
+            Console(stderr=True, highlight=False, soft_wrap=True, force_jupyter=False).print(
+                Text(f"tower-llm-fx {args.command}: error: {exc}", style="red")
+            )
+            return 2
+
+    return run
+
+
+def register(sub: Any) -> None:
+    """Add the ``replay``, ``show`` and ``stats`` sub-commands to ``sub`` (an argparse subparsers action)."""
+    p = sub.add_parser(
+        "replay",
+        help="re-run recorded traces against the current code; report OK or the first divergence",
+        description="Replay each trace through the agent: every effect it makes must equal the recorded one.",
+    )
+    p.add_argument(
+        "traces", nargs="+", metavar="TRACE", help="trace file, directory of traces, or SQLite store"
+    )
+    p.add_argument(
+        "--agent",
+        required=True,
+        metavar="MODULE:ATTRIBUTE",
+        help="the Agent to replay (e.g. myapp.agents:calculator), or an async function taking an interpreter",
+    )
+    p.add_argument("--input", help="the user's text, for traces that do not start with a model call")
+    p.add_argument("--prefix", type=int, metavar="N", help="replay only the first N exchanges of each trace")
+    p.set_defaults(func=_guarded(_replay))
+
+    p = sub.add_parser("show", help="print a readable transcript of a trace")
+    p.add_argument("trace", metavar="TRACE", help="trace file, or SQLite store (file.db#id for one trace)")
+    p.add_argument("--full", action="store_true", help="print each model call's whole conversation")
+    p.set_defaults(func=_guarded(_show))
+
+    p = sub.add_parser("stats", help="count traces, exchanges, model and tool calls, errors and tokens")
+    p.add_argument("dir", nargs="+", metavar="DIR", help="directory of traces, trace file, or SQLite store")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_guarded(_stats))

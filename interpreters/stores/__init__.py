@@ -1,0 +1,47 @@
+"""interpreters.stores: where sessions and traces are kept (memory, a directory, SQLite).
+
+Session stores are interpreters for ``LoadSession`` / ``SaveSession`` (send
+them there with ``interpreters.layers.with_store``); trace stores receive what
+``interpreters.layers.record`` writes and feed ``interpreters.replay``. Every
+store only ever appends.
+
+    >>> import trio
+    >>> from interpreters.stores import memory_store
+    >>> store = memory_store()
+    >>> trio.run(store.list_sessions)
+    ()
+"""
+
+from interpreters._publish import publish as _publish
+
+from ._sessions import MemoryStore as MemoryStore
+from ._sessions import SessionInfo as SessionInfo
+from ._sessions import SessionStore as SessionStore
+from ._sessions import memory_store as memory_store
+from ._sqlite import SqliteStore as SqliteStore
+from ._sqlite import open_sqlite_store as open_sqlite_store
+from ._trace_sqlite import SqliteTraceStore as SqliteTraceStore
+from ._traces import DirectoryTraceStore as DirectoryTraceStore
+from ._traces import MemoryTraceStore as MemoryTraceStore
+from ._traces import TraceStore as TraceStore
+from ._traces import read_trace as read_trace
+from ._traces import save_trace as save_trace
+from ._traces import write_trace as write_trace
+
+__all__ = [
+    "DirectoryTraceStore",
+    "MemoryStore",
+    "MemoryTraceStore",
+    "SessionInfo",
+    "SessionStore",
+    "SqliteStore",
+    "SqliteTraceStore",
+    "TraceStore",
+    "memory_store",
+    "open_sqlite_store",
+    "read_trace",
+    "save_trace",
+    "write_trace",
+]
+
+_publish(__name__, globals(), __all__)

@@ -1,0 +1,363 @@
+"""The SQLite session store: an embedded file, append-only rows, one transaction per save.
+
+Design:
+
+* One dedicated ``sqlite3`` connection per store, used from worker threads
+  (``anyio.to_thread.run_sync``) one call at a time under an ``anyio.Lock``, so
+  the event loop never blocks on the disk and transactions never interleave.
+  A cancelled call still finishes its transaction in the thread: a save is
+  either wholly in the file or not at all.
+* WAL journal, so readers never block the writer; several processes may share
+  one file (writers take turns, waiting up to ``busy_timeout``).
+* A save is ``BEGIN IMMEDIATE``, a check that the session's last sequence number
+  is the one the save expects (else ``SessionConflict``), an insert of the new
+  rows and an update of the session's row, then ``COMMIT``. Its cost does not
+  depend on how long the session is. Rows are never updated or deleted by a run.
+* Records are stored as the JSON text of ``tower_llm_fx.to_json``.
+* ``schema_version`` records the migrations applied; opening a file runs the
+  missing ones in one transaction and refuses a file from a newer version.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Literal, TypeVar, cast, final
+
+import anyio
+
+from tower_llm_fx import Effect, to_json
+from tower_llm_fx.serde import compact_json
+from tower_llm_fx.sessions import (
+    Compaction,
+    LoadSession,
+    Record,
+    Saved,
+    SaveSession,
+    SessionError,
+    SessionLog,
+    decode_record,
+)
+
+from ._sessions import SessionInfo, check_fork, check_fork_point, conflict, unhandled
+
+__all__ = ["MIGRATIONS", "SqliteStore", "migrate", "open_sqlite_store"]
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE sessions (
+                session_id  TEXT PRIMARY KEY,
+                last_seq    INTEGER NOT NULL CHECK (last_seq >= 0),
+                created_at  REAL NOT NULL,
+                updated_at  REAL NOT NULL,
+                forked_from TEXT
+            )""",
+            """CREATE TABLE records (
+                session_id TEXT NOT NULL,
+                seq        INTEGER NOT NULL CHECK (seq >= 1),
+                kind       TEXT NOT NULL CHECK (kind IN ('message', 'compaction')),
+                data       TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                PRIMARY KEY (session_id, seq)
+            )""",
+        ),
+    ),
+)
+"""``(version, statements)`` in order; append new ones, never edit old ones."""
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[str]]] = MIGRATIONS) -> int:
+    """Bring ``conn``'s schema up to date in one transaction; return the schema version.
+
+    Safe when several processes open the same file at once: the first one
+    migrates, the others see the result.
+
+    Raises:
+        SessionError: the file was written by a newer version of this library.
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    latest = migrations[-1][0] if migrations else 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current: int = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+        if current > latest:
+            raise SessionError(
+                f"this session database has schema version {current}, but this version of tower_llm_fx "
+                f"knows versions up to {latest}; upgrade tower_llm_fx to open it"
+            )
+        for version, statements in migrations:
+            if version > current:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, time.time()))
+        conn.execute("COMMIT")
+    except Exception:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return max(current, latest)
+
+
+def _encode(record: Record) -> tuple[str, str]:
+    kind = "compaction" if type(record) is Compaction else "message"
+    return kind, compact_json(to_json(record))
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        out = fn()
+        conn.execute("COMMIT")
+    except Exception:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return out
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while decoding a long log.
+
+    Decoding allocates tens of thousands of acyclic objects, which makes the
+    collector run dozens of times (and now and then a full collection over the
+    whole heap) for nothing. The previous state is restored afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_LOAD = (
+    "SELECT COUNT(*), group_concat(seq), '[' || group_concat(data, ',') || ']' "
+    "FROM (SELECT seq, data FROM records WHERE session_id = ? ORDER BY seq)"
+)
+
+
+@final
+class SqliteStore:
+    """A session store in one SQLite file; open it with `open_sqlite_store`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._path = path
+        self._lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return f"open_sqlite_store({self._path!r})"
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        async with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise SessionError(f"{self!r} is closed; use it inside its `async with` block")
+            return await anyio.to_thread.run_sync(fn, conn)
+
+    async def __call__(self, effect: Effect[R], /) -> R:
+        if isinstance(effect, LoadSession):
+            return cast("R", await self.load(effect.session_id))
+        if isinstance(effect, SaveSession):
+            return cast("R", await self._run(lambda conn: self._save(conn, effect)))
+        raise unhandled(self, effect)
+
+    @staticmethod
+    def _save(conn: sqlite3.Connection, effect: SaveSession) -> Saved:
+        sid = effect.session_id
+        encoded = [_encode(r) for r in effect.records]
+
+        def transaction() -> Saved:
+            row = conn.execute("SELECT last_seq FROM sessions WHERE session_id = ?", (sid,)).fetchone()
+            current = 0 if row is None else row[0]
+            if current != effect.after_seq:
+                raise conflict(sid, effect.after_seq, current)
+            now = time.time()
+            last = current + len(encoded)
+            if row is None:
+                conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)", (sid, last, now, now))
+            else:
+                conn.execute(
+                    "UPDATE sessions SET last_seq = ?, updated_at = ? WHERE session_id = ?", (last, now, sid)
+                )
+            conn.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
+                [(sid, current + i, kind, data, now) for i, (kind, data) in enumerate(encoded, 1)],
+            )
+            return Saved(session_id=sid, last_seq=last)
+
+        return _in_transaction(conn, transaction)
+
+    @staticmethod
+    def _records(conn: sqlite3.Connection, session_id: str, upto: int | None = None) -> tuple[Record, ...]:
+        if upto is None:
+            count, seqs, array = conn.execute(_LOAD, (session_id,)).fetchone()
+            if count == 0:
+                return ()
+            # One JSON array decodes much faster than one document per row; the
+            # sequence numbers, concatenated in the same order, prove the order.
+            if seqs == ",".join(map(str, range(1, count + 1))):
+                with _no_gc():
+                    return tuple(map(decode_record, json.loads(array)))
+        query = "SELECT seq, data FROM records WHERE session_id = ? AND seq <= ? ORDER BY seq"
+        rows = conn.execute(query, (session_id, upto if upto is not None else 2**62)).fetchall()
+        for i, (seq, _) in enumerate(rows, 1):
+            if seq != i:
+                raise SessionError(f"session {session_id!r} is missing record {i}; the file is corrupt")
+        return tuple(decode_record(json.loads(data)) for _, data in rows)
+
+    async def load(self, session_id: str, /) -> SessionLog:
+        """The session's whole log (empty for an unknown session)."""
+        records = await self._run(lambda conn: self._records(conn, session_id))
+        return SessionLog(session_id=session_id, records=records)
+
+    async def list_sessions(self) -> tuple[SessionInfo, ...]:
+        """Every session, sorted by id."""
+
+        def query(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute(
+                "SELECT session_id, last_seq, created_at, updated_at, forked_from FROM sessions "
+                "ORDER BY session_id"
+            ).fetchall()
+
+        rows = await self._run(query)
+        return tuple(
+            SessionInfo(session_id=r[0], last_seq=r[1], created_at=r[2], updated_at=r[3], forked_from=r[4])
+            for r in rows
+        )
+
+    async def delete_session(self, session_id: str, /) -> bool:
+        """Delete a session and all its records in one transaction; return whether it existed."""
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            def transaction() -> bool:
+                conn.execute("DELETE FROM records WHERE session_id = ?", (session_id,))
+                return conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount > 0
+
+            return _in_transaction(conn, transaction)
+
+        return await self._run(delete)
+
+    async def fork_session(self, source: str, target: str, /, *, upto_seq: int | None = None) -> SessionInfo:
+        """Copy ``source``'s records up to ``upto_seq`` (default: all) into a new session ``target``.
+
+        Raises:
+            SessionError: unknown source, existing target, or a fork point that
+                would leave a tool call without its result.
+        """
+
+        def fork(conn: sqlite3.Connection) -> SessionInfo:
+            def transaction() -> SessionInfo:
+                row = conn.execute("SELECT last_seq FROM sessions WHERE session_id = ?", (source,)).fetchone()
+                exists = conn.execute("SELECT 1 FROM sessions WHERE session_id = ?", (target,)).fetchone()
+                upto = check_fork(
+                    source, target, None if row is None else row[0], exists is not None, upto_seq
+                )
+                if upto < row[0]:
+                    check_fork_point(source, self._records(conn, source, upto), upto)
+                now = time.time()
+                conn.execute(
+                    "INSERT INTO records SELECT ?, seq, kind, data, created_at FROM records "
+                    "WHERE session_id = ? AND seq <= ?",
+                    (target, source, upto),
+                )
+                conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (target, upto, now, now, source))
+                return SessionInfo(
+                    session_id=target, last_seq=upto, created_at=now, updated_at=now, forked_from=source
+                )
+
+            return _in_transaction(conn, transaction)
+
+        return await self._run(fork)
+
+    async def aclose(self) -> None:
+        """Close the connection (waiting for a call in progress to finish)."""
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await anyio.to_thread.run_sync(conn.close)
+
+
+def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    # Switching a file to WAL needs an exclusive lock and SQLite reports "database is
+    # locked" at once, without waiting, when another process holds one (say, it is
+    # opening the same new file): wait for it here, up to busy_timeout.
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.001
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        _use_wal(conn, busy_timeout)
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        migrate(conn)
+    except Exception:
+        conn.close()
+        raise
+    return conn
+
+
+@asynccontextmanager
+async def open_sqlite_store(
+    path: str | os.PathLike[str] = "sessions.db",
+    *,
+    durability: Literal["normal", "full"] = "normal",
+    busy_timeout: float = 10.0,
+) -> AsyncIterator[SqliteStore]:
+    """Open (creating if needed) a SQLite session store, and close it on exit.
+
+    Args:
+        path: the database file (default ``sessions.db`` in the working
+            directory); ``":memory:"`` keeps it in memory.
+        durability: ``"normal"`` (default) survives a crash of the process at any
+            point; after a power loss the file is consistent but the last saves
+            may be missing. ``"full"`` also syncs every save to disk (slower).
+        busy_timeout: seconds to wait for another process's write to finish.
+
+    Raises:
+        SessionError: the file was written by a newer version of tower_llm_fx.
+
+    >>> import trio, tower_llm_fx as fx
+    >>> async def main():
+    ...     async with open_sqlite_store(":memory:") as store:
+    ...         await store(fx.sessions.SaveSession(session_id="s", after_seq=0, records=(fx.user("hi"),)))
+    ...         return (await store.load("s")).view()
+    >>> trio.run(main)
+    (UserMessage(content='hi', name=None),)
+    """
+    if durability not in ("normal", "full"):
+        raise ValueError(f"durability must be 'normal' or 'full', got {durability!r}")
+    name = os.fspath(path)
+    conn = await anyio.to_thread.run_sync(_connect, name, busy_timeout, durability.upper())
+    store = SqliteStore(conn, name)
+    try:
+        yield store
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.aclose()

@@ -1,0 +1,98 @@
+"""Hypothesis strategies for tower_llm_fx values, and mutators for property tests.
+
+Importing this module imports hypothesis (``import tower_llm_fx`` never does).
+Every function here returns a strategy, except the re-exported pure
+mutator API (`mutate`, `Mutation`, `MUTABLE_KINDS`, `checked_kinds`).
+
+The two properties this module exists for::
+
+    from hypothesis import given
+    import tower_llm_fx as fx
+    from tower_llm_fx import strategies as fxst
+
+    @given(fxst.conversations())
+    def test_generated_conversations_are_valid(messages):
+        assert fx.validation.validate_conversation(messages) == ()
+
+    @given(fxst.mutations())
+    def test_each_mutation_breaks_exactly_one_rule(m):
+        assert fx.validation.validate_conversation(m.messages) == (m.violation,)
+
+`conversations` draws conversations that are valid under the policy you pass
+and *use what it permits* (out-of-order tool results when order is not
+enforced, repeated roles when allowed, ...). `mutations` breaks one rule of
+such a conversation and says which. `model_scripts` draws misbehaving model
+replies (tool-call storms, duplicate and empty ids, unknown tools, malformed
+arguments, empty replies, refusals) to fuzz an agent loop through the
+scripted interpreters.
+
+The strategies live in private modules by concept (``_strategies_messages``,
+``_strategies_tools``, ``_strategies_conversations``, ``_strategies_effects``,
+``_strategies_behaviour``); this module is their one public namespace.
+"""
+
+from __future__ import annotations
+
+from ._behaviour import model_scripts as model_scripts
+from ._conversations import conversations as conversations
+from ._conversations import mutations as mutations
+from ._conversations import validation_policies as validation_policies
+from ._effects import effects as effects
+from ._effects import exchanges as exchanges
+from ._effects import model_calls as model_calls
+from ._effects import model_params as model_params
+from ._effects import model_replies as model_replies
+from ._effects import parallels as parallels
+from ._effects import results as results
+from ._effects import run_items as run_items
+from ._effects import run_states as run_states
+from ._effects import stop_reasons as stop_reasons
+from ._effects import tool_calls as tool_calls
+from ._effects import tool_results as tool_results
+from ._effects import traces as traces
+from ._effects import usages as usages
+from ._messages import assistant_messages as assistant_messages
+from ._messages import messages as messages
+from ._messages import system_messages as system_messages
+from ._messages import tool_call_requests as tool_call_requests
+from ._messages import tool_messages as tool_messages
+from ._messages import user_messages as user_messages
+from ._mutations import MUTABLE_KINDS as MUTABLE_KINDS
+from ._mutations import Mutation as Mutation
+from ._mutations import checked_kinds as checked_kinds
+from ._mutations import mutate as mutate
+from ._tools import arguments_for as arguments_for
+from ._tools import tool_specs as tool_specs
+
+__all__ = [
+    "MUTABLE_KINDS",
+    "Mutation",
+    "arguments_for",
+    "assistant_messages",
+    "checked_kinds",
+    "conversations",
+    "effects",
+    "exchanges",
+    "messages",
+    "model_calls",
+    "model_params",
+    "model_replies",
+    "model_scripts",
+    "mutate",
+    "mutations",
+    "parallels",
+    "results",
+    "run_items",
+    "run_states",
+    "stop_reasons",
+    "system_messages",
+    "tool_call_requests",
+    "tool_calls",
+    "tool_messages",
+    "tool_results",
+    "tool_specs",
+    "traces",
+    "usages",
+    "user_messages",
+    "validation_policies",
+]
