@@ -24,7 +24,7 @@ from tests.laws._conversations import check_valid
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Tests that start processes or write 100k rows run on one backend only: what they
 # check is the file, not the event loop, and they are the slow ones.
@@ -216,7 +216,7 @@ async def until(condition: Callable[[], bool]) -> None:
 
 async def run_worker(*args: str) -> None:
     done = await anyio.run_process(
-        [sys.executable, "-m", "tests.interpreters._session_worker", *args], cwd=ROOT, check=False
+        [sys.executable, "-m", "tests.interpreters.stores._session_worker", *args], cwd=ROOT, check=False
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
 
@@ -256,7 +256,7 @@ async def test_sigkill_mid_step_keeps_every_completed_step(tmp_path: Path) -> No
     block_at = 4
     args = ["steps", db, "crash", "10", str(marks), str(block_at)]
     process = await anyio.open_process(
-        [sys.executable, "-m", "tests.interpreters._session_worker", *args], cwd=ROOT
+        [sys.executable, "-m", "tests.interpreters.stores._session_worker", *args], cwd=ROOT
     )
     try:
         await until(lambda: marks.exists() and marks.read_text().split()[-1:] == [str(block_at)])
@@ -279,7 +279,7 @@ async def test_sigkill_mid_step_keeps_every_completed_step(tmp_path: Path) -> No
 async def test_sigkill_at_a_random_moment_leaves_a_valid_prefix(tmp_path: Path) -> None:
     db, marks = str(tmp_path / "random.db"), tmp_path / "marks"
     process = await anyio.open_process(
-        [sys.executable, "-m", "tests.interpreters._session_worker", "steps", db, "r", "100000", str(marks)],
+        [sys.executable, "-m", "tests.interpreters.stores._session_worker", "steps", db, "r", "100000", str(marks)],
         cwd=ROOT,
     )
     try:

@@ -226,7 +226,7 @@ def test_the_commands_run_as_a_program(traces: Path, changed_agent: str) -> None
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+            [str(Path(__file__).resolve().parents[3]), os.environ.get("PYTHONPATH", "")]
         ),
     }
     ok = subprocess.run(
