@@ -33,6 +33,14 @@ The strategies live in private modules by concept (``_strategies_messages``,
 
 from __future__ import annotations
 
+try:
+    import hypothesis as _hypothesis  # noqa: F401  (fail here, with advice, not deep inside a submodule)
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the public-API test
+    raise ImportError(
+        "tower_llm_fx.strategies needs hypothesis, an optional extra: pip install 'tower-llm-fx[testing]' "
+        "(the rest of tower_llm_fx works without it)"
+    ) from exc
+
 from ._behaviour import model_scripts as model_scripts
 from ._conversations import conversations as conversations
 from ._conversations import mutations as mutations
