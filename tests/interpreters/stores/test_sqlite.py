@@ -279,7 +279,16 @@ async def test_sigkill_mid_step_keeps_every_completed_step(tmp_path: Path) -> No
 async def test_sigkill_at_a_random_moment_leaves_a_valid_prefix(tmp_path: Path) -> None:
     db, marks = str(tmp_path / "random.db"), tmp_path / "marks"
     process = await anyio.open_process(
-        [sys.executable, "-m", "tests.interpreters.stores._session_worker", "steps", db, "r", "100000", str(marks)],
+        [
+            sys.executable,
+            "-m",
+            "tests.interpreters.stores._session_worker",
+            "steps",
+            db,
+            "r",
+            "100000",
+            str(marks),
+        ],
         cwd=ROOT,
     )
     try:
