@@ -1,32 +1,127 @@
-"""Pin the public namespaces: sorted ``__all__``, every name public and resolvable,
-exported classes final, and the core free of I/O imports."""
+"""Pin the public namespaces: what each exports (exactly), that each name lives in one namespace only,
+that reprs show the namespace, that exported value classes are final and slotted, that the core loads no
+I/O module and that hypothesis is needed only by ``tower_llm_fx.strategies``.
+
+Changing a public name is a deliberate act: update ``PINNED`` in the same change, and the README.
+"""
 
 from __future__ import annotations
 
 import importlib
 import subprocess
 import sys
+import textwrap
+import types
 import typing
 
 import attrs
 import pytest
 
 import interpreters
-import tower_llm_fx
 
-PACKAGES = [
-    "tower_llm_fx",
-    "tower_llm_fx.testing",
-    "interpreters",
-    "interpreters.layers",
-    "tower_llm_fx.strategies",
-]
+# fmt: off
+PINNED: dict[str, tuple[str, ...]] = {
+    "tower_llm_fx": (
+        "Agent", "AgentBuilder", "AnyOf", "AssistantMessage", "AuthenticationError", "BadRequestError",
+        "ConfigurationError", "ConflictError", "DEFAULT_POLICY", "DecodeError", "Done", "Effect",
+        "EffectTimeout", "HandoffItem", "InterpreterError", "JoinPolicy", "LayerError", "MalformedResponse",
+        "Message", "MessageItem", "ModelCall", "ModelParams", "ModelReplied", "ModelReply", "NotFoundError",
+        "Parallel", "Policy", "ProviderConnectionError", "ProviderError", "ProviderTimeoutError",
+        "RateLimitError", "RefusalDelta", "RunEvent", "RunFinished", "RunItem", "RunStarted", "RunState",
+        "ScriptExhausted", "ServerError", "StepError", "StepFinished", "StopPolicy", "StopReason",
+        "StreamInterrupted", "SystemMessage", "TokenDelta", "Tool", "ToolCall", "ToolCallArgumentsDelta",
+        "ToolCallFinished", "ToolCallItem", "ToolCallRequest", "ToolCallStarted", "ToolError",
+        "ToolErrorKind", "ToolMessage", "ToolOutputItem", "ToolResult", "ToolSchemaError", "ToolSpec",
+        "TowerLLMFXError", "UnhandledEffect", "Usage", "UserMessage", "WrongResultType", "advance",
+        "agent_step", "any_of", "assistant", "finish", "from_json", "items_are_canonical",
+        "items_to_messages", "max_steps", "messages_to_items", "pending_tool_calls", "reply_events",
+        "step_completed", "system", "to_json", "tool", "tool_typed", "until_no_tool_calls",
+        "until_tool_called", "user",
+    ),
+    "tower_llm_fx.testing": (
+        "SequenceMismatch", "check_step_output", "field_diff", "run_sequence",
+    ),
+    "tower_llm_fx.serde": (
+        "compact_json", "register", "registered",
+    ),
+    "tower_llm_fx.openai": (
+        "OpenAIStream", "from_openai_error", "from_openai_message", "from_openai_request",
+        "from_openai_response", "retry_after_from_headers", "to_openai_chunks", "to_openai_message",
+        "to_openai_request", "to_openai_response", "to_openai_tool",
+    ),
+    "tower_llm_fx.trace": (
+        "DeltaBase", "Exchange", "REDACTED", "Redactor", "ReplayMismatch", "TRACE_FORMAT_VERSION", "Trace",
+        "TraceDecodeError", "TraceExists", "TraceMeta", "TraceNotFound", "TraceStats", "TraceStoreError",
+        "check_result", "check_trace_id", "decode_trace", "describe_effect", "describe_result",
+        "encode_exchange", "encode_header", "encode_trace", "new_exchange", "next_base", "redact_exchange",
+        "scrub_exchanges", "scrub_json", "scrub_text", "start_messages", "trace_from_json", "trace_stats",
+        "trace_to_json",
+    ),
+    "tower_llm_fx.validation": (
+        "InvalidConversation", "VIOLATION_KINDS", "ValidationPolicy", "Violation", "ViolationKind",
+        "arguments_problem", "duplicate_tool_call_id", "empty_assistant_message", "invalid_tool_arguments",
+        "missing_tool_response", "schema_problem", "tool_arguments_mismatch", "validate_conversation",
+        "validate_model_call", "violation",
+    ),
+    "tower_llm_fx.group": (
+        "CombinableHandoffPolicy", "Group", "GroupBuilder", "GroupMember", "GroupState", "HandedOff",
+        "Handoff", "HandoffPolicy", "HandoffRecord", "HandoffRoute", "InputFilter", "ModelPicker", "Picker",
+        "UnknownAgent", "check_tool_pairs", "compacting_handoff", "composite_handoff",
+        "conditional_handoff", "explicit_handoffs", "filtered_handoff", "group_advance", "group_step",
+        "handoff_events", "handoff_to", "last_messages", "llm_picker", "no_handoffs", "sequential_handoff",
+        "without_tool_calls",
+    ),
+    "tower_llm_fx.sessions": (
+        "Compaction", "CompactionError", "CompactionPlan", "CompactionPolicy", "CompactionStrategy",
+        "DEFAULT_SUMMARY_PROMPT", "LoadSession", "Record", "SaveSession", "Saved", "SessionConflict",
+        "SessionError", "SessionLog", "SessionState", "SessionStep", "Summarise", "apply_compaction",
+        "compact", "custom_compaction", "decode_record", "drop_oldest", "estimate_tokens", "fold_log",
+        "plan_compaction", "summarise", "summary_message", "summary_request", "with_session",
+    ),
+    "tower_llm_fx.resilience": (
+        "ApprovalError", "Approve", "BreakerPolicy", "BreakerState", "BucketState", "Budget", "CircuitOpen",
+        "DEFAULT_RETRY_STATUSES", "Decision", "NON_RETRYABLE_CODES", "Price", "RetryPolicy", "TokenBucket",
+        "allow", "apply_decision", "deny", "is_transient", "modify", "rough_token_estimate", "with_budget",
+    ),
+    "tower_llm_fx.strategies": (
+        "MUTABLE_KINDS", "Mutation", "arguments_for", "assistant_messages", "checked_kinds",
+        "conversations", "effects", "exchanges", "messages", "model_calls", "model_params", "model_replies",
+        "model_scripts", "mutate", "mutations", "parallels", "results", "run_items", "run_states",
+        "stop_reasons", "system_messages", "tool_call_requests", "tool_calls", "tool_messages",
+        "tool_results", "tool_specs", "traces", "usages", "user_messages", "validation_policies",
+    ),
+    "interpreters": (
+        "EventSink", "Interpreter", "Layer", "Reply", "RunStream", "active_agent", "agent_interpreter",
+        "by_type", "drive", "drive_stream", "event_sink", "fixed", "function", "group_interpreter",
+        "identity", "local_tools", "observe_deltas", "openai", "replay", "replay_run", "run", "run_group",
+        "run_group_stream", "run_session", "run_stream", "run_user", "sequence", "serialise_output",
+        "stack", "tap",
+    ),
+    "interpreters.layers": (
+        "Approver", "Chaos", "CircuitBreaker", "Fault", "FaultKind", "MetricRecord", "PendingApproval",
+        "Tracing", "approval_channel", "approvals", "chaos", "circuit_breaker", "fallback", "limit",
+        "metrics", "new_trace_id", "record", "retry", "timeout", "tracing", "validate", "with_store",
+    ),
+    "interpreters.stores": (
+        "DirectoryTraceStore", "MemoryStore", "MemoryTraceStore", "SessionInfo", "SessionStore",
+        "SqliteStore", "SqliteTraceStore", "TraceStore", "memory_store", "open_sqlite_store", "read_trace",
+        "save_trace", "write_trace",
+    ),
+    "interpreters.cli": (
+        "build_parser", "main",
+    ),
+}
+# fmt: on
+
+NAMESPACES = tuple(PINNED)
+CORE = tuple(n for n in NAMESPACES if n.startswith("tower_llm_fx"))
 
 
-@pytest.mark.parametrize("name", PACKAGES)
-def test_all_is_sorted_unique_and_resolves(name: str) -> None:
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_all_is_pinned_sorted_and_resolves(name: str) -> None:
     module = importlib.import_module(name)
-    exported = module.__all__
+    exported = tuple(module.__all__)
+    assert exported == PINNED[name], f"{name}.__all__ changed: update PINNED (and the README) deliberately"
     assert list(exported) == sorted(exported), "keep __all__ sorted"
     assert len(set(exported)) == len(exported), "duplicate names in __all__"
     for attr in exported:
@@ -34,37 +129,102 @@ def test_all_is_sorted_unique_and_resolves(name: str) -> None:
         assert hasattr(module, attr), f"{name}.__all__ names {attr!r}, which does not exist"
 
 
-@pytest.mark.parametrize("name", ["tower_llm_fx", "interpreters", "interpreters.layers"])
+@pytest.mark.parametrize("name", NAMESPACES)
 def test_every_public_name_is_exported(name: str) -> None:
     module = importlib.import_module(name)
     public = {
         n
         for n, v in vars(module).items()
-        if not n.startswith("_") and not isinstance(v, type(sys)) and n not in {"annotations"}
+        if not n.startswith("_") and not isinstance(v, types.ModuleType) and n != "annotations"
     }
     assert public == set(module.__all__)
 
 
-def test_exported_value_classes_are_final_and_frozen() -> None:
-    for name in tower_llm_fx.__all__:
-        obj = getattr(tower_llm_fx, name)
+def test_the_top_level_is_what_a_step_author_needs() -> None:
+    assert len(PINNED["tower_llm_fx"]) <= 90
+
+
+def test_each_object_is_exported_by_one_namespace_only() -> None:
+    homes: dict[int, list[str]] = {}
+    for name in NAMESPACES:
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if isinstance(obj, (type, types.FunctionType)):
+                homes.setdefault(id(obj), []).append(f"{name}.{attr}")
+    shared = [places for places in homes.values() if len(places) > 1]
+    assert shared == []
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_classes_and_functions_show_their_namespace(name: str) -> None:
+    module = importlib.import_module(name)
+    for attr in module.__all__:
+        obj = getattr(module, attr)
+        if isinstance(obj, (type, types.FunctionType)):
+            assert obj.__module__ == name, f"{name}.{attr} shows {obj.__module__!r}"
+
+
+def test_reprs_read_as_the_public_path() -> None:
+    import tower_llm_fx as fx
+    import tower_llm_fx.trace
+
+    assert repr(fx.ModelCall).startswith("<class 'tower_llm_fx.ModelCall")
+    assert repr(fx.trace.Trace).startswith("<class 'tower_llm_fx.trace.Trace")
+    assert interpreters.stack.__module__ == "interpreters"
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_exported_value_classes_are_final_and_slotted(name: str) -> None:
+    module = importlib.import_module(name)
+    for attr in module.__all__:
+        obj = getattr(module, attr)
         if isinstance(obj, type) and attrs.has(obj):
-            assert getattr(obj, "__final__", False), f"{name} should be @final"
-            assert "__slots__" in vars(obj), f"{name} should be slotted"
+            assert getattr(obj, "__final__", False), f"{name}.{attr} should be @final"
+            assert "__slots__" in vars(obj), f"{name}.{attr} should be slotted"
 
 
-def test_public_classes_show_the_package_name() -> None:
-    assert repr(tower_llm_fx.ModelCall).startswith("<class 'tower_llm_fx.ModelCall")
+def _run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
 
 
-def test_core_imports_no_io() -> None:
-    code = (
-        "import sys, tower_llm_fx, tower_llm_fx.testing\n"
-        "bad = {'trio', 'anyio', 'httpx', 'sqlite3', 'interpreters', 'asyncio'} & set(sys.modules)\n"
-        "print(sorted(bad))"
+def test_the_core_imports_no_io() -> None:
+    families = [n for n in CORE if n != "tower_llm_fx.strategies"]
+    out = _run(
+        f"""
+        import importlib, sys
+        for name in {families!r}:
+            importlib.import_module(name)
+        bad = {{'trio', 'anyio', 'httpx', 'sqlite3', 'interpreters', 'asyncio', 'hypothesis'}} & set(sys.modules)
+        print(sorted(bad))
+        """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out == "[]"
+
+
+def test_hypothesis_is_needed_only_by_the_strategies() -> None:
+    out = _run(
+        f"""
+        import importlib, sys
+
+        class NoHypothesis:
+            def find_spec(self, name, path=None, target=None):
+                if name == "hypothesis" or name.startswith("hypothesis."):
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                return None
+
+        sys.meta_path.insert(0, NoHypothesis())
+        for name in {[n for n in NAMESPACES if n != "tower_llm_fx.strategies"]!r}:
+            importlib.import_module(name)
+        try:
+            import tower_llm_fx.strategies
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    assert "pip install 'tower-llm-fx[testing]'" in out
 
 
 def test_typing_of_interpreter_protocol() -> None:

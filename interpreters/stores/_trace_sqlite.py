@@ -20,7 +20,7 @@ from typing import TypeVar, final
 import anyio.to_thread
 
 from tower_llm_fx.trace import (
-    Base,
+    DeltaBase,
     Exchange,
     Trace,
     TraceDecodeError,
@@ -67,7 +67,7 @@ class SqliteTraceStore:
         self.path = Path(path)
         self.timeout = timeout
         self._ready = False
-        self._bases: dict[str, Base] = {}  # the latest model call appended to each trace
+        self._bases: dict[str, DeltaBase] = {}  # the latest model call appended to each trace
 
     def __repr__(self) -> str:
         return f"SqliteTraceStore({str(self.path)!r})"

@@ -26,7 +26,7 @@ import anyio.to_thread
 
 from tower_llm_fx import Effect
 from tower_llm_fx.trace import (
-    Base,
+    DeltaBase,
     Exchange,
     Trace,
     TraceDecodeError,
@@ -181,7 +181,7 @@ class DirectoryTraceStore:
     def __init__(self, directory: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.directory = Path(directory)
         self.fsync = fsync
-        self._bases: dict[str, Base] = {}  # the latest model call appended to each trace
+        self._bases: dict[str, DeltaBase] = {}  # the latest model call appended to each trace
 
     def __repr__(self) -> str:
         return f"DirectoryTraceStore({str(self.directory)!r})"

@@ -41,6 +41,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         "(the rest of tower_llm_fx works without it)"
     ) from exc
 
+from tower_llm_fx._publish import publish as _publish
+
 from ._behaviour import model_scripts as model_scripts
 from ._conversations import conversations as conversations
 from ._conversations import mutations as mutations
@@ -104,3 +106,5 @@ __all__ = [
     "user_messages",
     "validation_policies",
 ]
+
+_publish(__name__, globals(), __all__)

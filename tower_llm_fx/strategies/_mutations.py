@@ -72,6 +72,7 @@ register(Mutation)
 def checked_kinds(policy: ValidationPolicy = _DEFAULT) -> frozenset[ViolationKind]:
     """The violation kinds ``policy`` can report for a conversation.
 
+    >>> from tower_llm_fx.validation import ValidationPolicy
     >>> "repeated_role" in checked_kinds(ValidationPolicy())
     False
     >>> "repeated_role" in checked_kinds(ValidationPolicy.strict())

@@ -17,7 +17,7 @@ from tower_llm_fx._errors import TraceNotFound as TraceNotFound
 from tower_llm_fx._errors import TraceStoreError as TraceStoreError
 from tower_llm_fx._publish import publish as _publish
 
-from ._codec import Base as Base
+from ._codec import DeltaBase as DeltaBase
 from ._codec import decode_trace as decode_trace
 from ._codec import encode_exchange as encode_exchange
 from ._codec import encode_header as encode_header
@@ -46,7 +46,7 @@ from ._view import start_messages as start_messages
 from ._view import trace_stats as trace_stats
 
 __all__ = [
-    "Base",
+    "DeltaBase",
     "Exchange",
     "REDACTED",
     "Redactor",

@@ -48,7 +48,7 @@ from ._model import (
 from ._redact import scrub_json
 
 __all__ = [
-    "Base",
+    "DeltaBase",
     "decode_trace",
     "encode_exchange",
     "encode_header",
@@ -58,12 +58,12 @@ __all__ = [
     "trace_to_json",
 ]
 
-Base: TypeAlias = tuple[int, ModelCall]
+DeltaBase: TypeAlias = tuple[int, ModelCall]
 """The latest model call of a trace and its index: what the next model call may refer to."""
 
 
-def next_base(index: int, exchange: Exchange, base: Base | None) -> Base | None:
-    """The `Base` after writing or reading exchange ``index``."""
+def next_base(index: int, exchange: Exchange, base: DeltaBase | None) -> DeltaBase | None:
+    """The `DeltaBase` after writing or reading exchange ``index``."""
     effect = exchange.effect
     return (index, effect) if type(effect) is ModelCall else base
 
@@ -93,7 +93,7 @@ def encode_header(meta: TraceMeta) -> str:
     return compact_json(_header_json(meta)) + "\n"
 
 
-def _effect_json(effect: Effect[Any], base: Base | None) -> Any:
+def _effect_json(effect: Effect[Any], base: DeltaBase | None) -> Any:
     if type(effect) is not ModelCall or base is None:
         return to_json(effect)
     j, prev = base
@@ -111,13 +111,13 @@ def _effect_json(effect: Effect[Any], base: Base | None) -> Any:
     return data
 
 
-def _exchange_json(index: int, exchange: Exchange, base: Base | None) -> dict[str, Any]:
+def _exchange_json(index: int, exchange: Exchange, base: DeltaBase | None) -> dict[str, Any]:
     data = {"i": index, "effect": _effect_json(exchange.effect, base), "result": to_json(exchange.result)}
     cleaned: dict[str, Any] = scrub_json(data)
     return cleaned
 
 
-def encode_exchange(index: int, exchange: Exchange, base: Base | None = None) -> str:
+def encode_exchange(index: int, exchange: Exchange, base: DeltaBase | None = None) -> str:
     """The JSON Lines line of exchange number ``index`` (ending in a newline).
 
     Secrets are scrubbed. With ``base`` (the trace's latest model call before
@@ -141,7 +141,7 @@ def encode_trace(trace: Trace) -> str:
     (2, True)
     """
     parts = [encode_header(trace.meta)]
-    base: Base | None = None
+    base: DeltaBase | None = None
     for i, ex in enumerate(trace.exchanges):
         parts.append(encode_exchange(i, ex, base))
         base = next_base(i, ex, base)
@@ -152,7 +152,7 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
     """``trace`` as one JSON document: the header fields plus an ``"exchanges"`` list."""
     data = _header_json(trace.meta)
     items = []
-    base: Base | None = None
+    base: DeltaBase | None = None
     for i, ex in enumerate(trace.exchanges):
         line = _exchange_json(i, ex, base)
         items.append({"effect": line["effect"], "result": line["result"]})
@@ -212,7 +212,7 @@ def _typed_key(obj: dict[str, Any]) -> Any:
     return tuple((k, type(val), _tuplify(val)) for k, val in obj.items())
 
 
-def _resolve(name: str, ref: Any, base: Base | None) -> Any:
+def _resolve(name: str, ref: Any, base: DeltaBase | None) -> Any:
     """The value a reference in field ``name`` of a model call stands for; ValueError if invalid."""
     keys = {"extends", "append"} if name == "messages" else {"same_as"}
     if not isinstance(ref, dict) or set(ref) != keys:
@@ -237,7 +237,7 @@ class _Decoder:
 
     def __init__(self) -> None:
         self.classes = registered()
-        self.base: Base | None = None
+        self.base: DeltaBase | None = None
         self.decode = json.JSONDecoder(object_hook=self.hook).decode
         self.memo: dict[Any, Any] = {}  # this trace's values; _interned holds recent ones of all traces
 
@@ -309,7 +309,7 @@ class _Decoder:
         return exchange
 
 
-def _slow_line(text: str, lineno: int, index: int, base: Base | None) -> Exchange:
+def _slow_line(text: str, lineno: int, index: int, base: DeltaBase | None) -> Exchange:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -317,7 +317,7 @@ def _slow_line(text: str, lineno: int, index: int, base: Base | None) -> Exchang
     return _exchange_from_json(data, lineno, index, "", base)
 
 
-def _effect_from_json(data: Any, field: str, base: Base | None, lineno: int | None) -> Any:
+def _effect_from_json(data: Any, field: str, base: DeltaBase | None, lineno: int | None) -> Any:
     refs: dict[str, Any] = {}
     if isinstance(data, dict) and data.get("type") == "ModelCall":
         refs = {k: data[k] for k in _REF_FIELDS if isinstance(data.get(k), dict) and "type" not in data[k]}
@@ -337,7 +337,7 @@ def _effect_from_json(data: Any, field: str, base: Base | None, lineno: int | No
 
 
 def _exchange_from_json(
-    data: Any, lineno: int | None, index: int, prefix: str, base: Base | None
+    data: Any, lineno: int | None, index: int, prefix: str, base: DeltaBase | None
 ) -> Exchange:
     if not isinstance(data, dict):
         raise TraceDecodeError(
@@ -438,7 +438,7 @@ def trace_from_json(data: Any) -> Trace:
     if not isinstance(items, list):
         raise TraceDecodeError(f"expected a list, got {type(items).__name__}", field="exchanges")
     exchanges = []
-    base: Base | None = None
+    base: DeltaBase | None = None
     for i, item in enumerate(items):
         exchange = _exchange_from_json(item, None, i, f"exchanges[{i}].", base)
         exchanges.append(exchange)
