@@ -4,7 +4,7 @@ Theory of operation: a filter is a pure function ``messages -> messages`` over
 the history *before* a handoff. It makes a view: the shared conversation is
 never changed, and the group recomputes the view from its handoff records.
 Rule: a filter never separates a tool call from its result (`check_tool_pairs`
-enforces it on every filter's output). Compaction (`_compaction.py`) is a
+enforces it on every filter's output). Compaction (`tower_llm_fx.sessions`) is a
 filter too; a summarising one needs a summary the group asks a model for.
 """
 

@@ -6,19 +6,19 @@ and one small state machine; ``interpreters.openai`` only moves bytes. So the
 codec is tested without a server, and a recorded body decodes the same way
 forever. Each module holds one concept and its docstring states its rule:
 
-* ``_openai_messages`` (this module): `to_openai_message` /
+* ``_messages`` (this module): `to_openai_message` /
   `from_openai_message` convert one message in each direction, and
   `to_openai_tool` encodes a tool spec.
-* ``_openai_request``: `to_openai_request` / `from_openai_request`, the
+* ``_request``: `to_openai_request` / `from_openai_request`, the
   request body. Rule 1: nothing the caller set is dropped, and an ``extra`` key
   that would say a thing twice raises ``ConfigurationError``.
-* ``_openai_reply``: `from_openai_response` / `to_openai_response`, the
+* ``_reply``: `from_openai_response` / `to_openai_response`, the
   ``chat.completion`` body, and the helpers both reply decoders share.
-* ``_openai_stream``: `OpenAIStream` folds ``chat.completion.chunk`` objects
+* ``_stream``: `OpenAIStream` folds ``chat.completion.chunk`` objects
   into streaming events and the same ``ModelReply``; `to_openai_chunks`
   encodes a reply as such a stream. Rule 2: a streamed and a non-streamed
   reply decode to equal values.
-* ``_openai_errors``: `from_openai_error` and `retry_after_from_headers` map
+* ``_errors``: `from_openai_error` and `retry_after_from_headers` map
   a failed HTTP response to the right ``ProviderError``; errors inside a
   stream and malformed replies are built there too.
 

@@ -2,7 +2,7 @@
 
 Theory: `from_openai_response` decodes a ``chat.completion`` body into a
 ``ModelReply`` and `to_openai_response` is its inverse (servers and tests use
-it). Streamed replies are folded by ``_openai_stream``, which shares this
+it). Streamed replies are folded by ``_stream``, which shares this
 module's helpers, so Rule 2 holds: a streamed and a non-streamed reply decode
 to equal values. Both decoders normalise the one place servers differ:
 ``content == ""`` next to tool calls or a refusal becomes ``None`` (OpenAI

@@ -6,7 +6,7 @@ through as they are) and merges ``ModelParams.extra`` into the body. An
 ``extra`` key that would shadow a named field or a key the codec owns raises
 ``ConfigurationError``: say a thing in one place. `from_openai_request` turns
 a body back into the ``ModelCall``. Messages and tools are encoded by
-``_openai_messages``, which also holds the overview of the whole codec.
+``_messages``, which also holds the overview of the whole codec.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Theory: `OpenAIStream` is a sans-io state machine, like ``h11.Connection``.
 The shell feeds it the ``data`` of each server-sent event; it yields the
 streaming events each chunk produces and, after ``data: [DONE]``, the same
 ``ModelReply`` that `from_openai_response` gives for the completion
-unstreamed (Rule 2; the reply helpers are shared with ``_openai_reply``). A
+unstreamed (Rule 2; the reply helpers are shared with ``_reply``). A
 stream cut before ``[DONE]`` is ``StreamInterrupted``, never a short reply.
 `to_openai_chunks` encodes a reply as such a stream. The overview of the
 whole codec is in ``tower_llm_fx.openai._messages``.

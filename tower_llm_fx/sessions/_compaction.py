@@ -14,7 +14,7 @@ Theory of operation:
   `summary_request` only *describes* the ``ModelCall``; the session step emits
   it as an effect (it is recorded and replays exactly) and folds the reply back
   with `summary_message`. Originals are never destroyed: the session log keeps
-  them and records the compaction next to them (see ``_sessions.py``).
+  them and records the compaction next to them (see ``_session.py``).
 
 Imports: attrs and the core only; no I/O.
 """

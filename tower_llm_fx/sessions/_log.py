@@ -237,7 +237,7 @@ class LoadSession(Effect[SessionLog]):
     """Load a session's log (an unknown session is an empty log, not an error).
 
     **Result:** `SessionLog`.
-    **Performed by:** ``interpreters.memory_store``, ``interpreters.open_sqlite_store``, ``replay``.
+    **Performed by:** ``interpreters.stores.memory_store``, ``interpreters.stores.open_sqlite_store``, ``replay``.
     """
 
     result_type: ClassVar[type[Any]] = SessionLog
@@ -262,7 +262,7 @@ class SaveSession(Effect[Saved]):
     ``SessionConflict``. The new records get ``after_seq + 1``, ``after_seq + 2``, ….
 
     **Result:** `Saved` with ``last_seq == after_seq + len(records)``.
-    **Performed by:** ``interpreters.memory_store``, ``interpreters.open_sqlite_store``, ``replay``.
+    **Performed by:** ``interpreters.stores.memory_store``, ``interpreters.stores.open_sqlite_store``, ``replay``.
     """
 
     result_type: ClassVar[type[Any]] = Saved

@@ -15,7 +15,7 @@ Theory of operation: `with_session` wraps any step over `RunState` (such as
 
 Rule 1: a save never contains a tool call without its result, so a crash at any
 point loses at most the step in flight. Rule 2: each save names the sequence
-number it appends after (optimistic concurrency; see ``_session_log.py``).
+number it appends after (optimistic concurrency; see ``_log.py``).
 Rule 3: the state is data; ``advance`` is the only thing that changes it.
 """
 

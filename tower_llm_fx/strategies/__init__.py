@@ -26,9 +26,9 @@ replies (tool-call storms, duplicate and empty ids, unknown tools, malformed
 arguments, empty replies, refusals) to fuzz an agent loop through the
 scripted interpreters.
 
-The strategies live in private modules by concept (``_strategies_messages``,
-``_strategies_tools``, ``_strategies_conversations``, ``_strategies_effects``,
-``_strategies_behaviour``); this module is their one public namespace.
+The strategies live in private modules by concept (``_messages``,
+``_tools``, ``_conversations``, ``_effects``,
+``_behaviour``); this module is their one public namespace.
 """
 
 from __future__ import annotations

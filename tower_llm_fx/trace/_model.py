@@ -12,8 +12,8 @@ Theory of operation (read before changing anything here):
   supplies ``created_at`` (the core has no clock).
 * Rule 2: an `Exchange` is checked when built: its result must be able to
   answer its effect, so a trace can always be folded back into a run state.
-* The file format lives in ``_trace_codec.py``, redaction in
-  ``_trace_redact.py``, summaries and statistics in ``_trace_view.py``.
+* The file format lives in ``_codec.py``, redaction in
+  ``_redact.py``, summaries and statistics in ``_view.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Checks of single fields: message and tool names, tool call arguments, one call list.
 
-Shared by the fast acceptor (``_validation_fast.py``), which only asks
-"fine?", and the reporter (``_validation_report.py``), which asks "what is
+Shared by the fast acceptor (``_fast.py``), which only asks
+"fine?", and the reporter (``_report.py``), which asks "what is
 wrong?" (`call_violations`). Names that passed are memoised: they repeat a
 lot in long runs.
 """

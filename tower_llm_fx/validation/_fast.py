@@ -1,7 +1,7 @@
 """The fast acceptor: one tight pass that can only say "certainly valid".
 
 Rule: `accepts` returns ``True`` only when the reporter
-(``_validation_report.py``) would find nothing. It recognises the shape
+(``_report.py``) would find nothing. It recognises the shape
 agents produce (every assistant's tool calls answered right after it, in
 call order, once each) with no allocation per message; anything else,
 valid or not, returns ``False`` and goes to the reporter. Tests check that

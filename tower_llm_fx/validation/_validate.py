@@ -23,10 +23,10 @@ Theory of operation:
   check that they agree.
 
 Where things are: `Violation` and its kinds and explanations in
-``_violations.py``; `ValidationPolicy` in ``_validation_policy.py``; the
-per-field checks in ``_validation_checks.py``; `accepts` in
-``_validation_fast.py``; `report` (and tool-call windows) in
-``_validation_report.py``. This module holds the two entry points and the
+``_violations.py``; `ValidationPolicy` in ``_policy.py``; the
+per-field checks in ``_checks.py``; `accepts` in
+``_fast.py``; `report` (and tool-call windows) in
+``_report.py``. This module holds the two entry points and the
 request-level rules.
 """
 

@@ -3,7 +3,7 @@
 Theory of operation: a `Violation` is a value naming its rule (``kind``),
 the offending message (``index``) and an ``explanation`` that says what to
 do. Explanations are made in one place, here, and shared by the validator
-(``_validation_report.py``) and the mutators (``_mutators_*.py``), so a
+(``_report.py``) and the mutators (``_mutators_*.py``), so a
 mutation can state the exact violation it introduces. Most kinds explain
 themselves from a template in `_EXPLANATIONS` (`violation`); the few whose
 explanation lists several calls or problems have a function of their own.
