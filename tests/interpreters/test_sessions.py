@@ -1,5 +1,7 @@
-"""The session-store contract, checked on both stores (memory, and SQLite in a real file),
-plus ``run_session`` and ``with_store``. Trio and asyncio."""
+"""``run_session`` on both session stores (memory, and SQLite in a real file). Trio and asyncio.
+
+The store contract itself is in ``stores/test_sessions.py``, ``with_store`` in ``layers/test_sessions.py``.
+"""
 
 from __future__ import annotations
 
@@ -38,86 +40,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     else:
         async with open_sqlite_store(tmp_path / "sessions.db") as s:
             yield s
-
-
-def save(after: int, *records: fx.sessions.Record, sid: str = "s") -> fx.sessions.SaveSession:
-    return fx.sessions.SaveSession(session_id=sid, after_seq=after, records=records)
-
-
-async def test_unknown_sessions_load_empty_and_saves_append(store: SessionStore) -> None:
-    assert await store(fx.sessions.LoadSession(session_id="s")) == fx.sessions.SessionLog(session_id="s")
-    assert await store(save(0, fx.user("a"), fx.assistant("b"))) == fx.sessions.Saved(
-        session_id="s", last_seq=2
-    )
-    assert await store(save(2, fx.user("c"))) == fx.sessions.Saved(session_id="s", last_seq=3)
-    log = await store.load("s")
-    assert log.records == (fx.user("a"), fx.assistant("b"), fx.user("c"))
-
-
-async def test_a_stale_save_is_a_conflict_and_writes_nothing(store: SessionStore) -> None:
-    await store(save(0, fx.user("a")))
-    with pytest.raises(fx.sessions.SessionConflict, match="another run appended") as info:
-        await store(save(0, fx.user("x"), fx.user("y")))
-    assert (info.value.session_id, info.value.expected_seq, info.value.actual_seq) == ("s", 0, 1)
-    with pytest.raises(fx.sessions.SessionConflict):
-        await store(save(5, fx.user("z")))
-    assert (await store.load("s")).records == (fx.user("a"),)
-
-
-async def test_records_round_trip_exactly(store: SessionStore) -> None:
-    records: tuple[fx.sessions.Record, ...] = (
-        fx.system("sys ünïcødé"),
-        fx.UserMessage(content="q", name="ann"),
-        fx.AssistantMessage(content=None, tool_calls=(call("c1"),), refusal=None, name="bot"),
-        fx.ToolMessage(tool_call_id="c1", content='{"x": [1, 2]}'),
-        fx.AssistantMessage(content="", refusal="no"),
-        fx.user("a lone surrogate \ud800 and an emoji 😀"),
-        fx.sessions.Compaction(
-            first_seq=1, last_seq=4, message=fx.user("[s]"), strategy="drop_oldest()", tokens_before=9
-        ),
-    )
-    await store(save(0, *records))
-    assert (await store.load("s")).records == records
-
-
-async def test_list_delete_and_fork(store: SessionStore) -> None:
-    await store(
-        save(0, fx.user("q"), fx.assistant(None, call("c1")), fx.ToolMessage(tool_call_id="c1", content="3"))
-    )
-    await store(save(0, fx.user("other"), sid="b"))
-    info = await store.fork_session("s", "s2", upto_seq=1)
-    assert (info.session_id, info.last_seq, info.forked_from) == ("s2", 1, "s")
-    assert (await store.load("s2")).records == (fx.user("q"),)
-    await store(save(1, fx.user("diverge"), sid="s2"))
-    assert (await store.load("s")).last_seq == 3  # the source is untouched
-    whole = await store.fork_session("s", "s3")
-    assert whole.last_seq == 3
-    with pytest.raises(fx.sessions.SessionError, match="without results"):
-        await store.fork_session("s", "s4", upto_seq=2)
-    with pytest.raises(fx.sessions.SessionError, match="already exists"):
-        await store.fork_session("s", "b")
-    with pytest.raises(fx.sessions.SessionError, match="no such session"):
-        await store.fork_session("nope", "s5")
-    with pytest.raises(fx.sessions.SessionError, match="between 0 and 3"):
-        await store.fork_session("s", "s6", upto_seq=9)
-    listed = await store.list_sessions()
-    assert [(i.session_id, i.last_seq, i.forked_from) for i in listed] == [
-        ("b", 1, None),
-        ("s", 3, None),
-        ("s2", 2, "s"),
-        ("s3", 3, "s"),
-    ]
-    assert all(i.created_at <= i.updated_at for i in listed)
-    assert await store.delete_session("s") is True
-    assert await store.delete_session("s") is False
-    assert (await store.load("s")).records == ()
-    assert (await store.load("s3")).last_seq == 3  # forks are copies
-    await store(save(0, fx.user("again")))  # a deleted id starts over from 0
-
-
-async def test_stores_perform_only_session_effects(store: SessionStore) -> None:
-    with pytest.raises(fx.UnhandledEffect, match="only performs LoadSession and SaveSession"):
-        await store(fx.ToolCall(id="c", name="add"))
 
 
 async def test_run_session_carries_history_across_runs(store: SessionStore) -> None:
@@ -240,16 +162,6 @@ async def test_run_session_with_compaction_persists_the_compaction(store: Sessio
     assert [r.content for r in log.originals()] == [x for i in range(4) for x in (f"q{i}", f"r{i}")]
     assert len(log.compactions()) >= 2
     assert log.view()[-2:] == (fx.user("q3"), fx.assistant("r3"))
-
-
-async def test_with_store_routes_and_run_session_checks_its_agent() -> None:
-    store = memory_store()
-    interp = with_store(store)(fixed("hi"))
-    assert repr(interp) == "with_store(memory_store(<0 sessions>))(fixed('hi'))"
-    assert (await interp(fx.ModelCall(model="m", messages=(fx.user("x"),)))).message.content == "hi"
-    assert await interp(fx.sessions.LoadSession(session_id="q")) == fx.sessions.SessionLog(session_id="q")
-    with pytest.raises(TypeError, match="expects an Agent"):
-        await run_session(AGENT.step, interp, "x", session_id="q")  # type: ignore[arg-type]
 
 
 async def test_a_session_run_with_a_summary_records_and_replays_exactly() -> None:

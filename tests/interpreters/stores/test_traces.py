@@ -1,9 +1,11 @@
-"""Trace stores: memory, a directory of JSON Lines files, and SQLite, against real files in tmp_path."""
+"""Trace stores: memory, a directory of JSON Lines files, and SQLite, against real files in tmp_path.
+
+The contract runs on all three stores; what is particular to SQLite is in ``test_trace_sqlite.py``.
+"""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -174,38 +176,6 @@ def test_write_trace_replaces_atomically(tmp_path: Path) -> None:
     write_trace(path, fx.trace.Trace(meta=META))
     assert read_trace(path) == fx.trace.Trace(meta=META)
     assert os.listdir(tmp_path) == ["t.jsonl"]
-
-
-async def test_sqlite_store_is_shared_between_instances(tmp_path: Path) -> None:
-    db = tmp_path / "traces.db"
-    await save_trace(SqliteTraceStore(db), "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
-    other = SqliteTraceStore(db)
-    assert await other.load("t") == fx.trace.Trace(meta=META, exchanges=EXCHANGES)
-    await other.delete("t")
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM tower_llm_fx_trace_exchanges").fetchone() == (0,)
-    conn.close()
-
-
-async def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
-    db = tmp_path / "traces.db"
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
-    with pytest.raises(fx.trace.TraceStoreError, match="schema version 99"):
-        await SqliteTraceStore(db).list()
-
-
-async def test_sqlite_reports_a_corrupted_row(tmp_path: Path) -> None:
-    db = tmp_path / "traces.db"
-    store = SqliteTraceStore(db)
-    await save_trace(store, "t", fx.trace.Trace(meta=META, exchanges=EXCHANGES))
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("UPDATE tower_llm_fx_trace_exchanges SET line = 'garbage\n' WHERE idx = 1")
-    conn.close()
-    with pytest.raises(fx.trace.TraceDecodeError, match=r"traces\.db#t .*line 3: not valid JSON"):
-        await store.load("t")
 
 
 async def test_memory_store_repr_and_isolation() -> None:

@@ -1,4 +1,4 @@
-"""Multi-agent groups, pure: the group step and advance, handoffs, pickers, bounds, views.
+"""Multi-agent groups (``group/_group.py``), pure: the group step and advance, handoffs, pickers, bounds, views.
 
 Runs are driven synchronously: `run_sequence` with exact expected effects, or a
 small loop that answers each effect from a script (tools answered by calling
@@ -602,25 +602,6 @@ def test_group_state_is_data() -> None:
         state = group.advance(fx.from_json(fx.to_json(state)), effect, result)
     resumed, _ = drive(group, state, [reply("done")])
     assert resumed == final
-
-
-def test_the_fast_fold_copies_every_field() -> None:
-    from tower_llm_fx.group._state import _FIELDS, replace_fields
-
-    assert tuple(f.name for f in attrs.fields(fx.group.GroupState)) == _FIELDS
-    state = fx.group.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=1)
-    assert replace_fields(state, active="b") == attrs.evolve(state, active="b")
-
-
-def test_group_state_checks_its_invariants() -> None:
-    with pytest.raises(ValueError, match="turn_start"):
-        fx.group.GroupState(run=fx.RunState.start("hi"), active="a", turn_start=2)
-    with pytest.raises(ValueError, match="must name its active agent"):
-        fx.group.GroupState(
-            run=fx.RunState.start("hi"),
-            active=None,
-            handoffs=(fx.group.HandoffRecord(source="a", target="b", at=0, step=0),),
-        )
 
 
 @given(

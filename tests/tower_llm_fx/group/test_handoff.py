@@ -1,12 +1,10 @@
-"""Handoff policies and input filters as pure values."""
+"""Handoff policies (``group/_handoff.py``) as pure values: routes, decisions, which filter applies."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.group
@@ -156,81 +154,3 @@ def test_filtered_applies_after_the_routes_own_filter() -> None:
 def test_compacting_requires_a_compaction_policy() -> None:
     with pytest.raises(fx.ConfigurationError, match="needs a CompactionPolicy"):
         fx.group.compacting_handoff(fx.group.handoff_to("b"), 20)  # type: ignore[arg-type]
-
-
-def test_a_summarising_compaction_must_be_outermost() -> None:
-    compaction = fx.sessions.CompactionPolicy(max_messages=1, strategy=fx.sessions.summarise("m"))
-    policy = fx.group.filtered_handoff(
-        fx.group.compacting_handoff(fx.group.handoff_to("b"), compaction), fx.group.last_messages(3)
-    )
-    f = policy.input_filter(fx.group.HandoffRecord(source="a", target="b", via="handoff_to_b", at=0, step=0))
-    assert f is not None
-    with pytest.raises(fx.ConfigurationError, match="outermost"):
-        f((fx.user("x"),))
-
-
-# --------------------------------------------------------------------------- filters
-
-
-def _call(i: int) -> fx.ToolCallRequest:
-    return fx.ToolCallRequest(id=f"c{i}", name="t")
-
-
-@st.composite
-def conversations(draw: st.DrawFn) -> tuple[fx.Message, ...]:
-    """Valid conversations: optional system messages, then user / text / tool turns."""
-    out: list[fx.Message] = [fx.system("s")] * draw(st.integers(0, 2))
-    n = 0
-    for kind in draw(st.lists(st.sampled_from(["user", "text", "tools"]), max_size=12)):
-        if kind == "user":
-            out.append(fx.user("u"))
-        elif kind == "text":
-            out.append(fx.assistant("a"))
-        else:
-            calls = [_call(n + i) for i in range(draw(st.integers(1, 3)))]
-            n += len(calls)
-            out.append(fx.assistant(draw(st.sampled_from([None, "x"])), *calls))
-            out.extend(fx.ToolMessage(tool_call_id=c.id, content="r") for c in calls)
-    return tuple(out)
-
-
-@given(conversations(), st.integers(1, 20))
-def test_last_messages_keeps_system_prefix_and_tool_pairs(messages: tuple[fx.Message, ...], n: int) -> None:
-    kept = fx.group.last_messages(n)(messages)
-    assert fx.group.check_tool_pairs(kept) == kept
-    system = [m for m in messages if isinstance(m, fx.SystemMessage)]
-    assert list(kept[: len(system)]) == system
-    rest = kept[len(system) :]
-    assert rest == messages[len(messages) - len(rest) :]  # a suffix of the conversation
-    assert len(rest) >= min(n, len(messages) - len(system))
-
-
-@given(conversations())
-def test_without_tool_calls_leaves_no_tool_traffic(messages: tuple[fx.Message, ...]) -> None:
-    out = fx.group.without_tool_calls(messages)
-    assert fx.group.check_tool_pairs(out) == out
-    assert not any(isinstance(m, fx.ToolMessage) for m in out)
-    assert not any(isinstance(m, fx.AssistantMessage) and m.tool_calls for m in out)
-    texts = [m.content for m in messages if not isinstance(m, fx.ToolMessage) and m.content is not None]
-    assert [m.content for m in out] == texts
-
-
-@pytest.mark.parametrize(
-    ("messages", "problem"),
-    [
-        ((fx.ToolMessage(tool_call_id="c0", content="x"),), "no preceding"),
-        ((fx.assistant(None, _call(0)), fx.user("u")), "not answered before messages"),
-        ((fx.assistant(None, _call(0)),), "not answered"),
-        ((fx.assistant(None, _call(0)), fx.ToolMessage(tool_call_id="c0", content="x"),
-          fx.ToolMessage(tool_call_id="c0", content="x")), "no preceding"),
-    ],
-)  # fmt: skip
-def test_check_tool_pairs_diagnoses(messages: tuple[fx.Message, ...], problem: str) -> None:
-    with pytest.raises(fx.ConfigurationError, match=problem):
-        fx.group.check_tool_pairs(messages)
-
-
-def test_last_messages_needs_a_positive_count() -> None:
-    with pytest.raises(fx.ConfigurationError, match="positive int"):
-        fx.group.last_messages(0)
-    assert repr(fx.group.last_messages(3)) == "last_messages(3)"
