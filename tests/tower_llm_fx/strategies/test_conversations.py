@@ -15,21 +15,7 @@ import tower_llm_fx as fx
 import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
 
-ADD = fx.ToolSpec(
-    name="add",
-    parameters={
-        "type": "object",
-        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-        "required": ["a", "b"],
-        "additionalProperties": False,
-    },
-)
-SEARCH = fx.ToolSpec(
-    name="search",
-    parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-)
-TOOLS = (ADD, SEARCH)
-STRICT = fx.validation.ValidationPolicy.strict()
+from ._helpers import ADD, STRICT, TOOLS
 
 
 @given(st.data())
