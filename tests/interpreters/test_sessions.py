@@ -5,9 +5,6 @@ The store contract itself is in ``stores/test_sessions.py``, ``with_store`` in `
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import anyio
 import pytest
 
@@ -15,7 +12,7 @@ import tower_llm_fx as fx
 import tower_llm_fx.sessions
 from interpreters import agent_interpreter, fixed, function, run_session, sequence
 from interpreters.layers import with_store
-from interpreters.stores import SessionStore, memory_store, open_sqlite_store
+from interpreters.stores import SessionStore, memory_store
 
 pytestmark = pytest.mark.anyio
 
@@ -31,15 +28,6 @@ AGENT = fx.Agent(model="m", tools=(add,))
 
 def call(id: str) -> fx.ToolCallRequest:
     return fx.ToolCallRequest(id=id, name="add", arguments='{"a": 1, "b": 2}')
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
-    if request.param == "memory":
-        yield memory_store()
-    else:
-        async with open_sqlite_store(tmp_path / "sessions.db") as s:
-            yield s
 
 
 async def test_run_session_carries_history_across_runs(store: SessionStore) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import anyio
 import attrs
@@ -22,22 +20,13 @@ import trio
 
 import tower_llm_fx as fx
 import tower_llm_fx.sessions
-from interpreters.stores import MemoryStore, SessionInfo, SessionStore, memory_store, open_sqlite_store
+from interpreters.stores import MemoryStore, SessionInfo, SessionStore, memory_store
 
 pytestmark = pytest.mark.anyio
 
 
 def call(id: str) -> fx.ToolCallRequest:
     return fx.ToolCallRequest(id=id, name="add", arguments='{"a": 1, "b": 2}')
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
-    if request.param == "memory":
-        yield memory_store()
-    else:
-        async with open_sqlite_store(tmp_path / "sessions.db") as s:
-            yield s
 
 
 # --- moved verbatim from tests/interpreters/test_sessions.py ---

@@ -23,24 +23,12 @@ import tower_llm_fx as fx
 import tower_llm_fx.trace
 from interpreters.stores import SqliteTraceStore, TraceStore, open_sqlite_store, save_trace
 
+from ._trace_data import EXCHANGES, FINAL, META
+
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[3]
 
-SYSTEM = fx.system("You add.")
-REQ = fx.ToolCallRequest(id="c1", name="add", arguments='{"a": 2, "b": 3}')
-FIRST = fx.ModelCall(model="m", messages=(SYSTEM, fx.user("2+3?")))
-REPLY = fx.ModelReply(message=fx.assistant(None, REQ), finish_reason="tool_calls")
-TOOL = fx.ToolCall(id="c1", name="add", arguments=REQ.arguments)
-RESULT = fx.ToolResult.success(call_id="c1", name="add", content="5")
-SECOND = attrs.evolve(FIRST, messages=(*FIRST.messages, REPLY.message, RESULT.to_message()))
-FINAL = fx.ModelReply(message=fx.assistant("5"))
-EXCHANGES = (
-    fx.trace.Exchange(effect=FIRST, result=REPLY),
-    fx.trace.Exchange(effect=TOOL, result=RESULT),
-    fx.trace.Exchange(effect=SECOND, result=FINAL),
-)
-META = fx.trace.TraceMeta(created_at="2025-01-01T00:00:00+00:00", agent="calc", model="m", tags={"run": "1"})
 WHOLE = fx.trace.Trace(meta=META, exchanges=EXCHANGES)
 
 
@@ -225,6 +213,11 @@ async def test_a_trace_begun_by_another_instance_is_never_overwritten(tmp_path: 
 async def test_concurrent_writers_in_one_process(tmp_path: Path) -> None:
     db = tmp_path / "traces.db"
     stores = [SqliteTraceStore(db), SqliteTraceStore(db)]
+    # Create the file first: two connections switching a *new* file to WAL at the same moment can get
+    # SQLITE_BUSY without waiting (the session store retries that, this store does not yet; see the
+    # hostile-inputs issue). What this test checks is concurrent appends, not concurrent creation.
+    for store in stores:
+        assert await store.list() == ()
 
     async with anyio.create_task_group() as tg:
         for i in range(12):

@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import attrs
 import pytest
 
 import tower_llm_fx as fx
@@ -24,22 +23,10 @@ from interpreters.stores import (
     write_trace,
 )
 
+from ._trace_data import EXCHANGES, FINAL, META
+
 pytestmark = pytest.mark.anyio
 
-SYSTEM = fx.system("You add.")
-REQ = fx.ToolCallRequest(id="c1", name="add", arguments='{"a": 2, "b": 3}')
-FIRST = fx.ModelCall(model="m", messages=(SYSTEM, fx.user("2+3?")))
-REPLY = fx.ModelReply(message=fx.assistant(None, REQ), finish_reason="tool_calls")
-TOOL = fx.ToolCall(id="c1", name="add", arguments=REQ.arguments)
-RESULT = fx.ToolResult.success(call_id="c1", name="add", content="5")
-SECOND = attrs.evolve(FIRST, messages=(*FIRST.messages, REPLY.message, RESULT.to_message()))
-FINAL = fx.ModelReply(message=fx.assistant("5"))
-EXCHANGES = (
-    fx.trace.Exchange(effect=FIRST, result=REPLY),
-    fx.trace.Exchange(effect=TOOL, result=RESULT),
-    fx.trace.Exchange(effect=SECOND, result=FINAL),
-)
-META = fx.trace.TraceMeta(created_at="2025-01-01T00:00:00+00:00", agent="calc", model="m", tags={"run": "1"})
 
 StoreFactory = Callable[[Path], TraceStore]
 FACTORIES: dict[str, StoreFactory] = {
