@@ -2,8 +2,8 @@
 
 Interpreters perform the effects that pure steps describe; layers
 (`interpreters.layers`) transform interpreters; stores
-(`interpreters.stores`) keep sessions and traces; ``run`` drives an agent with
-an interpreter. Written on anyio, so it runs under trio (the default) and
+(`interpreters.stores`) keep sessions and traces; ``run`` and ``stream``
+drive any ``Program`` (an agent, a group, a session) with an interpreter. Written on anyio, so it runs under trio (the default) and
 asyncio.
 
     >>> import trio, tower_llm_fx as fx
@@ -17,26 +17,22 @@ from ._dispatch import by_type as by_type
 from ._event_sink import EventSink as EventSink
 from ._event_sink import event_sink as event_sink
 from ._event_sink import observe_deltas as observe_deltas
-from ._group import active_agent as active_agent
 from ._group import group_interpreter as group_interpreter
-from ._group import run_group as run_group
-from ._group import run_group_stream as run_group_stream
 from ._openai import openai as openai
+from ._perform import perform as perform
+from ._perform import perform_parallel as perform_parallel
 from ._publish import publish as _publish
 from ._replay import replay as replay
 from ._replay import replay_run as replay_run
 from ._run import agent_interpreter as agent_interpreter
-from ._run import drive as drive
 from ._run import run as run
-from ._run import run_user as run_user
 from ._scripted import Reply as Reply
 from ._scripted import fixed as fixed
 from ._scripted import function as function
 from ._scripted import sequence as sequence
 from ._sessions import run_session as run_session
 from ._stream import RunStream as RunStream
-from ._stream import drive_stream as drive_stream
-from ._stream import run_stream as run_stream
+from ._stream import stream as stream
 from ._stream import tap as tap
 from ._tools import local_tools as local_tools
 from ._tools import serialise_output as serialise_output
@@ -51,11 +47,8 @@ __all__ = [
     "Layer",
     "Reply",
     "RunStream",
-    "active_agent",
     "agent_interpreter",
     "by_type",
-    "drive",
-    "drive_stream",
     "event_sink",
     "fixed",
     "function",
@@ -64,17 +57,16 @@ __all__ = [
     "local_tools",
     "observe_deltas",
     "openai",
+    "perform",
+    "perform_parallel",
     "replay",
     "replay_run",
     "run",
-    "run_group",
-    "run_group_stream",
     "run_session",
-    "run_stream",
-    "run_user",
     "sequence",
     "serialise_output",
     "stack",
+    "stream",
     "tap",
 ]
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast, final
 
 import attrs
 
-from tower_llm_fx import Effect, UnhandledEffect
+from tower_llm_fx import Effect, Parallel, UnhandledEffect
 
 from ._types import Interpreter
 
@@ -24,6 +24,11 @@ class _ByType:
     def __call__(self, effect: Effect[R], /) -> Awaitable[R]:
         handler = self.handlers.get(type(effect))
         if handler is None:
+            if type(effect) is Parallel:
+                raise UnhandledEffect(
+                    "a Parallel batch is not sent to interpreters: interpreters.perform(interpreter, "
+                    "batch) sends each of its ToolCalls through the interpreter (run() and stream() do)"
+                )
             handled = ", ".join(sorted(t.__name__ for t in self.handlers)) or "nothing"
             raise UnhandledEffect(
                 f"no interpreter handles {type(effect).__name__}; this by_type() handles: {handled}. "

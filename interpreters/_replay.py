@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast, final
 
-from tower_llm_fx import Agent, ConfigurationError, Effect, Message, RunState
+from tower_llm_fx import Agent, ConfigurationError, Effect, Message, Program, SystemMessage
+from tower_llm_fx.group import Group
 from tower_llm_fx.testing import field_diff
 from tower_llm_fx.trace import (
     Exchange,
@@ -38,12 +39,13 @@ from tower_llm_fx.trace import (
     start_messages,
 )
 
-from ._run import run
+from ._run import check_program, run
 from ._types import Interpreter
 
 __all__ = ["replay", "replay_run"]
 
 R = TypeVar("R")
+S = TypeVar("S")
 
 _LOG_LINES = 20
 
@@ -239,35 +241,51 @@ def replay(
     return _Replay(exchanges, limit, then, redact)
 
 
+def _recorded_input(program: Program[Any], trace: Trace) -> tuple[Message, ...]:
+    """The conversation the recorded run started from, minus the instructions the program put first."""
+    if isinstance(program, Agent):
+        return start_messages(trace, program.instructions)
+    if isinstance(program, Group):
+        messages = start_messages(trace, None)
+        prompts = {program.agent(name).instructions for name in program.names}
+        first = messages[0] if messages else None
+        if isinstance(first, SystemMessage) and first.content in prompts:
+            return messages[1:]
+        return messages
+    raise ValueError(
+        f"replay_run() cannot read the start of a {type(program).__name__}'s run off the trace; "
+        "pass input=<what the recorded run started from>"
+    )
+
+
 async def replay_run(
-    agent: Agent,
+    program: Program[S],
     trace: Trace,
     *,
-    input: str | Sequence[Message] | RunState | None = None,
+    input: object = None,
     prefix: int | None = None,
     then: Interpreter | None = None,
     redact: Redactor | None = None,
-) -> RunState:
-    """Re-run ``agent`` against ``trace``; return the final state, as the recorded run ended.
+) -> S:
+    """Re-run ``program`` (an `Agent`, a ``Group``, ...) against ``trace``; return its final state.
 
-    The run starts from ``input`` or, by default, from the conversation of the
-    trace's first ``ModelCall`` (minus the agent's instructions). Every effect
-    must match the recording (see `replay`), and all recorded exchanges (or the
-    first ``prefix``) must be used.
+    The run starts from ``input`` or, for an agent or a group, by default from
+    the conversation of the trace's first ``ModelCall`` (minus the
+    instructions the program put first), so a recorded run replays from its
+    trace alone. Every effect must match the recording (see `replay`), and all
+    recorded exchanges (or the first ``prefix``) must be used. With ``then``,
+    the run goes on live after the prefix: a resume.
 
     Raises:
-        ReplayMismatch: the agent's run diverged from the trace.
+        ReplayMismatch: the run diverged from the trace.
         ConfigurationError: no ``input`` was given and the trace does not start
             with a model call.
     """
+    check_program(program, "replay_run")
     if input is None:
         try:
-            start = RunState.start(start_messages(trace, agent.instructions))
+            input = _recorded_input(program, trace)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-    elif isinstance(input, RunState):
-        start = input
-    else:
-        start = RunState.start(input)
     async with replay(trace, prefix=prefix, then=then, redact=redact) as interp:
-        return await run(agent, interp, start)
+        return await run(program, interp, input)

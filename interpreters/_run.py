@@ -1,102 +1,110 @@
-"""The runtime: the small loop that drives a step with an interpreter.
+"""`run`: the one loop that performs any `Program` with an interpreter.
 
-    while not done: effect = step(state); result = await interpreter(effect); state = advance(...)
+    state = program.start(input)
+    while not done: effect = program.step(state); result = await perform(interpreter, effect); ...
 
-Everything interesting is elsewhere: decisions in the pure step and policies,
-I/O in the interpreter and its layers.
+Everything interesting is elsewhere: decisions in the program's pure step and
+policies, I/O in the interpreter and its layers. A ``Parallel`` batch goes
+through `perform`, call by call, so layers only ever see ``ToolCall``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from tower_llm_fx import (
     Agent,
     Done,
     Effect,
-    Message,
     ModelCall,
     Parallel,
-    RunState,
+    Program,
     ToolCall,
     WrongResultType,
-    advance,
-    finish,
 )
 from tower_llm_fx.testing import check_step_output
 
 from ._dispatch import by_type
+from ._perform import perform_parallel
 from ._tools import local_tools
 from ._types import Interpreter
 
-__all__ = ["agent_interpreter", "drive", "run", "run_user"]
+__all__ = ["agent_interpreter", "drive", "run"]
 
 S = TypeVar("S")
 
 
 async def drive(
-    step: Callable[[S], Effect[Any] | Done],
+    program: Program[S],
     interpreter: Interpreter,
     state: S,
     *,
-    advance: Callable[[S, Effect[Any], Any], S],
     observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None = None,
 ) -> tuple[S, Done]:
-    """Run any step to completion; return the final state and the ``Done`` that ended it.
+    """The loop of `run` from ``state``: the last state and the ``Done`` that ended it.
 
-    ``observe(before, effect, result, after)``, if given, is awaited after
-    each result is folded in, before the next step; it sees every exchange in
-    order and cannot change the run (``drive_stream`` reports events with it).
-
-    Raises:
-        StepError: the step returned something that is not an effect.
-        WrongResultType: the interpreter returned a result of the wrong type.
-        Exception: whatever the interpreter or ``observe`` raised.
-
-    >>> import trio, tower_llm_fx as fx
-    >>> from interpreters import agent_interpreter, fixed
-    >>> agent = fx.Agent(model="demo")
-    >>> seen = []
-    >>> async def observe(before, effect, result, after):
-    ...     seen.append(type(effect).__name__)
-    >>> interp = agent_interpreter(agent, model=fixed("Hello!"))
-    >>> state, done = trio.run(lambda: drive(agent.step, interp, fx.RunState.start("Hi"),
-    ...                                       advance=fx.advance, observe=observe))
-    >>> state.output, seen
-    ('Hello!', ['ModelCall'])
+    ``observe(before, effect, result, after)`` is awaited after each result
+    is folded in (``stream`` reports events with it).
     """
+    step = program.step
+    fold = program.advance
     while True:
         effect = step(state)
         if not isinstance(effect, Effect):
             out = check_step_output(effect, step)  # raises a diagnosing StepError unless Done
             return state, cast("Done", out)
-        result = await interpreter(effect)
-        expected = type(effect).result_type
-        if not isinstance(result, expected):
-            raise WrongResultType(
-                f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
-                f"expected {expected.__name__}"
-            )
-        new = advance(state, effect, result)
+        if type(effect) is Parallel:
+            result: Any = await perform_parallel(interpreter, effect)
+        else:
+            result = await interpreter(effect)
+            expected = type(effect).result_type
+            if not isinstance(result, expected):
+                raise WrongResultType(
+                    f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
+                    f"expected {expected.__name__}"
+                )
+        new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)
         state = new
 
 
-def start_state(input: str | Sequence[Message] | RunState) -> RunState:
-    if isinstance(input, RunState):
-        return input
-    if isinstance(input, (str, Sequence)):
-        return RunState.start(input)
-    raise TypeError(f"run() input must be a str, a sequence of messages or a RunState, got {input!r}")
+_PROGRAMS: set[type[Any]] = set()  # classes already checked: the check costs ~µs
 
 
-async def run(agent: Agent, interpreter: Interpreter, input: str | Sequence[Message] | RunState) -> RunState:
-    """Run ``agent`` on ``input`` until its policy stops it; return the final state.
+def check_program(program: object, where: str) -> None:
+    """Raise a `TypeError` naming what is missing unless ``program`` is a `Program`."""
+    cls = type(program)
+    if cls in _PROGRAMS:
+        return
+    if isinstance(program, Program):
+        _PROGRAMS.add(cls)
+    else:
+        missing = [
+            m
+            for m in ("start", "step", "advance", "finish", "conversation", "events")
+            if not callable(getattr(program, m, None))
+        ]
+        raise TypeError(
+            f"{where}() expects a Program (an Agent, a Group, a with_session(...) or your own class "
+            f"with start/step/advance/finish/conversation/events), got {type(program).__name__}"
+            + (f", which has no {', '.join(missing)}" if missing else "")
+        )
 
-    ``input`` is the user's text, a list of messages, or a `RunState` to resume.
-    The final state's ``stop`` says why the run ended.
+
+async def run(program: Program[S], interpreter: Interpreter, input: object) -> S:
+    """Run ``program`` on ``input`` until its step says ``Done``; return the final state.
+
+    ``program`` is an `Agent` (returns a `RunState`), a ``group.Group``
+    (returns a ``GroupState``), a ``sessions.with_session(...)`` (returns a
+    ``SessionState``) or any `Program`. ``input`` is what ``program.start``
+    takes: the user's text, a list of messages, or a state to resume.
+
+    Raises:
+        StepError: the step returned something that is not an effect.
+        WrongResultType: the interpreter returned a result of the wrong type.
+        Exception: whatever the interpreter raised.
 
     >>> import trio, tower_llm_fx as fx
     >>> from interpreters import agent_interpreter, fixed
@@ -105,23 +113,15 @@ async def run(agent: Agent, interpreter: Interpreter, input: str | Sequence[Mess
     >>> final.output, final.stop.kind
     ('Hello!', 'no_tool_calls')
     """
-    if not isinstance(agent, Agent):
-        raise TypeError(
-            f"run() expects an Agent first, got {type(agent).__name__}; for a custom step use drive()"
-        )
-    state, done = await drive(agent.step, interpreter, start_state(input), advance=advance)
-    return finish(state, done)
-
-
-async def run_user(agent: Agent, interpreter: Interpreter, text: str) -> RunState:
-    """Run ``agent`` on one user message (tower-llm's ``run_user``)."""
-    return await run(agent, interpreter, text)
+    check_program(program, "run")
+    state, done = await drive(program, interpreter, program.start(input))
+    return program.finish(state, done)
 
 
 def agent_interpreter(agent: Agent, *, model: Interpreter, run_sync_in_thread: bool = False) -> Interpreter:
-    """``by_type`` wiring ``model`` for ``ModelCall`` and ``agent``'s tools for tool calls.
+    """``by_type`` wiring ``model`` for ``ModelCall`` and ``agent``'s tools for ``ToolCall``.
 
     Wrap the result in layers with ``stack(...)(agent_interpreter(...))``.
     """
     tools = local_tools(agent.tools, run_sync_in_thread=run_sync_in_thread)
-    return by_type({ModelCall: model, ToolCall: tools, Parallel: tools})
+    return by_type({ModelCall: model, ToolCall: tools})

@@ -1,16 +1,20 @@
-"""`run_session`: run an agent on a stored session (load, append the input, save each step)."""
+"""`run_session`: run an agent on a stored session (load, append the input, save each step).
+
+It is ``run(with_session(agent, session_id), with_store(store)(interpreter), input).run``:
+kept as a name because it wires the store and returns the conversation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tower_llm_fx import Agent, Message, RunState, finish
+from tower_llm_fx import Agent, Message, RunState
 from tower_llm_fx.sessions import (
     CompactionPolicy,
     with_session,
 )
 
-from ._run import drive
+from ._run import run
 from ._types import Interpreter
 from .layers._sessions import with_store
 
@@ -59,10 +63,9 @@ async def run_session(
     if not isinstance(agent, Agent):
         raise TypeError(
             f"run_session() expects an Agent first, got {type(agent).__name__}; for a custom step use "
-            "drive(with_session(step, session_id), ...)"
+            "run(with_session(step, session_id), ...)"
         )
     if store is not None:
         interpreter = with_store(store)(interpreter)
-    session = with_session(agent.step, session_id, compaction=compaction)
-    state, done = await drive(session, interpreter, session.start(input), advance=session.advance)
-    return finish(state.run, done)
+    final = await run(with_session(agent, session_id, compaction=compaction), interpreter, input)
+    return final.run

@@ -1,12 +1,12 @@
-"""Streamed runs: `run_stream` reports a run's events while it happens.
+"""Streamed runs: `stream` reports the events of any program's run while it happens.
 
-Theory of operation: a streamed run is the same loop as ``run`` (``drive``,
-which reports each exchange to an ``observe`` callback) in a background task,
-and every event goes through one bounded channel to the caller, which gives
+Theory of operation: a streamed run is the same loop as ``run`` (which
+reports each exchange to an ``observe`` callback) in a background task, and
+every event goes through one bounded channel to the caller, which gives
 backpressure. The events are observations only: the effects, the results and
 so the final state are the same as those of ``run``, whoever reads the
-events. `drive_stream` is that machinery for any step (`run_stream` for an
-agent, ``run_group_stream`` for a group), as ``drive`` is for ``run``.
+events. The program says what its states mean (``conversation``) and adds
+its own events (``events``: `RunStarted`, a group's ``HandedOff``).
 
 Time to first token is what the design is tuned for: the channel is a deque
 with `anyio.Event` wake-ups (the reader waits with no extra checkpoint), and
@@ -27,7 +27,7 @@ There are two kinds of event:
   interpreter sent nothing (scripted models, replay, a custom interpreter),
   the loop stands in for it with `reply_events`: the whole text as one delta.
 
-So any interpreter works with `run_stream`, and streaming never changes
+So any interpreter works with `stream`, and streaming never changes
 what is recorded or replayed: a record layer still sees
 ``ModelCall -> ModelReply``.
 """
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
@@ -47,31 +47,26 @@ import anyio.lowlevel
 import attrs
 
 from tower_llm_fx import (
-    Agent,
-    Done,
     Effect,
-    Message,
     ModelCall,
     ModelReplied,
     Parallel,
+    Program,
     RunEvent,
     RunFinished,
-    RunStarted,
     RunState,
     StepFinished,
     ToolCall,
     ToolCallFinished,
     Usage,
-    advance,
-    finish,
     reply_events,
 )
 
 from ._event_sink import CURRENT_SINK, EventSink
-from ._run import drive, start_state
+from ._run import check_program, drive
 from ._types import Interpreter
 
-__all__ = ["RunStream", "drive_stream", "run_stream", "tap"]
+__all__ = ["RunStream", "stream", "tap"]
 
 S = TypeVar("S")
 if TYPE_CHECKING:  # a default for the type parameter, so a bare ``RunStream`` means ``RunStream[RunState]``
@@ -179,15 +174,15 @@ class RunStream(Generic[T]):
     If the run fails, iterating raises the run's exception after the events
     that came before it. Once `RunFinished` has been read, `final` is the
     final run state and `result` what the matching plain call returns (the
-    ``RunState`` of ``run``, the ``GroupState`` of ``run_group``);
+    ``RunState`` of an agent's run, the ``GroupState`` of a group's);
     `collect_final` reads everything and returns `final`.
     """
 
     __slots__ = ("_channel", "_error", "_final", "_first", "_result")
 
-    def __init__(self, channel: _Channel, first: RunEvent | None = None) -> None:
+    def __init__(self, channel: _Channel, first: tuple[RunEvent, ...] = ()) -> None:
         self._channel = channel
-        self._first = first  # RunStarted, known before the run starts
+        self._first = first  # the program's start events (RunStarted), known before the run starts
         self._error: Exception | None = None  # set by the producer if the run fails
         self._final: RunState | None = None
         self._result: T | None = None  # set by the producer just before it sends RunFinished
@@ -197,9 +192,9 @@ class RunStream(Generic[T]):
 
     async def __anext__(self) -> RunEvent:
         first = self._first
-        if first is not None:
-            self._first = None
-            return first
+        if first:
+            self._first = first[1:]
+            return first[0]
         try:
             # Take a waiting event without a pass of the scheduler (at most
             # ``buffer`` in a row); wait only when there is none.
@@ -212,7 +207,7 @@ class RunStream(Generic[T]):
             raise StopAsyncIteration from None
         except anyio.ClosedResourceError:
             raise RuntimeError(
-                "this run stream is closed: read it inside `async with run_stream(...) as events:`; "
+                "this run stream is closed: read it inside `async with stream(...) as events:`; "
                 "leaving the block stops the run"
             ) from None
         if type(event) is RunFinished:
@@ -228,8 +223,8 @@ class RunStream(Generic[T]):
     def result(self) -> T | None:
         """What the plain run returns, once `RunFinished` has been read; ``None`` before.
 
-        The final ``RunState`` (the same as `final`) for `run_stream`, the
-        final ``GroupState`` for ``run_group_stream``.
+        The final ``RunState`` (the same as `final`) for an agent, the
+        final ``GroupState`` for a group.
         """
         return self._result if self._final is not None else None
 
@@ -253,19 +248,15 @@ class RunStream(Generic[T]):
 @final
 @attrs.define(eq=False, repr=False)
 class _Producer(Generic[S]):
-    """The background task of `drive_stream`: ``drive`` with events.
+    """The background task of `stream`: the loop of ``run`` with events.
 
-    It is the interpreter ``drive`` calls (the real one, with the event sink
+    It is the interpreter the loop calls (the real one, with the event sink
     set during model calls) and its ``observe`` (the run events of each
     exchange), and it sends `RunFinished` at the end.
     """
 
-    step: Callable[[S], Effect[Any] | Done]
+    program: Program[S]
     interpreter: Interpreter
-    advance: Callable[[S, Effect[Any], Any], S]
-    finish: Callable[[S, Done], S]
-    run_state: Callable[[S], RunState]
-    extra_events: Callable[[S, S], Iterable[RunEvent]] | None
     channel: _Channel
     sink: EventSink = attrs.field(init=False)
     usage: Usage = attrs.field(init=False, default=_NO_USAGE)  # of the step in progress
@@ -274,12 +265,13 @@ class _Producer(Generic[S]):
         self.sink = EventSink(self.channel.deliver)
 
     async def run(self, stream: RunStream[S], state: S) -> None:
+        program = self.program
         try:
-            self.sink.step = self.run_state(state).steps + 1
-            last, done = await drive(self.step, self, state, advance=self.advance, observe=self.observe)
-            final = self.finish(last, done)
+            self.sink.step = program.conversation(state).steps + 1
+            last, done = await drive(program, self, state, observe=self.observe)
+            final = program.finish(last, done)
             stream._result = final
-            await self.channel.put(RunFinished(state=self.run_state(final)))
+            await self.channel.put(RunFinished(state=program.conversation(final)))
         except Exception as exc:  # delivered to the reader; cancellation passes through
             stream._error = exc
         finally:
@@ -298,7 +290,8 @@ class _Producer(Generic[S]):
 
     async def observe(self, before: S, effect: Effect[Any], result: Any, after: S) -> None:
         put = self.channel.put
-        old, new = self.run_state(before), self.run_state(after)
+        conversation = self.program.conversation
+        old, new = conversation(before), conversation(after)
         step = old.steps + 1
         if type(effect) is ModelCall:
             # A reply that did not enter the conversation (a group's picker, a
@@ -317,19 +310,18 @@ class _Producer(Generic[S]):
         if new.steps > old.steps:
             await put(StepFinished(step=step, usage=self.usage))
             self.usage = _NO_USAGE
-        if self.extra_events is not None:
-            for event in self.extra_events(before, after):
-                await put(event)
+        for event in self.program.events(before, after):
+            await put(event)
         self.sink.step = new.steps + 1
 
     def __repr__(self) -> str:
-        # drive names the interpreter in WrongResultType: name the real one.
+        # The loop names the interpreter in WrongResultType: name the real one.
         return repr(self.interpreter)
 
 
 @final
 class _Streaming(Generic[S]):
-    """``drive_stream(...)``: entering it starts the producer in a task group, leaving it stops it."""
+    """``stream(...)``: entering it starts the producer in a task group, leaving it stops it."""
 
     __slots__ = ("_producer", "_state", "_stream", "_task_group")
 
@@ -341,7 +333,7 @@ class _Streaming(Generic[S]):
 
     async def __aenter__(self) -> RunStream[S]:
         if self._task_group is not None:
-            raise RuntimeError("a streamed run can be entered once; call run_stream(...) again for another")
+            raise RuntimeError("a streamed run can be entered once; call stream(...) again for another")
         tg = self._task_group = anyio.create_task_group()
         await tg.__aenter__()
         tg.start_soon(self._producer.run, self._stream, self._state)
@@ -364,82 +356,30 @@ class _Streaming(Generic[S]):
             self._producer.channel.close()
 
 
-def drive_stream(
-    step: Callable[[S], Effect[Any] | Done],
+def stream(
+    program: Program[S],
     interpreter: Interpreter,
-    state: S,
+    input: object,
     *,
-    advance: Callable[[S, Effect[Any], Any], S],
-    finish: Callable[[S, Done], S],
-    run_state: Callable[[S], RunState],
-    agent: str = "",
-    extra_events: Callable[[S, S], Iterable[RunEvent]] | None = None,
     buffer: int = 64,
 ) -> AbstractAsyncContextManager[RunStream[S]]:
-    """Drive any step like ``drive``, reporting its events as they happen.
-
-    The streaming twin of ``drive``, and what `run_stream` and
-    ``run_group_stream`` are made of. The contract:
-
-    * ``step``, ``interpreter``, ``state`` and ``advance`` are those of
-      ``drive``, which runs them unchanged in a background task; the effects,
-      results and final state do not depend on who reads the events.
-    * ``run_state(s)`` is the conversation (a `RunState`) inside a state of
-      the step (``lambda s: s`` when the step's state *is* a `RunState`).
-      Step numbers, `RunStarted` and `RunFinished` come from it, and a
-      model reply is reported only if it entered the conversation.
-    * ``extra_events(before, after)``, if given, is reported after the
-      events of each exchange (``run_group_stream``'s `HandedOff`).
-    * ``finish(last, done)`` makes the final state: `RunFinished` carries
-      ``run_state`` of it and `RunStream.result` the state itself.
-    * ``agent`` names the agent in `RunStarted`; ``buffer`` is as in `run_stream`.
-
-    The run starts when the block is entered; leaving the block stops it if
-    it is still going.
-
-    >>> import trio, tower_llm_fx as fx
-    >>> from interpreters import agent_interpreter, fixed
-    >>> agent = fx.Agent(model="demo")
-    >>> async def main():
-    ...     async with drive_stream(agent.step, agent_interpreter(agent, model=fixed("Hi!")),
-    ...                             fx.RunState.start("Hello"), advance=fx.advance, finish=fx.finish,
-    ...                             run_state=lambda s: s) as events:
-    ...         names = [type(e).__name__ async for e in events]
-    ...     return names, events.result.output
-    >>> trio.run(main)
-    (['RunStarted', 'TokenDelta', 'ModelReplied', 'StepFinished', 'RunFinished'], 'Hi!')
-    """
-    if not isinstance(buffer, int) or buffer < 0:
-        raise ValueError(f"buffer must be a non-negative int, got {buffer!r}")
-    channel = _Channel(buffer)
-    stream: RunStream[S] = RunStream(channel, RunStarted(agent=agent, state=run_state(state)))
-    producer = _Producer(step, interpreter, advance, finish, run_state, extra_events, channel)
-    return _Streaming(producer, state, stream)
-
-
-def _itself(state: RunState) -> RunState:
-    return state
-
-
-def run_stream(
-    agent: Agent,
-    interpreter: Interpreter,
-    input: str | Sequence[Message] | RunState,
-    *,
-    buffer: int = 64,
-) -> AbstractAsyncContextManager[RunStream]:
-    """Run ``agent`` like ``run``, reporting its events as they happen.
+    """Run ``program`` like ``run``, reporting its events as they happen.
 
     The run starts when the block is entered and goes on in the background;
     the block reads its events (`RunStream`). At most ``buffer`` events wait
     to be read: a slow reader slows the run down rather than piling events up.
     Leaving the block stops the run if it is still going (cancelling an
-    in-flight model call closes its connection). The final state is the one
-    ``run`` returns for the same interpreter and input.
+    in-flight model call closes its connection). The effects, the results and
+    the final state are those of ``run`` for the same interpreter and input,
+    whoever reads the events; ``events.result`` is what ``run`` returns.
+
+    The events: the program's start events (`RunStarted`), then per exchange
+    `TokenDelta`... `ModelReplied`, `ToolCallFinished`, `StepFinished` and the
+    program's own (a group's `HandedOff`), then `RunFinished`.
 
     Example::
 
-        async with run_stream(agent, interpreter, "What is 2 + 3?") as events:
+        async with stream(agent, interpreter, "What is 2 + 3?") as events:
             async for event in events:
                 if isinstance(event, fx.TokenDelta):
                     print(event.text, end="")
@@ -452,23 +392,19 @@ def run_stream(
     >>> from interpreters import agent_interpreter, fixed
     >>> agent = fx.Agent(model="demo")
     >>> async def main():
-    ...     async with run_stream(agent, agent_interpreter(agent, model=fixed("Hi!")), "Hello") as events:
+    ...     async with stream(agent, agent_interpreter(agent, model=fixed("Hi!")), "Hello") as events:
     ...         return [type(e).__name__ async for e in events]
     >>> trio.run(main)
     ['RunStarted', 'TokenDelta', 'ModelReplied', 'StepFinished', 'RunFinished']
     """
-    if not isinstance(agent, Agent):
-        raise TypeError(f"run_stream() expects an Agent first, got {type(agent).__name__}")
-    return drive_stream(
-        agent.step,
-        interpreter,
-        start_state(input),
-        advance=advance,
-        finish=finish,
-        run_state=_itself,
-        agent=agent.name,
-        buffer=buffer,
-    )
+    check_program(program, "stream")
+    if not isinstance(buffer, int) or buffer < 0:
+        raise ValueError(f"buffer must be a non-negative int, got {buffer!r}")
+    state = program.start(input)
+    channel = _Channel(buffer)
+    events: RunStream[S] = RunStream(channel, tuple(program.events(None, state)))
+    producer = _Producer(program, interpreter, channel)
+    return _Streaming(producer, state, events)
 
 
 @final
@@ -500,7 +436,7 @@ def tap(fn: Callable[[RunEvent], object]) -> Callable[[AsyncIterable[RunEvent]],
     >>> agent = fx.Agent(model="demo")
     >>> seen = []
     >>> async def main():
-    ...     async with run_stream(agent, agent_interpreter(agent, model=fixed("Hi!")), "Hello") as events:
+    ...     async with stream(agent, agent_interpreter(agent, model=fixed("Hi!")), "Hello") as events:
     ...         async for event in tap(seen.append)(events):
     ...             pass
     ...     return events.final.output

@@ -1,4 +1,4 @@
-"""`local_tools`: run Python tool functions for ``ToolCall`` and ``Parallel``.
+"""`local_tools`: run Python tool functions for ``ToolCall``.
 
 Everything that can go wrong *in a tool call* becomes an error ``ToolResult``
 the model reads (unknown tool, malformed JSON, arguments violating the schema,
@@ -6,8 +6,8 @@ the tool raising, an output that is not JSON-serialisable); the run goes on
 and every tool call is answered exactly once. Only cancellation of the caller
 propagates (we catch ``Exception``, never ``BaseException``).
 
-Parallel calls run in an anyio task group that closes before the interpreter
-returns, gated by a ``CapacityLimiter``; results come back in call order.
+A ``Parallel`` batch never reaches it: ``interpreters.perform`` sends each
+call of a batch through the whole interpreter stack, one ``ToolCall`` each.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from jsonschema.protocols import Validator
 
 from tower_llm_fx import (
     Effect,
-    JoinPolicy,
     Parallel,
     Tool,
     ToolCall,
@@ -137,13 +136,16 @@ class _LocalTools:
     run_sync_in_thread: bool
 
     async def __call__(self, effect: Effect[R], /) -> R:
-        if isinstance(effect, ToolCall):
+        if type(effect) is ToolCall:
             return cast("R", await self._one(effect))
-        if isinstance(effect, Parallel):
-            return cast("R", await self._parallel(effect))
+        if type(effect) is Parallel:
+            raise UnhandledEffect(
+                "local_tools() performs ToolCall; a Parallel batch is performed call by call by "
+                "interpreters.perform(interpreter, batch), which run() and stream() use"
+            )
         raise UnhandledEffect(
-            f"local_tools() handles ToolCall and Parallel, got {type(effect).__name__}; route model "
-            "calls elsewhere with by_type({ModelCall: ..., ToolCall: tools, Parallel: tools})"
+            f"local_tools() handles ToolCall, got {type(effect).__name__}; route model "
+            "calls elsewhere with by_type({ModelCall: ..., ToolCall: tools})"
         )
 
     def __repr__(self) -> str:
@@ -200,44 +202,9 @@ class _LocalTools:
             )
         return ToolResult.success(call_id=call.id, name=call.name, content=content)
 
-    async def _parallel(self, batch: Parallel) -> tuple[ToolResult, ...]:
-        calls = batch.calls
-        results: list[ToolResult | None] = [None] * len(calls)
-        limiter = anyio.CapacityLimiter(batch.limit) if batch.limit is not None else None
-        fail_fast = batch.join is JoinPolicy.FAIL_FAST
-
-        async with anyio.create_task_group() as tg:
-
-            async def run(i: int, call: ToolCall) -> None:
-                if limiter is not None:
-                    async with limiter:
-                        result = await self._one(call)
-                else:
-                    result = await self._one(call)
-                results[i] = result
-                if fail_fast and result.is_error:
-                    tg.cancel_scope.cancel()
-
-            for i, call in enumerate(calls):
-                tg.start_soon(run, i, call)
-
-        first_error = next((r for r in results if r is not None and r.is_error), None)
-        out: list[ToolResult] = []
-        for call, result in zip(calls, results, strict=True):
-            if result is None:
-                reason = (
-                    f"cancelled because tool call {first_error.call_id!r} ({first_error.name}) failed "
-                    "and the join policy is FAIL_FAST"
-                    if first_error is not None
-                    else "cancelled"
-                )
-                result = ToolResult.failure(call_id=call.id, name=call.name, kind="cancelled", message=reason)
-            out.append(result)
-        return tuple(out)
-
 
 def local_tools(tools: Iterable[Tool], *, run_sync_in_thread: bool = False) -> _LocalTools:
-    """An interpreter for ``ToolCall`` and ``Parallel`` that runs ``tools`` in-process.
+    """An interpreter for ``ToolCall`` that runs ``tools`` in-process.
 
     Arguments are validated against each tool's JSON schema (``jsonschema``)
     before the function is called. Async tools are awaited; sync tools run

@@ -79,6 +79,7 @@ from ._messages import system as system
 from ._messages import user as user
 from ._policies import AnyOf as AnyOf
 from ._policies import Policy as Policy
+from ._program import Program as Program
 from ._policies import StopPolicy as StopPolicy
 from ._policies import any_of as any_of
 from ._policies import max_steps as max_steps
@@ -133,6 +134,7 @@ __all__ = [
     "NotFoundError",
     "Parallel",
     "Policy",
+    "Program",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",

@@ -30,7 +30,8 @@ from ._effects import Done, Effect, JoinPolicy, ModelCall, ModelParams, Parallel
 from ._errors import ConfigurationError
 from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage
 from ._policies import NO_TOOL_CALLS, Policy, any_of, max_steps, until_no_tool_calls
-from ._state import RunState, pending_tool_calls
+from ._events import RunEvent, RunStarted
+from ._state import RunState, advance, finish, pending_tool_calls
 from ._tools import Tool, ToolSpec
 
 __all__ = ["DEFAULT_POLICY", "Agent", "AgentBuilder", "agent_step"]
@@ -144,20 +145,53 @@ class Agent:
         _set(call, "params", self.params)
         return call
 
-    def step(self, state: RunState) -> Effect[Any] | Done:
+    # -- the Program protocol (what interpreters.run and stream drive) ----------
+
+    def start(self, input: str | Sequence[Message] | RunState, /) -> RunState:
+        """The state a run on ``input`` starts from: text, messages, or a `RunState` to resume.
+
+        Raises:
+            TypeError: ``input`` is none of these.
+        """
+        if isinstance(input, RunState):
+            return input
+        if isinstance(input, (str, Sequence)):
+            return RunState.start(input)
+        raise TypeError(
+            f"an agent's run starts from a str, a sequence of messages or a RunState, got {input!r}"
+        )
+
+    def step(self, state: RunState, /) -> Effect[Any] | Done:
         """This agent's step function; see `agent_step`."""
         return agent_step(self, state)
+
+    def advance(self, state: RunState, effect: Effect[Any], result: Any, /) -> RunState:
+        """Fold ``result`` into ``state``; see `tower_llm_fx.advance`."""
+        return advance(state, effect, result)
+
+    def finish(self, state: RunState, done: Done, /) -> RunState:
+        """Record why the run stopped."""
+        return finish(state, done)
+
+    def conversation(self, state: RunState, /) -> RunState:
+        """The state itself: an agent's state is its conversation."""
+        return state
+
+    def events(self, before: RunState | None, after: RunState, /) -> tuple[RunEvent, ...]:
+        """`RunStarted` (naming this agent) at the start; nothing else."""
+        return (RunStarted(agent=self.name, state=after),) if before is None else ()
 
 
 _DONE_NO_TOOL_CALLS = Done(reason=NO_TOOL_CALLS)
 
 
-def _tool_call(request: ToolCallRequest) -> ToolCall:
+def _tool_call(request: ToolCallRequest, agent: str) -> ToolCall:
     # Fast construction: a ToolCallRequest's fields were validated when it was built.
     call = _new(ToolCall)
     _set(call, "id", request.id)
     _set(call, "name", request.name)
     _set(call, "arguments", request.arguments)
+    _set(call, "agent", agent)
     return call
 
 
@@ -177,9 +211,12 @@ def agent_step(agent: Agent, state: RunState) -> Effect[Any] | Done:
         pending = pending_tool_calls(messages)
         if pending:
             if agent.parallel_tools and len(pending) > 1:
-                calls = tuple(_tool_call(c) for c in pending)
-                return Parallel(calls=calls, join=agent.join_policy, limit=agent.tool_concurrency_limit)
-            return _tool_call(pending[0])
+                name = agent.name
+                calls = tuple(_tool_call(c, name) for c in pending)
+                return Parallel(
+                    calls=calls, join=agent.join_policy, limit=agent.tool_concurrency_limit, agent=name
+                )
+            return _tool_call(pending[0], agent.name)
         completed = kind is ToolMessage or not last.tool_calls  # type: ignore[union-attr]
     if completed:
         reason = agent.policy(state)

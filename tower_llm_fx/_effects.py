@@ -161,10 +161,19 @@ class ModelCall(Effect[ModelReply]):
 @final
 @attrs.frozen(kw_only=True)
 class ToolCall(Effect[ToolResult]):
-    """Run one tool with the model's arguments (raw JSON text).
+    """Run one tool of one agent with the model's arguments (raw JSON text).
+
+    ``agent`` names the agent whose tools the call runs: an agent's step sets
+    it, so a recorded call says whose tool ran, and ``group_interpreter``
+    routes by it. ``None`` means "no agent said" (a hand-built call, or one
+    read from a trace written before the field existed); a single agent's
+    ``local_tools`` ignores it.
 
     **Result:** `ToolResult` (errors are data, never exceptions).
-    **Performed by:** ``interpreters.local_tools``, ``replay``.
+    **Performed by:** ``interpreters.local_tools``, ``group_interpreter``, ``replay``.
+
+    >>> ToolCall(id="c1", name="add", arguments='{"a": 1}', agent="maths").agent
+    'maths'
     """
 
     result_type: ClassVar[type[Any]] = ToolResult
@@ -172,6 +181,7 @@ class ToolCall(Effect[ToolResult]):
     id: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
     arguments: str = attrs.field(default="{}", validator=v.instance_of(str))
+    agent: str | None = attrs.field(default=None, validator=_opt(str))
 
 
 class JoinPolicy(enum.Enum):
@@ -203,11 +213,20 @@ def _limit(_inst: object, _attr: object, value: int | None) -> None:
 @final
 @attrs.frozen(kw_only=True)
 class Parallel(Effect[tuple[ToolResult, ...]]):
-    """Run several tool calls concurrently, at most ``limit`` at a time.
+    """Run several tool calls of one agent concurrently, at most ``limit`` at a time.
+
+    ``agent`` is the agent whose tools the calls run; every call must carry
+    the same ``agent``. The shell performs a batch by sending *each* call
+    through the whole interpreter stack (``interpreters.perform``), so layers
+    only ever see ``ToolCall``.
 
     **Result:** ``tuple[ToolResult, ...]`` in the order of ``calls``, whatever the
     completion order.
-    **Performed by:** ``interpreters.local_tools``, ``replay``.
+    **Performed by:** ``interpreters.perform`` (and so ``run`` and ``stream``).
+
+    >>> calls = [ToolCall(id=f"c{i}", name="add", agent="maths") for i in range(2)]
+    >>> Parallel(calls=calls, agent="maths").limit is None
+    True
     """
 
     result_type: ClassVar[type[Any]] = tuple
@@ -215,6 +234,15 @@ class Parallel(Effect[tuple[ToolResult, ...]]):
     calls: tuple[ToolCall, ...] = attrs.field(converter=_calls)
     join: JoinPolicy = attrs.field(default=JoinPolicy.JOIN_ALL, validator=v.instance_of(JoinPolicy))
     limit: int | None = attrs.field(default=None, validator=_limit)
+    agent: str | None = attrs.field(default=None, validator=_opt(str))
+
+    def __attrs_post_init__(self) -> None:
+        for i, call in enumerate(self.calls):
+            if call.agent != self.agent:
+                raise ValueError(
+                    f"calls[{i}].agent is {call.agent!r} but the batch's agent is {self.agent!r}; "
+                    "a Parallel runs the tools of one agent: give every ToolCall the batch's agent"
+                )
 
 
 @final

@@ -28,6 +28,7 @@ import attrs
 from tower_llm_fx._agent import Agent, agent_step
 from tower_llm_fx._effects import Done, Effect, ModelCall, Parallel, StopReason, ToolCall
 from tower_llm_fx._errors import ConfigurationError, UnknownAgent, WrongResultType
+from tower_llm_fx._events import RunEvent, RunStarted
 from tower_llm_fx._messages import Message
 from tower_llm_fx._results import ModelReply
 from tower_llm_fx._state import RunState, advance, finish, pending_tool_calls, step_completed
@@ -35,7 +36,7 @@ from tower_llm_fx._state import RunState, advance, finish, pending_tool_calls, s
 from ._filters import CompactFilter, InputFilter, check_tool_pairs, identity_filter
 from ._handoff import HandoffPolicy, HandoffRoute, check_policy, composite_handoff, handoff_to, no_handoffs
 from ._pick import GroupMember, ModelPicker, Picker
-from ._state import GroupState, Handoff, HandoffRecord, replace_fields
+from ._state import GroupState, Handoff, HandoffRecord, handoff_events, replace_fields
 
 __all__ = ["Group", "GroupBuilder", "group_advance", "group_step"]
 
@@ -212,6 +213,18 @@ class Group:
     def finish(self, state: GroupState, done: Done) -> GroupState:
         """Record why the group run stopped."""
         return attrs.evolve(state, run=finish(state.run, done))
+
+    def conversation(self, state: GroupState) -> RunState:
+        """The one shared conversation of the group run."""
+        return state.run
+
+    def events(self, before: GroupState | None, after: GroupState) -> tuple[RunEvent, ...]:
+        """`RunStarted` (naming the first agent) at the start, then a `HandedOff` per handoff."""
+        if before is None:
+            return (RunStarted(agent=after.active or "", state=after.run),)
+        if len(after.handoffs) == len(before.handoffs):
+            return ()
+        return handoff_events(before, after)
 
     def visible_messages(self, state: GroupState) -> tuple[Message, ...]:
         """What the active agent sees: the conversation, with the last handoff's input

@@ -27,8 +27,10 @@ from typing import Any, final
 import attrs
 from attrs import validators as v
 
+from tower_llm_fx._agent import Agent
 from tower_llm_fx._effects import Done, Effect, ModelCall
 from tower_llm_fx._errors import WrongResultType
+from tower_llm_fx._events import RunEvent, RunStarted
 from tower_llm_fx._messages import Message
 from tower_llm_fx._results import ModelReply
 from tower_llm_fx._serde import register
@@ -124,19 +126,20 @@ class SessionStep:
     to record the ``Done`` that ended the run.
     """
 
-    step: Callable[[RunState], Effect[Any] | Done] = attrs.field(validator=_check_step)
+    inner: Callable[[RunState], Effect[Any] | Done] = attrs.field(alias="step", validator=_check_step)
     session_id: str = attrs.field(validator=v.instance_of(str))
     compaction: CompactionPolicy | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(CompactionPolicy))
     )
     inner_advance: Callable[[RunState, Effect[Any], Any], RunState] = attrs.field(default=advance)
+    name: str = attrs.field(default="", validator=v.instance_of(str))
 
     def __attrs_post_init__(self) -> None:
         if not self.session_id:
             raise ValueError("a session id must be a non-empty string")
 
     def __repr__(self) -> str:
-        name = getattr(self.step, "__qualname__", repr(self.step))
+        name = getattr(self.inner, "__qualname__", repr(self.inner))
         extra = "" if self.compaction is None else ", compaction=..."
         return f"with_session({name}, {self.session_id!r}{extra})"
 
@@ -150,13 +153,17 @@ class SessionStep:
     # -- the step ----------------------------------------------------------------
 
     def __call__(self, state: SessionState) -> Effect[Any] | Done:
+        return self.step(state)
+
+    def step(self, state: SessionState, /) -> Effect[Any] | Done:
+        """The next effect: load, save, compact, or the wrapped step's own."""
         if not state.loaded:
             return LoadSession(session_id=state.session_id)
         messages = state.run.messages
         unsaved = state.saved < len(messages)
         if unsaved and step_completed(messages):
             return self._save(state)
-        out = self.step(state.run)
+        out = self.inner(state.run)
         if isinstance(out, Done):
             if unsaved and not pending_tool_calls(messages):
                 return self._save(state)
@@ -219,6 +226,14 @@ class SessionStep:
     def finish(self, state: SessionState, done: Done) -> SessionState:
         """Record why the run stopped (on ``state.run.stop``)."""
         return attrs.evolve(state, run=finish(state.run, done))
+
+    def conversation(self, state: SessionState, /) -> RunState:
+        """The wrapped run (history included once loaded)."""
+        return state.run
+
+    def events(self, before: SessionState | None, after: SessionState, /) -> tuple[RunEvent, ...]:
+        """`RunStarted` (naming the wrapped agent) at the start; nothing else."""
+        return (RunStarted(agent=self.name, state=after.run),) if before is None else ()
 
     def _plan(self, state: SessionState) -> SessionState:
         policy = self.compaction
@@ -305,7 +320,7 @@ class SessionStep:
 
 
 def with_session(
-    step: Callable[[RunState], Effect[Any] | Done],
+    step: Agent | Callable[[RunState], Effect[Any] | Done],
     session_id: str,
     *,
     compaction: CompactionPolicy | None = None,
@@ -314,7 +329,8 @@ def with_session(
     """Wrap ``step`` so its run loads session ``session_id`` first and saves every completed step.
 
     Args:
-        step: a step over `RunState`, such as ``agent.step``.
+        step: an `Agent` (its step, fold and name are used), or a step over
+            `RunState` such as ``agent.step``.
         session_id: the session to load and append to.
         compaction: compact the conversation (in the log and in the run) when
             this policy says so, before the next model call.
@@ -333,4 +349,15 @@ def with_session(
     >>> final.run.output, final.saved, final.last_seq
     ('hello', 4, 4)
     """
-    return SessionStep(step=step, session_id=session_id, compaction=compaction, inner_advance=advance)
+    if isinstance(step, Agent):
+        agent = step
+        return SessionStep(
+            step=agent.step,
+            session_id=session_id,
+            compaction=compaction,
+            inner_advance=advance,
+            name=agent.name,
+        )
+    owner = getattr(step, "__self__", None)
+    name = owner.name if isinstance(owner, Agent) else ""
+    return SessionStep(step=step, session_id=session_id, compaction=compaction, inner_advance=advance, name=name)
