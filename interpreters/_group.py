@@ -11,7 +11,7 @@ interpreter is safe to share between concurrent runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
-from typing import TypeVar, final
+from typing import TypeVar, cast, final
 
 import attrs
 
@@ -47,7 +47,7 @@ class _AgentTools:
                 f"this group ({members}); a group routes each tool call by ToolCall.agent, which the "
                 "agent's step sets: build hand-made calls with agent=<one of the group's agents>"
             )
-        return tools(effect)
+        return cast("Awaitable[R]", tools(effect))
 
     def __repr__(self) -> str:
         return f"agent_tools({', '.join(self.by_agent)})"

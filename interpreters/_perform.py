@@ -9,8 +9,8 @@ approvals, limit, tracing, recording, ...) works per call and sees only
 * results come back in call order, whatever order the calls finished in;
 * at most ``limit`` calls are in flight (an anyio ``CapacityLimiter``);
 * ``JOIN_ALL`` lets every call finish; ``FAIL_FAST`` cancels the calls still
-  running once one returns an error result, and answers each of those with a
-  ``"cancelled"`` error that names the call that failed;
+  running once one returns an error result (and does not start the rest),
+  and answers each of those with a ``"cancelled"`` error;
 * a call that finished keeps its real result, whatever happens to a sibling
   (a sibling's own timeout is that sibling's ``"timeout"`` result).
 
@@ -26,11 +26,11 @@ from typing import Any, TypeVar, cast
 
 import anyio
 
-from tower_llm_fx import Effect, JoinPolicy, Parallel, ToolResult, WrongResultType
+from tower_llm_fx import Effect, JoinPolicy, Parallel, ToolCall, ToolResult, WrongResultType
 
 from ._types import Interpreter
 
-__all__ = ["perform", "perform_parallel"]
+__all__ = ["CANCELLED_BY_FAIL_FAST", "fail_fast_cancelled", "perform", "perform_parallel"]
 
 R = TypeVar("R")
 
@@ -57,64 +57,95 @@ async def perform(interpreter: Interpreter, effect: Effect[R], /) -> R:
     return await interpreter(effect)
 
 
+CANCELLED_BY_FAIL_FAST = "cancelled: another call of this batch failed and the join policy is FAIL_FAST"
+"""The message of a call that `FAIL_FAST <JoinPolicy>` cancelled (or never started)."""
+
+
+def fail_fast_cancelled(call: ToolCall) -> ToolResult:
+    """The result of ``call`` when a failing sibling cancelled it (the same text live and in replay)."""
+    return ToolResult.failure(call_id=call.id, name=call.name, kind="cancelled", message=CANCELLED_BY_FAIL_FAST)
+
+
+def _fails_batch(result: ToolResult) -> bool:
+    error = result.error
+    return error is not None and error.kind != "cancelled"
+
+
 async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tuple[ToolResult, ...]:
     """Run each call of ``batch`` through ``interpreter`` in one task group; results in call order.
 
+    With a ``limit``, calls start in call order as slots free up. Under
+    ``FAIL_FAST`` the first error result (other than ``"cancelled"``)
+    cancels the calls in flight and, with a ``limit``, the calls still
+    waiting for a slot; each gets a ``"cancelled"`` result. A call that had
+    not started when the failure came (the scheduler had not run it yet) still
+    runs, so when the interpreter answers at once (a replay) the outcome does
+    not depend on the order the scheduler picks: a recorded batch replays
+    exactly (with a ``limit``, see the README's note on replaying FAIL_FAST).
+
     Raises:
         WrongResultType: the interpreter answered a call with something other
-            than a `ToolResult` for that call.
+            than a `ToolResult`.
         Exception: whatever a call raised (the siblings are cancelled first).
     """
     if not isinstance(batch, Parallel):
         raise TypeError(f"perform_parallel() takes a Parallel, got {type(batch).__name__}")
     calls = batch.calls
     n = len(calls)
-    results: list[ToolResult | None] = [None] * n
     if n == 0:
         return ()
-    limiter = anyio.CapacityLimiter(batch.limit) if batch.limit is not None and batch.limit < n else None
+    results: list[ToolResult | None] = [None] * n
     fail_fast = batch.join is JoinPolicy.FAIL_FAST
-    failed: list[ToolResult] = []
+    running: dict[int, anyio.CancelScope] = {}
+    failed = False
     errors: list[Exception] = []
+    limiter = anyio.CapacityLimiter(batch.limit) if batch.limit is not None and batch.limit < n else None
 
-    async def one(i: int, scope: anyio.CancelScope) -> None:
+    async def one(i: int, borrower: object | None, everything: anyio.CancelScope) -> None:
+        nonlocal failed
         call = calls[i]
         try:
-            if limiter is not None:
-                async with limiter:
+            with anyio.CancelScope() as scope:
+                running[i] = scope
+                try:
                     result: Any = await interpreter(call)
-            else:
-                result = await interpreter(call)
-        except Exception as exc:  # cancellation passes through
-            errors.append(exc)
-            scope.cancel()
-            return
-        if type(result) is not ToolResult:
-            errors.append(_wrong(interpreter, i, call.name, result))
-            scope.cancel()
-            return
-        results[i] = result
-        if fail_fast and result.is_error:
-            failed.append(result)
-            scope.cancel()
+                except Exception as exc:  # cancellation passes through
+                    errors.append(exc)
+                    everything.cancel()
+                    return
+                finally:
+                    del running[i]
+            if scope.cancelled_caught:
+                return
+            if type(result) is not ToolResult:
+                errors.append(_wrong(interpreter, i, call.name, result))
+                everything.cancel()
+                return
+            results[i] = result
+            if fail_fast and not failed and _fails_batch(result):
+                failed = True
+                for other in running.values():
+                    other.cancel()
+        finally:
+            if borrower is not None and limiter is not None:
+                limiter.release_on_behalf_of(borrower)
 
     async with anyio.create_task_group() as tg:
         for i in range(n):
-            tg.start_soon(one, i, tg.cancel_scope)
+            borrower: object | None = None
+            if limiter is not None:
+                borrower = object()
+                await limiter.acquire_on_behalf_of(borrower)  # calls start in call order
+                if failed:
+                    limiter.release_on_behalf_of(borrower)
+                    break
+            tg.start_soon(one, i, borrower, tg.cancel_scope)
     if errors:
         raise errors[0]
-    if failed or None in results:
-        first = failed[0] if failed else None
-        reason = (
-            f"cancelled because tool call {first.call_id!r} ({first.name}) failed "
-            "and the join policy is FAIL_FAST"
-            if first is not None
-            else "cancelled"
-        )
-        for i, call in enumerate(calls):
-            if results[i] is None:
-                results[i] = ToolResult.failure(call_id=call.id, name=call.name, kind="cancelled", message=reason)
-    return cast("tuple[ToolResult, ...]", tuple(results))
+    out: list[ToolResult] = []
+    for call, result in zip(calls, results, strict=True):
+        out.append(result if result is not None else fail_fast_cancelled(call))
+    return tuple(out)
 
 
 def _wrong(interpreter: Interpreter, i: int, name: str, result: object) -> Exception:

@@ -8,6 +8,16 @@ the index, the exchanges matched so far, ``NOT FOUND`` (what the run did),
 result that would have been returned. Recorded exchanges left unused when the
 run ends are an error too: call `finish` or use ``async with``.
 
+Tool calls of a ``Parallel`` batch reach the replayer one by one (see
+``interpreters.perform``) in whatever order the scheduler runs them, and the
+recorder wrote them in the order they finished; so a ``ToolCall`` may match
+any unused call in the run of tool-call exchanges at the cursor. A call a
+``FAIL_FAST`` batch cancelled left no exchange: if that run holds a failed
+call, the replayer answers it as ``perform`` did, with a ``"cancelled"``
+result. Traces written before calls carried their agent (``agent=None``)
+match a call of any agent, and their one-exchange ``Parallel`` batches are
+split into one exchange per call.
+
 ``replay(trace, prefix=k, then=other)`` replays the first ``k`` exchanges and
 hands every later effect to ``other`` — a different model, say — so two
 variants can be compared on an identical, free prefix.
@@ -23,7 +33,17 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast, final
 
-from tower_llm_fx import Agent, ConfigurationError, Effect, Message, Program, SystemMessage
+from tower_llm_fx import (
+    Agent,
+    ConfigurationError,
+    Effect,
+    Message,
+    Parallel,
+    Program,
+    SystemMessage,
+    ToolCall,
+    ToolResult,
+)
 from tower_llm_fx.group import Group
 from tower_llm_fx.testing import field_diff
 from tower_llm_fx.trace import (
@@ -39,6 +59,7 @@ from tower_llm_fx.trace import (
     start_messages,
 )
 
+from ._perform import fail_fast_cancelled
 from ._run import check_program, run
 from ._types import Interpreter
 
@@ -54,7 +75,7 @@ _LOG_LINES = 20
 class _Replay:
     """The ``replay(...)`` interpreter (see `replay`)."""
 
-    __slots__ = ("_exchanges", "_handed_over", "_limit", "_next", "_redact", "_then")
+    __slots__ = ("_ahead", "_exchanges", "_handed_over", "_limit", "_next", "_redact", "_run_start", "_then")
 
     def __init__(
         self, exchanges: tuple[Exchange, ...], limit: int, then: Interpreter | None, redact: Redactor | None
@@ -63,7 +84,9 @@ class _Replay:
         self._limit = limit
         self._then = then
         self._redact = redact
-        self._next = 0
+        self._next = 0  # the first exchange not used yet
+        self._ahead: set[int] = set()  # tool-call exchanges after _next already used (a batch, out of order)
+        self._run_start = 0  # where the run of tool-call exchanges around _next begins
         self._handed_over = 0
 
     async def __call__(self, effect: Effect[R], /) -> R:
@@ -71,14 +94,87 @@ class _Replay:
         if i < self._limit:
             exchange = self._exchanges[i]
             expected = exchange.effect
-            if expected is effect or expected == effect or self._equal_when_redacted(effect, exchange):
-                self._next = i + 1
+            if expected is effect or expected == effect:
+                if self._ahead:
+                    self._use(i)
+                else:
+                    self._next = i + 1
+                    if type(expected) is not ToolCall:
+                        self._run_start = i + 1
                 return cast("R", exchange.result)
-            raise self._diverged(effect, i, exchange)
+            if type(effect) is ToolCall:
+                return cast("R", await self._tool_call(effect))
+            i = self._skip_cancelled()
+            if i < self._limit:
+                exchange = self._exchanges[i]
+                if exchange.effect == effect or self._equal_when_redacted(effect, exchange):
+                    self._use(i)
+                    return cast("R", exchange.result)
+                raise self._diverged(effect, i, exchange)
         if self._then is not None:
             self._handed_over += 1
             return await self._then(effect)
         raise self._past_end(effect)
+
+    def _use(self, i: int) -> None:
+        if i == self._next:
+            i += 1
+            ahead = self._ahead
+            while i in ahead:
+                ahead.discard(i)
+                i += 1
+            self._next = i
+            if type(self._exchanges[i - 1].effect) is not ToolCall:
+                self._run_start = i
+        else:
+            self._ahead.add(i)
+
+    def _run_end(self) -> int:
+        end = self._next
+        exchanges, limit = self._exchanges, self._limit
+        while end < limit and type(exchanges[end].effect) is ToolCall:
+            end += 1
+        return end
+
+    def _skip_cancelled(self) -> int:
+        """Pass over the unused ``"cancelled"`` calls of a batch (a FAIL_FAST batch of a v1 trace)."""
+        exchanges = self._exchanges
+        i = self._next
+        while i < self._limit and type(exchanges[i].effect) is ToolCall and (
+            i in self._ahead or _cancelled(exchanges[i].result)
+        ):
+            self._ahead.discard(i)
+            i += 1
+        if i != self._next:
+            self._next = i
+        return i
+
+    async def _tool_call(self, call: ToolCall) -> ToolResult:
+        """A tool call of a batch: any unused call of the run at the cursor may answer it."""
+        exchanges = self._exchanges
+        end = self._run_end()
+        for j in range(self._next, end):
+            if j in self._ahead:
+                continue
+            exchange = exchanges[j]
+            if _same_call(exchange.effect, call) or (
+                self._redact is not None and self._equal_when_redacted(call, exchange)
+            ):
+                self._use(j)
+                return cast("ToolResult", exchange.result)
+        for j in range(self._run_start, end):
+            result = exchanges[j].result
+            if isinstance(result, ToolResult) and result.is_error and not _cancelled(result):
+                # A FAIL_FAST batch: the recorded run cancelled this call when a sibling
+                # failed, so it left no exchange; answer as perform would have.
+                return fail_fast_cancelled(call)
+        i = self._next
+        if i < self._limit:
+            raise self._diverged(call, i, exchanges[i])
+        if self._then is not None:
+            self._handed_over += 1
+            return await self._then(call)
+        raise self._past_end(call)
 
     def __repr__(self) -> str:
         then = f", then={self._then!r}" if self._then is not None else ""
@@ -87,12 +183,12 @@ class _Replay:
     @property
     def used(self) -> int:
         """Recorded exchanges replayed so far."""
-        return self._next
+        return self._next + len(self._ahead)
 
     @property
     def remaining(self) -> int:
         """Recorded exchanges (within the prefix) not replayed yet."""
-        return self._limit - self._next
+        return self._limit - self.used
 
     @property
     def handed_over(self) -> int:
@@ -105,7 +201,7 @@ class _Replay:
         An early stop must not pass silently: the run should have made every
         recorded effect.
         """
-        if self._next < self._limit:
+        if self._skip_cancelled() < self._limit:
             i = self._next
             nxt = self._exchanges[i]
             raise ReplayMismatch(
@@ -195,6 +291,40 @@ class _Replay:
         )
 
 
+def _cancelled(result: object) -> bool:
+    return isinstance(result, ToolResult) and result.error is not None and result.error.kind == "cancelled"
+
+
+def _same_call(recorded: Effect[Any], call: ToolCall) -> bool:
+    """Equal, or equal but for ``agent`` where the recording predates the field (``agent=None``)."""
+    if recorded == call:
+        return True
+    return (
+        type(recorded) is ToolCall
+        and recorded.agent is None
+        and recorded.id == call.id
+        and recorded.name == call.name
+        and recorded.arguments == call.arguments
+    )
+
+
+def _per_call(exchanges: tuple[Exchange, ...], limit: int) -> tuple[tuple[Exchange, ...], int]:
+    """v1 traces hold a ``Parallel`` batch as one exchange: split it into one per call."""
+    if not any(type(ex.effect) is Parallel for ex in exchanges):
+        return exchanges, limit
+    out: list[Exchange] = []
+    new_limit = 0
+    for i, ex in enumerate(exchanges):
+        effect = ex.effect
+        if type(effect) is Parallel:
+            out.extend(new_exchange(c, r) for c, r in zip(effect.calls, ex.result, strict=True))
+        else:
+            out.append(ex)
+        if i < limit:
+            new_limit = len(out)
+    return tuple(out), new_limit
+
+
 def replay(
     trace: Trace | Sequence[Exchange],
     *,
@@ -238,6 +368,7 @@ def replay(
         )
     if then is not None and not callable(then):
         raise TypeError(f"replay(then=...) must be an interpreter, got {then!r}")
+    exchanges, limit = _per_call(exchanges, limit)
     return _Replay(exchanges, limit, then, redact)
 
 

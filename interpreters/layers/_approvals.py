@@ -27,7 +27,7 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from interpreters._types import Interpreter
-from tower_llm_fx import Effect, ModelCall, ModelReply, Parallel, ToolCall, ToolResult
+from tower_llm_fx import Effect, ModelCall, ModelReply, ToolCall, ToolResult
 from tower_llm_fx.resilience import ApprovalError, Approve, Decision, allow, apply_decision, deny, modify
 
 __all__ = ["Approver", "PendingApproval", "approval_channel", "approvals"]
@@ -70,8 +70,6 @@ class _ApprovalsInterpreter:
         layer = self.layer
         if isinstance(effect, ToolCall) and layer.needs_approval(effect):
             return cast("R", await self._tool(effect))
-        if isinstance(effect, Parallel) and any(layer.needs_approval(c) for c in effect.calls):
-            return cast("R", await self._parallel(effect))
         if isinstance(effect, ModelCall) and layer.models:
             reply = await self.inner(effect)
             if not isinstance(reply, ModelReply):
@@ -100,26 +98,6 @@ class _ApprovalsInterpreter:
         if isinstance(out, ToolResult):
             return out
         return await self.inner(out)
-
-    async def _parallel(self, batch: Parallel) -> tuple[ToolResult, ...]:
-        # Ask in the model's order (a human answers one at a time), then run what was allowed as one batch.
-        results: list[ToolResult | None] = []
-        to_run: list[ToolCall] = []
-        for call in batch.calls:
-            out = (
-                apply_decision(call, await self._ask(Approve(subject=call)))
-                if self.layer.needs_approval(call)
-                else call
-            )
-            if isinstance(out, ToolResult):
-                results.append(out)
-            else:
-                results.append(None)
-                to_run.append(out)
-        if to_run:
-            ran = iter(await self.inner(attrs.evolve(batch, calls=to_run)))
-            results = [r if r is not None else next(ran) for r in results]
-        return tuple(cast("list[ToolResult]", results))
 
 
 def approvals(

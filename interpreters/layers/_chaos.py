@@ -33,7 +33,6 @@ from tower_llm_fx import (
     EffectTimeout,
     MalformedResponse,
     ModelCall,
-    Parallel,
     RateLimitError,
     ServerError,
     ToolCall,
@@ -131,15 +130,13 @@ class _ChaosInterpreter:
             await anyio.sleep_forever()
         if isinstance(effect, ToolCall):
             return cast("R", _tool_failure(fault, effect))
-        if isinstance(effect, Parallel):
-            return cast("R", tuple(_tool_failure(fault, c) for c in effect.calls))
         raise _error(fault, effect)
 
 
 def chaos(
     faults: Mapping[int, Fault | FaultKind],
     *,
-    effects: Iterable[type[Any]] = (ModelCall, ToolCall, Parallel),
+    effects: Iterable[type[Any]] = (ModelCall, ToolCall),
 ) -> Chaos:
     """A layer that injects ``faults[i]`` in place of the ``i``-th effect (0-based) of type ``effects``.
 

@@ -1,11 +1,10 @@
 """`limit`: cap concurrent model and tool calls, and optionally pace model requests.
 
 Concurrency is bounded with anyio ``CapacityLimiter``s shared by every
-interpreter the layer wraps, so the cap holds across concurrent runs. A
-``Parallel`` batch of *n* calls borrows ``min(n, tool_calls)`` tokens at once
-(one borrower at a time, so two batches can never deadlock holding half each)
-and is passed on with its ``limit`` lowered to that number: the cap holds for
-individual tool calls, not just for batches.
+interpreter the layer wraps, so the cap holds across concurrent runs. The
+calls of a ``Parallel`` batch come through one by one (``perform`` sends each
+through the stack), so each takes one token: the cap holds for individual
+tool calls.
 
 Pacing (``per_second``) uses the pure `tower_llm_fx.resilience.TokenBucket`; the clock is
 ``anyio.current_time()``, so trio's ``MockClock`` drives it in tests.
@@ -19,7 +18,7 @@ import anyio
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import ConfigurationError, Effect, ModelCall, Parallel, ToolCall
+from tower_llm_fx import ConfigurationError, Effect, ModelCall, ToolCall
 from tower_llm_fx.resilience import BucketState, TokenBucket
 
 __all__ = ["limit"]
@@ -35,54 +34,17 @@ def _cap(value: int | None, name: str) -> int | None:
 
 @final
 @attrs.define(eq=False)
-class _Pool:
-    """A capacity limiter plus a lock that serialises multi-token borrowing."""
-
-    size: int
-    limiter: anyio.CapacityLimiter = attrs.field(init=False)
-    lock: anyio.Lock = attrs.field(init=False, factory=anyio.Lock)
-
-    def __attrs_post_init__(self) -> None:
-        self.limiter = anyio.CapacityLimiter(self.size)
-
-    async def borrow(self, n: int) -> list[object]:
-        if n == 1:
-            # One token cannot deadlock, and the limiter is FIFO: no lock needed.
-            borrower = object()
-            await self.limiter.acquire_on_behalf_of(borrower)
-            return [borrower]
-        borrowers: list[object] = []
-        done = False
-        try:
-            async with self.lock:
-                for _ in range(n):
-                    borrower = object()
-                    await self.limiter.acquire_on_behalf_of(borrower)
-                    borrowers.append(borrower)
-            done = True
-        finally:
-            if not done:
-                self.give_back(borrowers)
-        return borrowers
-
-    def give_back(self, borrowers: list[object]) -> None:
-        for b in borrowers:
-            self.limiter.release_on_behalf_of(b)
-
-
-@final
-@attrs.define(eq=False)
 class _Limit:
     model_calls: int | None
     tool_calls: int | None
     bucket: TokenBucket | None
-    _models: _Pool | None = attrs.field(init=False, default=None)
-    _tools: _Pool | None = attrs.field(init=False, default=None)
+    _models: anyio.CapacityLimiter | None = attrs.field(init=False, default=None)
+    _tools: anyio.CapacityLimiter | None = attrs.field(init=False, default=None)
     _pace: BucketState | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
-        self._models = _Pool(self.model_calls) if self.model_calls is not None else None
-        self._tools = _Pool(self.tool_calls) if self.tool_calls is not None else None
+        self._models = anyio.CapacityLimiter(self.model_calls) if self.model_calls is not None else None
+        self._tools = anyio.CapacityLimiter(self.tool_calls) if self.tool_calls is not None else None
 
     def __call__(self, inner: Interpreter) -> Interpreter:
         return _LimitInterpreter(inner, self)
@@ -115,23 +77,16 @@ class _LimitInterpreter:
         layer = self.layer
         if isinstance(effect, ModelCall):
             await layer.pace()
-            return cast("R", await self._within(layer._models, 1, effect))
+            return cast("R", await self._within(layer._models, effect))
         if isinstance(effect, ToolCall):
-            return cast("R", await self._within(layer._tools, 1, effect))
-        if isinstance(effect, Parallel) and layer._tools is not None and effect.calls:
-            n = min(len(effect.calls), layer._tools.size, effect.limit or len(effect.calls))
-            batch = effect if effect.limit == n else attrs.evolve(effect, limit=n)
-            return cast("R", await self._within(layer._tools, n, batch))
+            return cast("R", await self._within(layer._tools, effect))
         return await self.inner(effect)
 
-    async def _within(self, pool: _Pool | None, n: int, effect: Effect[Any]) -> Any:
+    async def _within(self, pool: anyio.CapacityLimiter | None, effect: Effect[Any]) -> Any:
         if pool is None:
             return await self.inner(effect)
-        borrowers = await pool.borrow(n)
-        try:
+        async with pool:
             return await self.inner(effect)
-        finally:
-            pool.give_back(borrowers)
 
     def __repr__(self) -> str:
         return f"{self.layer!r}({self.inner!r})"
@@ -148,8 +103,8 @@ def limit(
 
     Args:
         model_calls: at most this many ``ModelCall``s in flight.
-        tool_calls: at most this many tool calls in flight (a ``Parallel`` batch
-            counts each of its calls).
+        tool_calls: at most this many tool calls in flight (each call of a
+            ``Parallel`` batch counts).
         per_second: start at most this many ``ModelCall``s per second on average...
         burst: ...with up to ``burst`` at once.
 

@@ -3,7 +3,7 @@
 For each effect passing through, the layer emits:
 
 * ``tower_llm_fx.effect.calls`` (counter): one per model call, one per tool call
-  (a ``Parallel`` batch counts each of its calls), one per other effect;
+  (each call of a ``Parallel`` batch comes through on its own), one per other effect;
 * ``tower_llm_fx.effect.errors`` (counter): exceptions and error tool results,
   with ``error.type`` (the exception class or the tool error kind);
 * ``gen_ai.client.operation.duration`` (histogram, seconds), with
@@ -30,7 +30,7 @@ from opentelemetry.metrics import Counter, Histogram, MeterProvider
 
 import tower_llm_fx
 from interpreters._types import Interpreter
-from tower_llm_fx import Effect, ModelCall, ModelReply, Parallel, ToolCall, ToolResult
+from tower_llm_fx import Effect, ModelCall, ModelReply, ToolCall, ToolResult
 
 from . import _semconv as sc
 
@@ -126,8 +126,6 @@ def _base(effect: Effect[Any]) -> dict[str, AttributeValue]:
         return {sc.OPERATION_NAME: sc.OP_CHAT, sc.REQUEST_MODEL: effect.model}
     if isinstance(effect, ToolCall):
         return {sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.TOOL_NAME: effect.name}
-    if isinstance(effect, Parallel):
-        return {sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL}
     return {sc.EFFECT_TYPE: type(effect).__name__}
 
 
@@ -148,17 +146,11 @@ class _MetricsInterpreter:
             result = await self.inner(effect)
         except Exception as exc:
             failed = {**base, sc.ERROR_TYPE: type(exc).__qualname__}
-            layer.count("calls", len(effect.calls) if isinstance(effect, Parallel) else 1, base)
+            layer.count("calls", 1, base)
             layer.count("errors", 1, failed)
             layer.observe("duration", anyio.current_time() - started, failed)
             raise
         elapsed = anyio.current_time() - started
-        if isinstance(effect, Parallel) and isinstance(result, tuple):
-            for r in result:
-                if isinstance(r, ToolResult):
-                    self._tool_result(r)
-            layer.observe("duration", elapsed, base)
-            return result
         layer.count("calls", 1, base)
         duration_attributes = base
         if isinstance(result, ToolResult) and result.error is not None:
@@ -177,12 +169,6 @@ class _MetricsInterpreter:
             )
         layer.observe("duration", elapsed, duration_attributes)
         return result
-
-    def _tool_result(self, r: ToolResult) -> None:
-        attributes: dict[str, AttributeValue] = {sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.TOOL_NAME: r.name}
-        self.layer.count("calls", 1, attributes)
-        if r.error is not None:
-            self.layer.count("errors", 1, {**attributes, sc.ERROR_TYPE: r.error.kind})
 
 
 def metrics(

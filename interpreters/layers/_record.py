@@ -5,10 +5,12 @@ appends ``Exchange(effect, result)`` to the trace *before* handing the result
 back, so a run that crashes leaves every exchange it completed. A failed
 effect (the inner interpreter raised, or was cancelled) records nothing.
 
-A ``Parallel`` batch is one exchange whose result is the tuple in call order,
-however the inner interpreter scheduled the calls. Exchanges are written in
-completion order; if several effects go through one recorder at once, their
-appends are queued so each trace stays a clean, gap-free sequence.
+The calls of a ``Parallel`` batch come through one by one (``perform``
+sends each through the stack), so each is its own exchange. Exchanges are
+written in completion order; if several effects go through one recorder at
+once, their appends are queued so each trace stays a clean, gap-free
+sequence. A write is shielded from cancellation: a call that finished is
+journaled even if a failing sibling cancels the batch meanwhile.
 
 Secrets: effects carry no API keys or headers (interpreters own those), and
 file and SQLite stores scrub credential-like values when they encode a line.
@@ -26,7 +28,7 @@ import anyio
 
 from interpreters._types import Interpreter
 from interpreters.stores._traces import TraceStore
-from tower_llm_fx import Agent, Effect, ModelCall, ModelReply, Parallel, WrongResultType
+from tower_llm_fx import Agent, Effect, ModelCall, ModelReply, WrongResultType
 from tower_llm_fx.trace import (
     Redactor,
     TraceMeta,
@@ -143,10 +145,11 @@ class _Record:
             exchange = redact_exchange(exchange, self.redact)
         ticket = self._ticket()
         try:
-            if self._turn != ticket:
-                await self._wait_turn(ticket)
-            await self.store.append(self.trace_id, self._written, exchange)
-            self._written += 1
+            with anyio.CancelScope(shield=True):
+                if self._turn != ticket:
+                    await self._wait_turn(ticket)
+                await self.store.append(self.trace_id, self._written, exchange)
+                self._written += 1
         finally:
             self._done(ticket)
 
@@ -170,8 +173,8 @@ class _Recording:
         if appends is None:
             return await self._call(effect)
         result = await self._inner(effect)
-        if (type(result) is not ModelReply or type(effect) is not ModelCall) and (
-            type(effect) is Parallel or not isinstance(result, effect.result_type)
+        if (type(result) is not ModelReply or type(effect) is not ModelCall) and not isinstance(
+            result, effect.result_type
         ):
             problem = check_result(effect, result)
             if problem is not None:

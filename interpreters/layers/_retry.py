@@ -17,7 +17,7 @@ import anyio
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import ConfigurationError, Effect, ModelCall, Parallel, Tool, ToolCall, ToolResult
+from tower_llm_fx import ConfigurationError, Effect, ModelCall, Tool, ToolCall, ToolResult
 from tower_llm_fx.resilience import RetryPolicy
 
 __all__ = ["retry"]
@@ -58,11 +58,8 @@ class _RetryInterpreter:
         if isinstance(effect, ModelCall):
             if layer.models:
                 return cast("R", await self._on_exceptions(effect))
-        elif isinstance(effect, ToolCall):
-            if effect.name in layer.idempotent:
-                return cast("R", await self._tool(effect))
-        elif isinstance(effect, Parallel) and any(c.name in layer.idempotent for c in effect.calls):
-            return cast("R", await self._parallel(effect))
+        elif isinstance(effect, ToolCall) and effect.name in layer.idempotent:
+            return cast("R", await self._tool(effect))
         return await self.inner(effect)
 
     async def _on_exceptions(self, effect: Effect[Any]) -> Any:
@@ -95,46 +92,6 @@ class _RetryInterpreter:
             await anyio.sleep(delay)
             attempt += 1
 
-    async def _parallel(self, batch: Parallel) -> tuple[ToolResult, ...]:
-        """Run the batch; then re-run, as a smaller batch, only the idempotent calls that failed retryably."""
-        policy, key, attempt = self.layer.policy, self.layer.next_key(), 1
-        idempotent = self.layer.idempotent
-        results: list[ToolResult | None] = [None] * len(batch.calls)
-        todo = list(range(len(batch.calls)))
-        while True:
-            sub = (
-                batch
-                if len(todo) == len(batch.calls)
-                else attrs.evolve(batch, calls=[batch.calls[i] for i in todo])
-            )
-            try:
-                out = await self.inner(sub)
-            except Exception as exc:
-                # A whole batch may be repeated only if every call in it is safe to repeat.
-                if not all(c.name in idempotent for c in sub.calls):
-                    raise
-                delay = policy.decide(attempt, exc, key=key)
-                if delay is None:
-                    raise
-            else:
-                if not isinstance(out, tuple) or len(out) != len(todo):
-                    return out  # let the runtime report the contract breach
-                for i, r in zip(todo, out, strict=True):
-                    results[i] = r
-                retry_now = [
-                    i
-                    for i, r in zip(todo, out, strict=True)
-                    if isinstance(r, ToolResult)
-                    and batch.calls[i].name in idempotent
-                    and policy.decide_tool(attempt, r, key=key) is not None
-                ]
-                if not retry_now:
-                    return tuple(cast("list[ToolResult]", results))
-                todo = retry_now
-                delay = policy.backoff(attempt, key=key)
-            await anyio.sleep(delay)
-            attempt += 1
-
 
 def _names(tools: Iterable[Tool | str]) -> frozenset[str]:
     names: set[str] = set()
@@ -164,8 +121,9 @@ def retry(
         tools: tools whose calls may be repeated: ``Tool`` objects count if declared
             ``idempotent=True`` (pass ``agent.tools``), strings are names you vouch for.
             Their calls are retried on retryable exceptions and on error results
-            whose kind is in ``policy.retry_tool_errors``; in a ``Parallel`` batch
-            only the failed idempotent calls run again.
+            whose kind is in ``policy.retry_tool_errors``. Each call of a
+            ``Parallel`` batch comes through on its own, so only the calls that
+            failed run again.
 
     Put it *outside* ``timeout`` (so each attempt gets its own deadline) and
     *inside* ``tracing`` (so one span covers all attempts).

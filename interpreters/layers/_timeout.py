@@ -9,7 +9,9 @@ What a missed deadline becomes depends on whose failure it is:
 
 * a ``ToolCall`` is answered with an error ``ToolResult`` of kind ``"timeout"``
   (tool failures are data the model reads; the conversation stays valid);
-* a ``Parallel`` batch: every call is answered with a ``"timeout"`` error;
+  (each call of a ``Parallel`` batch has its own deadline: ``perform`` sends
+  the calls through the stack one by one, so a call that finished keeps its
+  result when a sibling times out);
 * anything else (a ``ModelCall``, ...) raises `tower_llm_fx.EffectTimeout`.
 """
 
@@ -22,7 +24,7 @@ import anyio
 import attrs
 
 from interpreters._types import Interpreter
-from tower_llm_fx import ConfigurationError, Effect, EffectTimeout, Parallel, ToolCall, ToolResult
+from tower_llm_fx import ConfigurationError, Effect, EffectTimeout, ToolCall, ToolResult
 
 __all__ = ["timeout"]
 
@@ -73,8 +75,6 @@ class _TimeoutInterpreter:
         # Only our own deadline gets here: an outer cancellation propagates.
         if isinstance(effect, ToolCall):
             return cast("R", _timed_out(effect, seconds))
-        if isinstance(effect, Parallel):
-            return cast("R", tuple(_timed_out(c, seconds) for c in effect.calls))
         name = type(effect).__name__
         raise EffectTimeout(
             f"{name} did not finish within {seconds:g} s and was cancelled; raise the deadline with "

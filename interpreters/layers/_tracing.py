@@ -5,8 +5,9 @@ Two halves, configured once:
 * the object returned by `tracing` is a **layer**: each ``ModelCall`` gets a
   ``chat {model}`` span (kind CLIENT) with ``gen_ai.request.model``, usage and
   finish reasons; each ``ToolCall`` an ``execute_tool {name}`` span with the tool
-  name and call id; a ``Parallel`` batch one ``execute_tool`` span with an event
-  per result; any other effect a span named after its type;
+  name, call id and agent (each call of a ``Parallel`` batch is its own span:
+  ``perform`` sends them through the stack one by one); any other effect a
+  span named after its type;
 * its ``run`` method wraps `interpreters.run` in an ``invoke_agent {name}`` span
   with one ``step {n}`` span per step, so the tree is run → step → calls.
 
@@ -18,8 +19,8 @@ API: with no SDK installed every span is a no-op.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, final
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar, final
 
 import attrs
 from opentelemetry import context as otel_context
@@ -27,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 import tower_llm_fx
-from interpreters._run import drive
+from interpreters._run import check_program, drive
 from interpreters._types import Interpreter
 from tower_llm_fx import (
     Agent,
@@ -37,14 +38,13 @@ from tower_llm_fx import (
     Message,
     ModelCall,
     ModelReply,
-    Parallel,
+    Program,
+    RunEvent,
     RunState,
     SystemMessage,
     ToolCall,
     ToolMessage,
     ToolResult,
-    advance,
-    finish,
 )
 
 from . import _semconv as sc
@@ -52,6 +52,7 @@ from . import _semconv as sc
 __all__ = ["Tracing", "tracing"]
 
 R = TypeVar("R")
+S = TypeVar("S")
 
 
 def _parts(m: Message) -> dict[str, Any]:
@@ -124,33 +125,31 @@ class Tracing:
     def __repr__(self) -> str:
         return f"tracing(capture_content={self.capture_content})"
 
-    async def run(
-        self, agent: Agent, interpreter: Interpreter, input: str | Sequence[Message] | RunState
-    ) -> RunState:
+    async def run(self, program: Program[S], interpreter: Interpreter, input: object) -> S:
         """`interpreters.run` inside an ``invoke_agent`` span with a span per step.
 
-        Pass an interpreter wrapped in this same layer to get the model and tool
-        spans nested under their step.
+        ``program`` is an `Agent`, a group, a session or any `Program`. Pass an
+        interpreter wrapped in this same layer to get the model and tool spans
+        nested under their step.
         """
-        attributes: dict[str, Any] = {
-            sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
-            sc.AGENT_NAME: agent.name,
-            sc.REQUEST_MODEL: agent.model,
-        }
+        check_program(program, "tracing().run")
+        name = program.name if isinstance(program, Agent) else type(program).__name__
+        attributes: dict[str, Any] = {sc.OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.AGENT_NAME: name}
+        if isinstance(program, Agent):
+            attributes[sc.REQUEST_MODEL] = program.model
         if self.provider_name is not None:
             attributes[sc.PROVIDER_NAME] = self.provider_name
         with self.tracer.start_as_current_span(
-            f"invoke_agent {agent.name}",
+            f"invoke_agent {name}",
             kind=SpanKind.INTERNAL,
             attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
-            steps = _StepSpans(self.tracer, agent.step)
-            start = input if isinstance(input, RunState) else RunState.start(input)
+            steps = _StepSpans(self.tracer, program)
             finished = False
             try:
-                state, done = await drive(steps, interpreter, start, advance=advance)
+                state, done = await drive(steps, interpreter, program.start(input))
                 finished = True
             except Exception as exc:
                 finished = True
@@ -162,27 +161,29 @@ class Tracing:
                     steps.close(None, cancelled=True)
                     _cancelled(span)
             steps.close(None)
-            final = finish(state, done)
-            span.set_attribute(sc.USAGE_INPUT_TOKENS, final.usage.prompt_tokens)
-            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, final.usage.completion_tokens)
-            span.set_attribute(sc.STEPS, final.steps)
-            if final.stop is not None:
-                span.set_attribute(sc.STOP_KIND, final.stop.kind)
-                span.set_attribute(sc.STOP_DETAIL, final.stop.detail)
+            final = program.finish(state, done)
+            run = program.conversation(final)
+            span.set_attribute(sc.USAGE_INPUT_TOKENS, run.usage.prompt_tokens)
+            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, run.usage.completion_tokens)
+            span.set_attribute(sc.STEPS, run.steps)
+            if run.stop is not None:
+                span.set_attribute(sc.STOP_KIND, run.stop.kind)
+                span.set_attribute(sc.STOP_DETAIL, run.stop.detail)
             return final
 
 
 @final
 @attrs.define(eq=False)
-class _StepSpans:
-    """Wraps a step: opens a ``step {n}`` span when a step starts, ends it when the step completes.
+class _StepSpans(Generic[S]):
+    """The program, with a ``step {n}`` span opened when a step starts and ended when it completes.
 
-    The step is called by ``drive`` in the run's own task, so attaching the span
-    to the current context here makes the model and tool spans its children.
+    The step is called by the run loop in the run's own task, so attaching the
+    span to the current context here makes the model and tool spans its children
+    (the calls of a ``Parallel`` batch run in child tasks, which inherit it).
     """
 
     tracer: Tracer
-    step: Callable[[RunState], Effect[Any] | Done]
+    program: Program[S]
     span: Span | None = None
     token: object = None
     started_at: int = 0
@@ -191,16 +192,32 @@ class _StepSpans:
     def open(self) -> bool:
         return self.span is not None
 
-    def __call__(self, state: RunState) -> Effect[Any] | Done:
-        out = self.step(state)
-        if self.span is not None and (state.steps > self.started_at or isinstance(out, Done)):
+    def start(self, input: object, /) -> S:
+        return self.program.start(input)
+
+    def step(self, state: S, /) -> Effect[Any] | Done:
+        out = self.program.step(state)
+        steps = self.program.conversation(state).steps
+        if self.span is not None and (steps > self.started_at or isinstance(out, Done)):
             self.close(None)
         if self.span is None and isinstance(out, Effect):
-            n = state.steps + 1
+            n = steps + 1
             self.span = self.tracer.start_span(f"step {n}", kind=SpanKind.INTERNAL, attributes={sc.STEP: n})
             self.token = otel_context.attach(trace.set_span_in_context(self.span))
-            self.started_at = state.steps
+            self.started_at = steps
         return out
+
+    def advance(self, state: S, effect: Effect[Any], result: Any, /) -> S:
+        return self.program.advance(state, effect, result)
+
+    def finish(self, state: S, done: Done, /) -> S:
+        return self.program.finish(state, done)
+
+    def conversation(self, state: S, /) -> RunState:
+        return self.program.conversation(state)
+
+    def events(self, before: S | None, after: S, /) -> Iterable[RunEvent]:
+        return self.program.events(before, after)
 
     def close(self, exc: BaseException | None, *, cancelled: bool = False) -> None:
         span, token = self.span, self.token
@@ -260,16 +277,11 @@ class _TracingInterpreter:
                 sc.TOOL_CALL_ID: effect.id,
                 sc.TOOL_TYPE: "function",
             }
+            if effect.agent is not None:
+                attributes[sc.AGENT_NAME] = effect.agent
             if layer.capture_content:
                 attributes[sc.TOOL_CALL_ARGUMENTS] = effect.arguments
             return f"{sc.OP_EXECUTE_TOOL} {effect.name}", SpanKind.INTERNAL, attributes
-        if isinstance(effect, Parallel):
-            attributes = {
-                sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-                sc.TOOL_NAMES: tuple(c.name for c in effect.calls),
-                sc.TOOL_CALL_IDS: tuple(c.id for c in effect.calls),
-            }
-            return sc.OP_EXECUTE_TOOL, SpanKind.INTERNAL, attributes
         name = type(effect).__name__
         return name, SpanKind.INTERNAL, {sc.EFFECT_TYPE: name}
 
@@ -287,21 +299,6 @@ class _TracingInterpreter:
                 span.set_attribute(sc.OUTPUT_MESSAGES, _messages_json((result.message,)))
         elif isinstance(result, ToolResult):
             _tool_result(span, result, capture)
-        elif isinstance(effect, Parallel) and isinstance(result, tuple):
-            failed: list[str] = []
-            for r in result:
-                if not isinstance(r, ToolResult):
-                    continue
-                event: dict[str, Any] = {sc.TOOL_NAME: r.name, sc.TOOL_CALL_ID: r.call_id}
-                if r.error is not None:
-                    event[sc.TOOL_ERROR_KIND] = r.error.kind
-                    failed.append(r.error.kind)
-                if capture:
-                    event[sc.TOOL_CALL_RESULT] = r.content
-                span.add_event("tower_llm_fx.tool.result", event)
-            if failed:
-                span.set_attribute(sc.ERROR_TYPE, failed[0])
-                span.set_status(Status(StatusCode.ERROR, f"{len(failed)} of {len(result)} tool calls failed"))
 
 
 def tracing(

@@ -11,7 +11,7 @@ import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.resilience
-from interpreters import agent_interpreter, by_type, local_tools, run, sequence
+from interpreters import agent_interpreter, by_type, local_tools, perform, run, sequence
 from interpreters.layers import PendingApproval, approval_channel, approvals
 
 pytestmark = pytest.mark.anyio
@@ -91,12 +91,13 @@ async def test_async_approvers_and_per_tool_selection() -> None:
     assert asked == ["write"] and ran == ["read a"]
 
 
-async def test_parallel_batches_run_only_what_was_allowed_in_order() -> None:
-    seen: list[tuple[str, ...]] = []
+async def test_each_call_of_a_batch_is_approved_on_its_own_and_results_keep_call_order() -> None:
+    seen: list[str] = []
     inner = local_tools([write, read])
 
     async def spy(effect: Any) -> Any:
-        seen.append(tuple(c.id for c in effect.calls))
+        assert type(effect) is fx.ToolCall  # perform sends the calls one by one
+        seen.append(effect.id)
         return await inner(effect)
 
     batch = fx.Parallel(
@@ -106,16 +107,16 @@ async def test_parallel_batches_run_only_what_was_allowed_in_order() -> None:
             fx.ToolCall(id="3", name="write", arguments='{"path": "/tmp/b", "text": ""}'),
         ]
     )
-    results = await approvals(sandbox)(spy)(batch)
+    results = await perform(approvals(sandbox)(spy), batch)
     assert [r.call_id for r in results] == ["1", "2", "3"]
     assert [r.error.kind if r.error else r.content for r in results] == ["contents", "denied", "wrote /tmp/b"]
-    assert seen == [("1", "3")]
+    assert sorted(seen) == ["1", "3"]
 
     seen.clear()
     all_denied = fx.Parallel(
         calls=[fx.ToolCall(id="9", name="write", arguments='{"path": "/etc/y", "text": ""}')]
     )
-    (only,) = await approvals(sandbox)(spy)(all_denied)
+    (only,) = await perform(approvals(sandbox)(spy), all_denied)
     assert only.error is not None and seen == []  # nothing left to run: the inner is not called
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.resilience
-from interpreters import agent_interpreter, drive, fixed, function, local_tools, run, stack
+from interpreters import agent_interpreter, fixed, function, local_tools, perform, run, stack
+from interpreters._run import drive
 from interpreters.layers import Fault, chaos, retry, timeout
 
 
@@ -71,14 +72,20 @@ def orphans(messages: tuple[fx.Message, ...]) -> set[str]:
 async def scenario(faults: dict[int, str]) -> tuple[fx.RunState | BaseException, list[fx.RunState]]:
     seen: list[fx.RunState] = []
 
-    def step(state: fx.RunState) -> Any:
-        seen.append(state)
-        return AGENT.step(state)
+    class Watched:
+        """AGENT, noting every state its step sees."""
+
+        start, advance, finish = AGENT.start, AGENT.advance, AGENT.finish
+        conversation, events = AGENT.conversation, AGENT.events
+
+        def step(self, state: fx.RunState) -> Any:
+            seen.append(state)
+            return AGENT.step(state)
 
     layers = stack(retry(POLICY, tools=AGENT.tools), chaos(faults))  # type: ignore[arg-type]
     interp = layers(agent_interpreter(AGENT, model=function(stateless_model)))
     try:
-        state, done = await drive(step, interp, fx.RunState.start("2+3?"), advance=fx.advance)
+        state, done = await drive(Watched(), interp, fx.RunState.start("2+3?"))
     except fx.TowerLLMFXError as exc:
         return exc, seen
     return fx.finish(state, done), seen
@@ -141,17 +148,17 @@ async def test_rate_limit_hints_are_waited_out() -> None:
 
 
 @pytest.mark.anyio
-async def test_batches_get_the_fault_on_every_call_and_other_types_pass() -> None:
-    layer = chaos({0: "server_error"}, effects=[fx.Parallel])
+async def test_each_call_of_a_batch_counts_as_one_effect() -> None:
+    layer = chaos({1: "server_error"}, effects=[fx.ToolCall])
     tools = layer(local_tools([add]))
     batch = fx.Parallel(
-        calls=[fx.ToolCall(id=f"c{i}", name="add", arguments='{"a": 1, "b": 1}') for i in range(2)]
+        calls=[fx.ToolCall(id=f"c{i}", name="add", arguments='{"a": 1, "b": 1}') for i in range(3)], limit=1
     )
-    assert (await tools(fx.ToolCall(id="x", name="add", arguments='{"a": 1, "b": 1}'))).content == "2"
-    results = await tools(batch)
-    assert [r.error.kind if r.error else None for r in results] == ["tool_raised", "tool_raised"]
-    assert [r.content for r in await tools(batch)] == ["2", "2"]
-    assert layer.seen == 2 and repr(layer) == "chaos({0: 'server_error'})"
+    results = await perform(tools, batch)  # limit=1: the calls start in call order
+    assert [r.error.kind if r.error else r.content for r in results] == ["2", "tool_raised", "2"]
+    assert layer.seen == 3 and repr(layer) == "chaos({1: 'server_error'})"
+    with pytest.raises(fx.UnhandledEffect, match="perform"):
+        await tools(batch)  # a batch is not an effect layers see
 
 
 def test_bad_configuration() -> None:

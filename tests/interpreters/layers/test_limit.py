@@ -12,6 +12,7 @@ import trio.testing
 
 import tower_llm_fx as fx
 from interpreters import Interpreter, fixed, local_tools
+from interpreters import perform as perform_effect
 from interpreters.layers import limit
 
 pytestmark = pytest.mark.anyio
@@ -68,12 +69,11 @@ async def test_tool_calls_are_capped_inside_and_across_batches() -> None:
         await gauge.hold()
         return n
 
-    seen_limits: list[int | None] = []
+    seen: list[str] = []
     tools = local_tools([work])
 
     async def spy(effect: Any) -> Any:
-        if isinstance(effect, fx.Parallel):
-            seen_limits.append(effect.limit)
+        seen.append(type(effect).__name__)
         return await tools(effect)
 
     interp = limit(tool_calls=3)(spy)
@@ -83,7 +83,7 @@ async def test_tool_calls_are_capped_inside_and_across_batches() -> None:
     results: list[tuple[fx.ToolResult, ...]] = []
 
     async def one_batch() -> None:
-        results.append(await interp(batch))
+        results.append(await perform_effect(interp, batch))
 
     async def singles() -> None:
         for i in range(4):
@@ -94,21 +94,27 @@ async def test_tool_calls_are_capped_inside_and_across_batches() -> None:
         tg.start_soon(one_batch)
         tg.start_soon(singles)
     assert gauge.peak <= 3
-    assert seen_limits == [3, 3]
+    assert set(seen) == {"ToolCall"} and len(seen) == 14  # every call of every batch, one by one
     assert [[r.content for r in rs] for rs in results] == [["0", "1", "2", "3", "4"]] * 2
 
 
-async def test_a_batch_keeps_a_smaller_limit_of_its_own() -> None:
-    seen: list[int | None] = []
+async def test_a_batch_limit_and_the_layer_cap_both_hold() -> None:
+    gauge = Gauge()
 
-    async def spy(effect: fx.Parallel) -> tuple[fx.ToolResult, ...]:
-        seen.append(effect.limit)
-        return tuple(fx.ToolResult.success(call_id=c.id, name=c.name, content="") for c in effect.calls)
+    async def spy(effect: fx.ToolCall) -> fx.ToolResult:
+        await gauge.hold()
+        return fx.ToolResult.success(call_id=effect.id, name=effect.name, content="")
 
     interp = limit(tool_calls=8)(spy)  # type: ignore[arg-type]
-    await interp(fx.Parallel(calls=[fx.ToolCall(id=str(i), name="t") for i in range(4)], limit=2))
-    await interp(fx.Parallel(calls=[fx.ToolCall(id=str(i), name="t") for i in range(4)]))
-    assert seen == [2, 4]
+    await perform_effect(
+        interp, fx.Parallel(calls=[fx.ToolCall(id=str(i), name="t") for i in range(6)], limit=2)
+    )
+    assert gauge.peak == 2
+    gauge.peak = 0
+    await perform_effect(
+        limit(tool_calls=3)(spy), fx.Parallel(calls=[fx.ToolCall(id=str(i), name="t") for i in range(6)])
+    )  # type: ignore[arg-type]
+    assert gauge.peak == 3
 
 
 async def test_cancelled_holders_and_waiters_give_their_tokens_back() -> None:

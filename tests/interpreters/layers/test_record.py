@@ -90,7 +90,7 @@ async def test_an_existing_trace_is_never_overwritten() -> None:
     assert [ex.result.message.content for ex in (await store.load("t")).exchanges] == ["first"]
 
 
-async def test_a_parallel_batch_is_one_exchange_in_call_order_whatever_the_completion_order() -> None:
+async def test_each_call_of_a_batch_is_its_own_exchange_in_completion_order_and_replays() -> None:
     finished: list[str] = []
 
     @fx.tool
@@ -113,11 +113,13 @@ async def test_a_parallel_batch_is_one_exchange_in_call_order_whatever_the_compl
     await run(agent, interp, "go")
     assert finished == ["n2", "n1", "n0"], "the calls really completed in reverse"
     trace = await store.load("p")
-    batch = trace.exchanges[1]
-    assert isinstance(batch.effect, fx.Parallel)
-    assert [r.call_id for r in batch.result] == ["c0", "c1", "c2"]
-    assert [r.content for r in batch.result] == ["n0", "n1", "n2"]
-    assert len(trace.exchanges) == 3
+    calls = trace.exchanges[1:4]  # one exchange per call, in the order they finished
+    assert all(type(ex.effect) is fx.ToolCall and ex.effect.agent == agent.name for ex in calls)
+    assert [ex.result.call_id for ex in calls] == ["c2", "c1", "c0"]
+    assert [ex.result.content for ex in calls] == ["n2", "n1", "n0"]
+    assert len(trace.exchanges) == 5
+    replayed = await replay_run(agent, trace)  # any order of the calls replays
+    assert [m.content for m in replayed.messages[2:5]] == ["n0", "n1", "n2"]
 
 
 async def test_a_failed_effect_records_nothing_and_the_prefix_replays(tmp_path: Path) -> None:

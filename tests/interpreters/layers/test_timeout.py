@@ -12,7 +12,8 @@ import trio
 import trio.testing
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, by_type, drive, fixed, function, local_tools
+from interpreters import agent_interpreter, by_type, fixed, function, local_tools, perform, run, sequence
+from interpreters._run import drive
 from interpreters.layers import timeout
 
 pytestmark = pytest.mark.anyio
@@ -55,14 +56,42 @@ async def test_a_late_tool_call_becomes_a_timeout_result() -> None:
     assert result.call_id == "c1" and result.error is not None and result.error.kind == "timeout"
 
 
-async def test_a_late_batch_answers_every_call_with_a_timeout() -> None:
-    tools = timeout({fx.Parallel: 0.02})(local_tools([slow]))
+async def test_in_a_batch_each_call_has_its_deadline_and_a_finished_call_keeps_its_result() -> None:
+    tools = timeout({fx.ToolCall: 0.05})(local_tools([slow]))
     batch = fx.Parallel(
-        calls=[fx.ToolCall(id=f"c{i}", name="slow", arguments=f'{{"x": {i}}}') for i in range(3)]
+        calls=[fx.ToolCall(id=f"c{i}", name="slow", arguments=f'{{"x": {i % 2}}}') for i in range(4)]
     )
-    results = await tools(batch)
-    assert [r.call_id for r in results] == ["c0", "c1", "c2"]
-    assert all(r.error is not None and r.error.kind == "timeout" for r in results)
+    results = await perform(tools, batch)
+    assert [r.call_id for r in results] == ["c0", "c1", "c2", "c3"]
+    # c0 and c2 finished at once: their real results stay; c1 and c3 ran out of time.
+    assert [r.error.kind if r.error else r.content for r in results] == ["0", "timeout", "0", "timeout"]
+
+
+async def test_a_per_type_table_bounds_a_whole_agent_batch() -> None:
+    """The bug: timeout({ModelCall: ..., ToolCall: 0.2}) put no deadline on a batch (5 s, not 0.2 s)."""
+
+    @fx.tool
+    async def sleepy(seconds: float) -> str:
+        """Sleep."""
+        await anyio.sleep(seconds)
+        return "woke"
+
+    agent = fx.Agent(model="m", tools=(sleepy,), parallel_tools=True)
+    turn = fx.assistant(
+        None,
+        fx.ToolCallRequest(id="a", name="sleepy", arguments='{"seconds": 5.0}'),
+        fx.ToolCallRequest(id="b", name="sleepy", arguments='{"seconds": 0.0}'),
+    )
+    interp = timeout({fx.ModelCall: 5.0, fx.ToolCall: 0.2})(
+        agent_interpreter(agent, model=sequence([turn, "done"]))
+    )
+    started = anyio.current_time()
+    final = await run(agent, interp, "go")
+    elapsed = anyio.current_time() - started
+    assert elapsed < 2.0, f"the batch took {elapsed:.2f} s; each call had 0.2 s"
+    a, b = final.messages[2:4]
+    assert isinstance(a, fx.ToolMessage) and a.content.startswith("error (timeout)")
+    assert isinstance(b, fx.ToolMessage) and b.content == "woke"
 
 
 async def test_types_without_a_deadline_are_not_limited() -> None:
@@ -104,14 +133,20 @@ async def test_the_run_state_is_unchanged_by_a_timed_out_call() -> None:
     agent = fx.Agent(model="m")
     seen: list[fx.RunState] = []
 
-    def step(state: fx.RunState) -> fx.Effect[object] | fx.Done:
-        seen.append(state)
-        return agent.step(state)
+    class Watched:
+        """The agent, noting every state its step sees."""
+
+        start, advance, finish = agent.start, agent.advance, agent.finish
+        conversation, events = agent.conversation, agent.events
+
+        def step(self, state: fx.RunState) -> fx.Effect[object] | fx.Done:
+            seen.append(state)
+            return agent.step(state)
 
     interp = timeout({fx.ModelCall: 0.02})(agent_interpreter(agent, model=function(slow_model)))
     start = fx.RunState.start("hi")
     with pytest.raises(fx.EffectTimeout):
-        await drive(step, interp, start, advance=fx.advance)
+        await drive(Watched(), interp, start)
     assert seen == [start]  # nothing was folded in; resuming from `start` is safe
 
 

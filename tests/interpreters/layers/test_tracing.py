@@ -113,6 +113,7 @@ async def test_a_run_is_traced_as_run_step_and_call_spans(
         "gen_ai.tool.name": "add",
         "gen_ai.tool.call.id": "call_1",
         "gen_ai.tool.type": "function",
+        "gen_ai.agent.name": "calc",  # the ToolCall says whose tool ran
     }
     assert step1.attributes is not None and step1.attributes["tower_llm_fx.step"] == 1
 
@@ -178,13 +179,16 @@ async def test_tool_errors_and_batches(provider: TracerProvider, exporter: InMem
     tr = tracing(tracer_provider=provider)
     model = sequence([fx.assistant(None, *calls), "done"])
     await tr.run(agent, tr(agent_interpreter(agent, model=model)), "go")
-    batch = by_name(exporter.get_finished_spans())["execute_tool"]
-    assert batch.attributes is not None
-    assert tuple(batch.attributes["tower_llm_fx.tool.names"]) == ("add", "add")  # type: ignore[arg-type]
-    assert tuple(batch.attributes["tower_llm_fx.tool.call.ids"]) == ("c1", "c2")  # type: ignore[arg-type]
-    assert [e.attributes.get("gen_ai.tool.call.id") for e in batch.events if e.attributes] == ["c1", "c2"]
-    assert batch.status.status_code == StatusCode.ERROR
-    assert batch.attributes["error.type"] == "invalid_arguments"
+    spans = exporter.get_finished_spans()
+    tools = sorted((s for s in spans if s.name == "execute_tool add"), key=lambda s: str(s.attributes))
+    assert len(tools) == 2  # one span per call of the batch
+    step = by_name(spans)["step 1"]
+    assert all(t.parent is not None and t.parent.span_id == step.context.span_id for t in tools)
+    ok, failed = sorted(tools, key=lambda s: s.attributes["gen_ai.tool.call.id"])  # type: ignore[index]
+    assert ok.attributes is not None and ok.attributes["gen_ai.agent.name"] == agent.name
+    assert ok.status.status_code != StatusCode.ERROR
+    assert failed.status.status_code == StatusCode.ERROR
+    assert failed.attributes is not None and failed.attributes["error.type"] == "invalid_arguments"
 
     exporter.clear()
     result = await tr(agent_interpreter(agent, model=model))(fx.ToolCall(id="c3", name="nope"))
