@@ -76,12 +76,13 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
 
     With a ``limit``, calls start in call order as slots free up. Under
     ``FAIL_FAST`` the first error result (other than ``"cancelled"``)
-    cancels the calls in flight and, with a ``limit``, the calls still
-    waiting for a slot; each gets a ``"cancelled"`` result. A call that had
-    not started when the failure came (the scheduler had not run it yet) still
-    runs, so when the interpreter answers at once (a replay) the outcome does
-    not depend on the order the scheduler picks: a recorded batch replays
-    exactly (with a ``limit``, see the README's note on replaying FAIL_FAST).
+    cancels the calls in flight and those not started yet; each gets a
+    ``"cancelled"`` result. A cancelled call leaves no exchange in a
+    recording; ``replay`` answers it with the same ``"cancelled"`` result,
+    and answers the others at once, so a recorded batch replays exactly.
+    (With a ``limit`` below the batch size, which calls had started when
+    the failure came depends on timing; a replay that differs raises
+    ``ReplayMismatch``, never a silent difference.)
 
     Raises:
         WrongResultType: the interpreter answered a call with something other
@@ -96,39 +97,27 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
         return ()
     results: list[ToolResult | None] = [None] * n
     fail_fast = batch.join is JoinPolicy.FAIL_FAST
-    running: dict[int, anyio.CancelScope] = {}
-    failed = False
     errors: list[Exception] = []
     limiter = anyio.CapacityLimiter(batch.limit) if batch.limit is not None and batch.limit < n else None
 
     async def one(i: int, borrower: object | None, everything: anyio.CancelScope) -> None:
-        nonlocal failed
         call = calls[i]
         try:
-            with anyio.CancelScope() as scope:
-                running[i] = scope
-                try:
-                    result: Any = await interpreter(call)
-                except Exception as exc:  # cancellation passes through
-                    errors.append(exc)
-                    everything.cancel()
-                    return
-                finally:
-                    del running[i]
-            if scope.cancelled_caught:
-                return
-            if type(result) is not ToolResult:
-                errors.append(_wrong(interpreter, i, call.name, result))
-                everything.cancel()
-                return
-            results[i] = result
-            if fail_fast and not failed and _fails_batch(result):
-                failed = True
-                for other in running.values():
-                    other.cancel()
+            result: Any = await interpreter(call)
+        except Exception as exc:  # cancellation passes through (the task group absorbs its own)
+            errors.append(exc)
+            everything.cancel()
+            return
         finally:
             if borrower is not None and limiter is not None:
                 limiter.release_on_behalf_of(borrower)
+        if type(result) is not ToolResult:
+            errors.append(_wrong(interpreter, i, call.name, result))
+            everything.cancel()
+            return
+        results[i] = result
+        if fail_fast and _fails_batch(result):
+            everything.cancel()  # the calls in flight, those not started yet, and this loop
 
     async with anyio.create_task_group() as tg:
         for i in range(n):
@@ -136,9 +125,6 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
             if limiter is not None:
                 borrower = object()
                 await limiter.acquire_on_behalf_of(borrower)  # calls start in call order
-                if failed:
-                    limiter.release_on_behalf_of(borrower)
-                    break
             tg.start_soon(one, i, borrower, tg.cancel_scope)
     if errors:
         raise errors[0]

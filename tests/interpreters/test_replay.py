@@ -11,7 +11,17 @@ import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.trace
-from interpreters import agent_interpreter, drive, fixed, replay, replay_run, run, sequence
+from interpreters import (
+    agent_interpreter,
+    fixed,
+    group_interpreter,
+    perform,
+    replay,
+    replay_run,
+    run,
+    sequence,
+)
+from interpreters._run import drive
 from interpreters.layers import record
 from interpreters.stores import DirectoryTraceStore, MemoryTraceStore, read_trace
 
@@ -81,18 +91,24 @@ async def test_the_replay_interpreter_returns_the_recorded_results() -> None:
 async def test_a_mutated_tool_argument_is_reported_precisely() -> None:
     _, trace = await recorded()
 
-    def mutated(state: fx.RunState) -> fx.Effect[Any] | fx.Done:
-        effect = AGENT.step(state)
-        if isinstance(effect, fx.ToolCall) and effect.name == "multiply":
-            return attrs.evolve(effect, arguments='{"a": 5, "b": 40}')
-        return effect
+    class Mutated:
+        """AGENT, with a wrong multiply argument."""
+
+        start, advance, finish = AGENT.start, AGENT.advance, AGENT.finish
+        conversation, events = AGENT.conversation, AGENT.events
+
+        def step(self, state: fx.RunState) -> fx.Effect[Any] | fx.Done:
+            effect = AGENT.step(state)
+            if isinstance(effect, fx.ToolCall) and effect.name == "multiply":
+                return attrs.evolve(effect, arguments='{"a": 5, "b": 40}')
+            return effect
 
     with pytest.raises(fx.trace.ReplayMismatch) as info:
-        await drive(mutated, replay(trace), fx.RunState.start("(2+3)*4?"), advance=fx.advance)
+        await drive(Mutated(), replay(trace), fx.RunState.start("(2+3)*4?"))
     err = info.value
     assert err.index == 3
     assert err.expected is trace.exchanges[3]
-    assert err.actual == fx.ToolCall(id="c2", name="multiply", arguments='{"a": 5, "b": 40}')
+    assert err.actual == fx.ToolCall(id="c2", name="multiply", arguments='{"a": 5, "b": 40}', agent="calc")
     text = str(err)
     assert text.startswith("the run diverged from the trace at exchange #3 (of 5).")
     assert "matched so far:\n  #0 replay: ModelCall 'm'" in text
@@ -200,9 +216,9 @@ async def test_parallel_tool_calls_replay_deterministically() -> None:
     script = [fx.assistant(None, req("a", "add", 1, 1), req("b", "add", 4, 4), req("c", "add", 5, 5)), "done"]
     final, trace = await recorded(PARALLEL, script, "sum them")
     assert finished == ["5+5", "4+4", "1+1"], "they completed in reverse"
-    batch = trace.exchanges[1]
-    assert isinstance(batch.effect, fx.Parallel)
-    assert [r.content for r in batch.result] == ["2", "8", "10"]
+    calls = trace.exchanges[1:4]  # one exchange per call, as they finished
+    assert [ex.effect.id for ex in calls] == ["c", "b", "a"]
+    assert [ex.result.content for ex in calls] == ["10", "8", "2"]
     finished.clear()
     assert await replay_run(PARALLEL, trace) == final
     assert finished == [], "no tool ran during the replay"
@@ -254,3 +270,167 @@ async def test_decoded_traces_replay_by_identity() -> None:
     assert isinstance(later, fx.ModelCall)
     assert later.messages[2] is reply.message
     assert await replay_run(AGENT, decoded) == final
+
+
+# --- batches: one exchange per call, any order, FAIL_FAST ---------------------
+
+
+@fx.tool
+def boom(reason: str) -> str:
+    """Always fails."""
+    raise RuntimeError(reason)
+
+
+@fx.tool
+async def nap(seconds: float) -> str:
+    """Sleep long enough for FAIL_FAST to cancel it."""
+    await anyio.sleep(seconds)
+    return "woke"
+
+
+FAIL_FAST = fx.Agent(
+    model="m", name="ff", tools=(add, boom, nap), parallel_tools=True, join_policy=fx.JoinPolicy.FAIL_FAST
+)
+
+
+async def test_a_fail_fast_batch_replays_exactly_though_the_cancelled_call_left_no_exchange() -> None:
+    script = [
+        fx.assistant(
+            None,
+            fx.ToolCallRequest(id="x", name="boom", arguments='{"reason": "no"}'),
+            fx.ToolCallRequest(id="y", name="nap", arguments='{"seconds": 5.0}'),
+        ),
+        "done",
+    ]
+    final, trace = await recorded(FAIL_FAST, script, "go")
+    contents = [m.content for m in final.messages if isinstance(m, fx.ToolMessage)]
+    assert contents == ["error (tool_raised): RuntimeError: no", "error (cancelled): " + CANCELLED]
+    assert [type(ex.effect).__name__ for ex in trace.exchanges] == ["ModelCall", "ToolCall", "ModelCall"]
+    for _ in range(5):  # whatever order the scheduler runs the two calls in
+        assert await replay_run(FAIL_FAST, trace) == final
+
+
+CANCELLED = "cancelled: another call of this batch failed and the join policy is FAIL_FAST"
+
+
+async def test_the_calls_of_a_batch_match_in_any_order_but_each_only_once() -> None:
+    script = [fx.assistant(None, req("a", "add", 1, 1), req("b", "multiply", 2, 3)), "done"]
+    _, trace = await recorded(PARALLEL, script, "go")
+    calls = {ex.effect.id: ex.effect for ex in trace.exchanges[1:3]}
+    a, b = calls["a"], calls["b"]
+    if trace.exchanges[1].effect is b:  # recorded as they finished: ask in the other order
+        a, b = b, a
+    interp = replay(trace)
+    await interp(trace.exchanges[0].effect)
+    second = await interp(b)  # out of the recorded order
+    assert second.call_id == b.id and (interp.used, interp.remaining) == (2, 2)
+    with pytest.raises(fx.trace.ReplayMismatch, match="diverged"):
+        await interp(b)  # already used
+    assert (await interp(a)).call_id == a.id
+    await interp(trace.exchanges[3].effect)
+    interp.finish()
+
+
+# --- v1 traces: written before calls carried their agent ------------------------
+
+V1 = Path(__file__).parent.parent / "data" / "v1"
+
+
+@fx.tool
+def lookup(key: str) -> str:
+    """Triage's lookup."""
+    return f"triage:{key}"
+
+
+@fx.tool(name="lookup")
+def maths_lookup(key: str) -> str:
+    """Maths' lookup: same name, different tool."""
+    return f"maths:{key}"
+
+
+@fx.tool(name="add")
+def v1_add(a: int, b: int) -> int:
+    """Add."""
+    return a + b
+
+
+@fx.tool(name="fail")
+def v1_fail(reason: str) -> str:
+    """Always fails."""
+    raise RuntimeError(reason)
+
+
+@fx.tool(name="wait")
+async def v1_wait(seconds: float) -> str:
+    """Sleep (long enough for FAIL_FAST to cancel it)."""
+    await anyio.sleep(seconds)
+    return "woke"
+
+
+TRIAGE = fx.Agent(name="triage", model="m", instructions="Route the user.", tools=(lookup,))
+MATHS = fx.Agent(
+    name="maths",
+    model="m",
+    instructions="Do sums.",
+    tools=(maths_lookup, v1_add),
+    parallel_tools=True,
+)
+GROUP = (
+    fx.group.Group.builder()
+    .agent(TRIAGE)
+    .agent(MATHS)
+    .handoffs(fx.group.handoff_to("maths", offered_to="triage"))
+    .build()
+)
+
+
+async def test_a_group_run_recorded_by_v1_replays_from_its_trace_alone() -> None:
+    trace = read_trace(V1 / "group_v1.jsonl")
+    kinds = [type(ex.effect).__name__ for ex in trace.exchanges]
+    assert "Parallel" in kinds and all(
+        ex.effect.agent is None for ex in trace.exchanges if isinstance(ex.effect, fx.ToolCall)
+    )
+    final = await replay_run(GROUP, trace)  # the input is read off the trace
+    assert final.path == ("triage", "maths") and final.output == "2 + 3 = 5"
+    tool_output = [m.content for m in final.messages if isinstance(m, fx.ToolMessage)]
+    assert "triage:user" in tool_output and "maths:table" in tool_output
+
+
+async def test_a_group_run_recorded_by_v1_resumes_live_after_a_prefix() -> None:
+    trace = read_trace(V1 / "group_v1.jsonl")
+    batch_at = next(i for i, ex in enumerate(trace.exchanges) if isinstance(ex.effect, fx.Parallel))
+    seen: list[fx.ToolCall] = []
+    live = group_interpreter(GROUP, model=sequence(["resumed: 5"]))
+
+    async def then(effect: Any) -> Any:
+        if isinstance(effect, fx.ToolCall):
+            seen.append(effect)
+        return await live(effect)
+
+    final = await replay_run(GROUP, trace, prefix=batch_at, then=then)
+    assert final.output == "resumed: 5" and final.path == ("triage", "maths")
+    # Routing read the live effects: maths' own lookup ran, not triage's tool of the same name.
+    assert {c.agent for c in seen} == {"maths"}
+    assert "maths:table" in [m.content for m in final.messages if isinstance(m, fx.ToolMessage)]
+
+
+async def test_a_v1_fail_fast_batch_replays_with_its_recorded_cancellation() -> None:
+    trace = read_trace(V1 / "fail_fast_v1.jsonl")
+    solo = fx.Agent(
+        name="solo",
+        model="m",
+        tools=(v1_add, v1_fail, v1_wait),
+        parallel_tools=True,
+        join_policy=fx.JoinPolicy.FAIL_FAST,
+    )
+    final = await replay_run(solo, trace)
+    contents = [m.content for m in final.messages if isinstance(m, fx.ToolMessage)]
+    assert contents[0] == "error (tool_raised): RuntimeError: boom" and contents[1] == "2"
+    assert contents[2].startswith("error (cancelled): cancelled because tool call 'a' (fail) failed")
+    assert final.output == "done"
+
+
+async def test_perform_is_what_run_uses_for_a_batch() -> None:
+    interp = agent_interpreter(PARALLEL, model=fixed("x"))
+    batch = fx.Parallel(calls=[fx.ToolCall(id="p", name="multiply", arguments='{"a": 2, "b": 2}')])
+    assert [r.content for r in await perform(interp, batch)] == ["4"]
