@@ -38,6 +38,7 @@ from tower_llm_fx import (
     ConfigurationError,
     Effect,
     Message,
+    ModelReply,
     Parallel,
     Program,
     SystemMessage,
@@ -129,6 +130,30 @@ class _Replay:
         else:
             self._ahead.add(i)
 
+    def _cancelled_live(self, call: ToolCall, end: int) -> bool:
+        """Whether the recording lacks ``call`` because its batch failed fast and cancelled it.
+
+        So: the model asked for exactly this call in the reply before the run of
+        tool calls, no exchange of the run has its id, and one of them failed.
+        """
+        exchanges, start = self._exchanges, self._run_start
+        if start == 0 or not isinstance(reply := exchanges[start - 1].result, ModelReply):
+            return False
+        asked = any(
+            r.id == call.id and r.name == call.name and r.arguments == call.arguments
+            for r in reply.message.tool_calls
+        )
+        if not asked:
+            return False
+        failed = False
+        for j in range(start, end):
+            ex = exchanges[j]
+            if ex.effect.id == call.id:  # type: ignore[attr-defined]
+                return False  # recorded: a different call with this id is a divergence
+            result = ex.result
+            failed = failed or (isinstance(result, ToolResult) and result.is_error and not _cancelled(result))
+        return failed
+
     def _run_end(self) -> int:
         end = self._next
         exchanges, limit = self._exchanges, self._limit
@@ -162,12 +187,10 @@ class _Replay:
             ):
                 self._use(j)
                 return cast("ToolResult", exchange.result)
-        for j in range(self._run_start, end):
-            result = exchanges[j].result
-            if isinstance(result, ToolResult) and result.is_error and not _cancelled(result):
-                # A FAIL_FAST batch: the recorded run cancelled this call when a sibling
-                # failed, so it left no exchange; answer as perform would have.
-                return fail_fast_cancelled(call)
+        if self._cancelled_live(call, end):
+            # A FAIL_FAST batch: the recorded run cancelled this call when a sibling
+            # failed, so it left no exchange; answer as perform did.
+            return fail_fast_cancelled(call)
         i = self._next
         if i < self._limit:
             raise self._diverged(call, i, exchanges[i])

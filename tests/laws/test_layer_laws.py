@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.resilience
-from interpreters import Interpreter, Layer, by_type, fixed, identity, local_tools, stack
+from interpreters import Interpreter, Layer, by_type, fixed, identity, local_tools, perform, stack
 from interpreters.layers import (
     approvals,
     chaos,
@@ -102,11 +102,12 @@ effects = st.lists(
             fx.ModelCall(model="m", messages=(fx.user("hi"),)),
             fx.ToolCall(id="c1", name="add", arguments='{"a": 1, "b": 2}'),
             fx.ToolCall(id="c2", name="rm", arguments='{"path": "/tmp/x"}'),
-            fx.Parallel(
+            fx.Parallel(  # limit=1: the calls go through the stack in call order, so runs compare
                 calls=[
                     fx.ToolCall(id="p1", name="add", arguments='{"a": 2, "b": 2}'),
                     fx.ToolCall(id="p2", name="rm", arguments='{"path": "/tmp/y"}'),
-                ]
+                ],
+                limit=1,
             ),
         ]
     ),
@@ -124,13 +125,13 @@ async def observe(
 
     async def base(effect: fx.Effect[Any]) -> Any:
         reached.append(effect)
-        return await by_type({fx.ModelCall: fixed("hello"), fx.ToolCall: tools, fx.Parallel: tools})(effect)
+        return await by_type({fx.ModelCall: fixed("hello"), fx.ToolCall: tools})(effect)
 
     interp = compose(base)
     out: list[object] = []
     for effect in script:
         try:
-            out.append(await interp(effect))
+            out.append(await perform(interp, effect))
         except fx.TowerLLMFXError as exc:
             # Not str(exc): a breaker's message mentions the seconds left, read off the clock.
             out.append((type(exc).__name__, getattr(exc, "status", None), getattr(exc, "code", None)))

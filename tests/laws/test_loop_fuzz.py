@@ -55,14 +55,13 @@ SPECS = tuple(t.spec for t in TOOLS)
 
 
 def counting(performed: list[fx.ToolCall]) -> Layer:
-    """Record every tool call that reaches the tool interpreter (inside Parallel too)."""
+    """Record every tool call that reaches the tool interpreter (a batch's calls come one by one)."""
 
     def layer(inner: Interpreter) -> Interpreter:
         async def interp(effect: fx.Effect[Any]) -> Any:
+            assert not isinstance(effect, fx.Parallel), "layers never see a batch"
             if isinstance(effect, fx.ToolCall):
                 performed.append(effect)
-            elif isinstance(effect, fx.Parallel):
-                performed.extend(effect.calls)
             return await inner(effect)
 
         return interp

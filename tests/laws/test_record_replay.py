@@ -15,12 +15,13 @@ import anyio
 import anyio.lowlevel
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.trace
-from interpreters import agent_interpreter, function, replay, replay_run, run
+from interpreters import agent_interpreter, function, perform, replay, replay_run, run
+from interpreters._perform import CANCELLED_BY_FAIL_FAST
 from interpreters.layers import record
 from interpreters.stores import MemoryTraceStore
 from tower_llm_fx import strategies as fxst
@@ -99,7 +100,13 @@ def test_record_then_replay_is_the_original_run(
             if isinstance(r, fx.ToolResult)
         ]
         assert len(model_calls) == original.model_calls
-        assert len(tool_results) == original.tool_invocations
+        # Every tool call is recorded, except those a FAIL_FAST batch cancelled (they never finished).
+        recorded = {r.call_id for r in tool_results}
+        unrecorded = [
+            m for m in original.messages if isinstance(m, fx.ToolMessage) and m.tool_call_id not in recorded
+        ]
+        assert all(m.content == f"error (cancelled): {CANCELLED_BY_FAIL_FAST}" for m in unrecorded)
+        assert len(tool_results) + len(unrecorded) == original.tool_invocations
         tool_runs.clear()
         assert await replay_run(agent, trace, input=question) == original
         decoded = fx.trace.decode_trace(fx.trace.encode_trace(trace))
@@ -110,17 +117,31 @@ def test_record_then_replay_is_the_original_run(
     anyio.run(main, backend=backend)
 
 
+def unreal_fail_fast(ex: fx.trace.Exchange) -> bool:
+    batch = ex.effect
+    if not isinstance(batch, fx.Parallel) or batch.join is not fx.JoinPolicy.FAIL_FAST:
+        return False
+    if batch.limit is None or batch.limit >= len(batch.calls):
+        return False
+    return any(r.is_error and r.error.kind != "cancelled" for r in ex.result)
+
+
 @settings(max_examples=40)
-@given(fxst.traces())
+@given(fxst.traces(batches=True))
 def test_the_replay_interpreter_answers_a_trace_with_its_own_results(trace: fx.trace.Trace) -> None:
+    """Also for traces holding a batch as one exchange (as v1 wrote them): perform splits it."""
+    # A FAIL_FAST batch with a slot limit never recorded a success after a failure
+    # (the calls still waiting for a slot were cancelled), so such data is not a real trace.
+    assume(not any(unreal_fail_fast(ex) for ex in trace.exchanges))
+
     async def main() -> None:
         async with replay(trace) as interp:
             for ex in trace.exchanges:
-                assert await interp(ex.effect) == ex.result
+                assert await perform(interp, ex.effect) == ex.result
             # Equal but not identical effects match too (as after decoding).
         async with replay(trace) as again:
             for ex in fx.trace.decode_trace(fx.trace.encode_trace(trace)).exchanges:
-                await again(ex.effect)
+                await perform(again, ex.effect)
 
     anyio.run(main, backend="trio")
 

@@ -76,18 +76,27 @@ def model_calls(
     )
 
 
-def tool_calls() -> st.SearchStrategy[ToolCall]:
-    """A `ToolCall` effect (arguments: JSON objects, or any text)."""
-    return st.builds(ToolCall, id=CALL_IDS, name=TOOL_NAMES, arguments=st.one_of(json_objects(), ANY_TEXT))
-
-
-def parallels() -> st.SearchStrategy[Parallel]:
-    """A `Parallel` batch of tool calls with distinct ids."""
+def tool_calls(agent: st.SearchStrategy[str | None] | None = None) -> st.SearchStrategy[ToolCall]:
+    """A `ToolCall` effect (arguments: JSON objects, or any text) of an agent (default: a name or ``None``)."""
     return st.builds(
-        Parallel,
-        calls=st.lists(tool_calls(), min_size=1, max_size=5, unique_by=lambda c: c.id).map(tuple),
-        join=st.sampled_from(JoinPolicy),
-        limit=st.none() | st.integers(1, 4),
+        ToolCall,
+        id=CALL_IDS,
+        name=TOOL_NAMES,
+        arguments=st.one_of(json_objects(), ANY_TEXT),
+        agent=agent if agent is not None else st.none() | NAMES,
+    )
+
+
+@st.composite
+def parallels(draw: st.DrawFn) -> Parallel:
+    """A `Parallel` batch of tool calls of one agent, with distinct ids."""
+    agent = draw(st.none() | NAMES)
+    calls = draw(st.lists(tool_calls(st.just(agent)), min_size=1, max_size=5, unique_by=lambda c: c.id))
+    return Parallel(
+        calls=tuple(calls),
+        join=draw(st.sampled_from(JoinPolicy)),
+        limit=draw(st.none() | st.integers(1, 4)),
+        agent=agent,
     )
 
 
@@ -196,12 +205,14 @@ def exchanges(draw: st.DrawFn, *, effect: st.SearchStrategy[Effect[Any]] | None 
 
 
 @st.composite
-def traces(draw: st.DrawFn, *, max_exchanges: int = 6) -> Trace:
+def traces(draw: st.DrawFn, *, max_exchanges: int = 6, batches: bool = False) -> Trace:
     """A `Trace` with a random header and up to ``max_exchanges`` exchanges.
 
     Like a real run, a model call often extends the previous one (same tools
     and parameters, the same conversation plus new messages), which is what
-    the file format's references to the previous call encode.
+    the file format's references to the previous call encode. Recorders write
+    each call of a ``Parallel`` batch as its own exchange; ``batches=True``
+    also draws one-exchange batches, as traces written before that hold.
     """
     meta = TraceMeta(
         library_version=draw(st.sampled_from(["0.1.0", "1.2.3"])),
@@ -217,7 +228,7 @@ def traces(draw: st.DrawFn, *, max_exchanges: int = 6) -> Trace:
             more = draw(st.lists(messages(), max_size=3))
             effect: Effect[Any] = attrs.evolve(previous, messages=(*previous.messages, *more))
         else:
-            effect = draw(effects())
+            effect = draw(effects() if batches else st.one_of(model_calls(), tool_calls()))
         items.append(draw(exchanges(effect=st.just(effect))))
         if isinstance(effect, ModelCall):
             previous = effect
