@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, final
+from typing import Any, ClassVar, Generic, TypeVar, final, get_args, get_origin
 
 import attrs
 from attrs import validators as v
@@ -41,12 +41,28 @@ class Effect(Generic[R_co]):
     """Marker base of every effect; ``R_co`` is the type of its result.
 
     An interpreter typed ``(effect: Effect[R]) -> Awaitable[R]`` makes
-    ``await interp(ModelCall(...))`` come out as ``ModelReply``.
+    ``await interp(ModelCall(...))`` come out as ``ModelReply``. The result
+    type is declared once, as the type argument: ``result_type`` (what the
+    run loop checks a result against) is read off it.
+
+    >>> ModelCall.result_type.__name__, Parallel.result_type.__name__
+    ('ModelReply', 'tuple')
     """
 
     __slots__ = ()
-    #: The runtime type an interpreter must return for this effect.
+    #: The runtime type an interpreter must return for this effect (from ``Effect[...]``).
     result_type: ClassVar[type[Any]] = object
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Effect:
+                (arg,) = get_args(base)
+                origin = get_origin(arg)  # tuple for tuple[ToolResult, ...]
+                if isinstance(origin, type):
+                    cls.result_type = origin
+                elif isinstance(arg, type):
+                    cls.result_type = arg
 
 
 _MESSAGE_TYPES = frozenset(MESSAGE_TYPES)
@@ -150,7 +166,6 @@ class ModelCall(Effect[ModelReply]):
     **Performed by:** ``interpreters.openai``, ``fixed``, ``sequence``, ``function``, ``replay``.
     """
 
-    result_type: ClassVar[type[Any]] = ModelReply
 
     model: str = attrs.field(validator=v.instance_of(str))
     messages: tuple[Message, ...] = attrs.field(converter=_messages)
@@ -176,7 +191,6 @@ class ToolCall(Effect[ToolResult]):
     'maths'
     """
 
-    result_type: ClassVar[type[Any]] = ToolResult
 
     id: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
@@ -229,7 +243,6 @@ class Parallel(Effect[tuple[ToolResult, ...]]):
     True
     """
 
-    result_type: ClassVar[type[Any]] = tuple
 
     calls: tuple[ToolCall, ...] = attrs.field(converter=_calls)
     join: JoinPolicy = attrs.field(default=JoinPolicy.JOIN_ALL, validator=v.instance_of(JoinPolicy))

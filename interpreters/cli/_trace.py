@@ -139,21 +139,21 @@ def _load_target(spec: str) -> Any:
         if not hasattr(target, part):
             raise UsageError(f"--agent {spec!r}: {module_name!r} has no attribute {attribute!r}")
         target = getattr(target, part)
-    if isinstance(target, fx.Agent) or inspect.iscoroutinefunction(target):
+    if isinstance(target, fx.Program) or inspect.iscoroutinefunction(target):
         return target
     raise UsageError(
-        f"--agent {spec!r} is a {type(target).__name__}; name an Agent, or an async function "
-        "that takes an interpreter and runs your step with it"
+        f"--agent {spec!r} is a {type(target).__name__}; name an Agent, a Group (any program), "
+        "or an async function that takes an interpreter and runs your program with it"
     )
 
 
 async def _replay_one(
-    target: fx.Agent | Callable[[Interpreter], Awaitable[Any]],
+    target: fx.Program[Any] | Callable[[Interpreter], Awaitable[Any]],
     trace: fx.trace.Trace,
     text: str | None,
     prefix: int | None,
 ) -> None:
-    if isinstance(target, fx.Agent):
+    if isinstance(target, fx.Program):
         await replay_run(target, trace, input=text, prefix=prefix)
         return
     async with replay(trace, prefix=prefix) as interp:
@@ -389,7 +389,7 @@ def register(sub: Any) -> None:
         "--agent",
         required=True,
         metavar="MODULE:ATTRIBUTE",
-        help="the Agent to replay (e.g. myapp.agents:calculator), or an async function taking an interpreter",
+        help="the Agent or Group to replay (e.g. myapp.agents:calculator), or an async function taking an interpreter",
     )
     p.add_argument("--input", help="the user's text, for traces that do not start with a model call")
     p.add_argument("--prefix", type=int, metavar="N", help="replay only the first N exchanges of each trace")
