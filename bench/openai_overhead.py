@@ -9,7 +9,7 @@ so drift and order effects cancel) of:
 * time to first token, two ways, against a raw ``client.stream`` loop that
   parses ``data:`` lines until the first non-empty content delta: one model
   call streamed with ``observe_deltas`` (the interpreter and codec alone), and
-  a whole agent run with ``run_stream`` (plus its background task and
+  a whole agent run with ``stream`` (plus its background task and
   channel). All of them then read the stream to the end, so all keep their
   connection alive.
 
@@ -39,7 +39,7 @@ import trio
 
 import tower_llm_fx as fx
 import tower_llm_fx.openai
-from interpreters import agent_interpreter, observe_deltas, openai, run_stream
+from interpreters import agent_interpreter, observe_deltas, openai, stream
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLY = "Hello! How can I help you today?"
@@ -163,7 +163,7 @@ async def main(n: int) -> None:
             async def our_ttft() -> Sample:
                 wall, cpu = time.perf_counter(), time.process_time()
                 first = None
-                async with run_stream(AGENT, interp, "Hi there!") as events:
+                async with stream(AGENT, interp, "Hi there!") as events:
                     async for event in events:
                         if first is None and type(event) is fx.TokenDelta:
                             first = (time.perf_counter() - wall, time.process_time() - cpu)
@@ -189,7 +189,7 @@ async def main(n: int) -> None:
     print(f"machine speed: one trio checkpoint costs {checkpoint * 1e6:.1f} us of CPU here")
     report("per model call (non-streaming): await model(call)", *calls, 100)
     report("time to first token, one model call: observe_deltas + await model(call)", *call_ttfts, 200)
-    report("time to first token, agent run: run_stream(agent, ...)", *ttfts, 200)
+    report("time to first token, agent run: stream(agent, ...)", *ttfts, 200)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Where model interpreters send streaming deltas: `EventSink`, `event_sink`, `observe_deltas`.
 
-Theory of operation: while a ``ModelCall`` is observed (by `run_stream` or
+Theory of operation: while a ``ModelCall`` is observed (by `stream` or
 `observe_deltas`), a context variable holds an `EventSink`; an interpreter
 that can stream (``openai``) asks `event_sink` for it and emits deltas there.
 Layers in between need not know, and outside an observed model call the sink
@@ -30,7 +30,7 @@ class EventSink:
     """Where a model interpreter sends its deltas while a ``ModelCall`` is observed.
 
     Get it with `event_sink`; ``step`` is the step the model call belongs to,
-    for stamping events. Under `run_stream`, `emit` waits only while the
+    for stamping events. Under `stream`, `emit` waits only while the
     reader is behind (backpressure); under `observe_deltas` it calls the
     observer.
     """
@@ -42,7 +42,7 @@ class EventSink:
         deliver: MemoryObjectSendStream[RunEvent] | Callable[[RunEvent], Awaitable[object] | object],
         step: int = 1,
     ) -> None:
-        # A callback (observe_deltas, and drive_stream's channel), or a memory object stream.
+        # A callback (observe_deltas, and stream's channel), or a memory object stream.
         self._deliver = deliver.send if isinstance(deliver, MemoryObjectSendStream) else deliver
         self.step = step
         #: Events emitted during the current model call.
@@ -62,7 +62,7 @@ class EventSink:
 def event_sink() -> EventSink | None:
     """The sink for streaming deltas of the ``ModelCall`` being performed, or ``None``.
 
-    It is set while `run_stream` performs a ``ModelCall`` (only in that task
+    It is set while `stream` performs a ``ModelCall`` (only in that task
     and the tasks it starts), and inside `observe_deltas`; everywhere else
     (tool calls, a plain ``run``) it is ``None``, and an interpreter should
     not stream.
@@ -77,7 +77,7 @@ def event_sink() -> EventSink | None:
 def observe_deltas(fn: Callable[[RunEvent], object], *, step: int = 1) -> Iterator[EventSink]:
     """Send the deltas of the model calls made in this block to ``fn``, inline.
 
-    The lightweight sibling of `run_stream`, with no task and no channel:
+    The lightweight sibling of `stream`, with no task and no channel:
     ``fn(event)`` (awaited if it returns an awaitable) runs in the middle of
     the model call, as each delta arrives, so it should be quick. Use it to
     stream one model call: ``openai`` streams whenever deltas are observed.

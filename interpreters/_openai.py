@@ -324,7 +324,7 @@ def openai(
             they win over the ones above.
         query: query parameters on every request (e.g. Azure's ``api-version``).
         timeout: seconds, or an ``httpx.Timeout``; default 600 s, 5 s to connect.
-        stream: ``None`` (default) streams exactly when ``run_stream`` is
+        stream: ``None`` (default) streams exactly when ``stream`` is
             listening; ``True`` always streams, ``False`` never does. Either
             way the interpreter returns the same whole ``ModelReply``.
         limits: the connection pool's ``httpx.Limits``.

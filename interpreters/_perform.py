@@ -63,7 +63,9 @@ CANCELLED_BY_FAIL_FAST = "cancelled: another call of this batch failed and the j
 
 def fail_fast_cancelled(call: ToolCall) -> ToolResult:
     """The result of ``call`` when a failing sibling cancelled it (the same text live and in replay)."""
-    return ToolResult.failure(call_id=call.id, name=call.name, kind="cancelled", message=CANCELLED_BY_FAIL_FAST)
+    return ToolResult.failure(
+        call_id=call.id, name=call.name, kind="cancelled", message=CANCELLED_BY_FAIL_FAST
+    )
 
 
 def _fails_batch(result: ToolResult) -> bool:

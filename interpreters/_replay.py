@@ -165,8 +165,10 @@ class _Replay:
         """Pass over the unused ``"cancelled"`` calls of a batch (a FAIL_FAST batch of a v1 trace)."""
         exchanges = self._exchanges
         i = self._next
-        while i < self._limit and type(exchanges[i].effect) is ToolCall and (
-            i in self._ahead or _cancelled(exchanges[i].result)
+        while (
+            i < self._limit
+            and type(exchanges[i].effect) is ToolCall
+            and (i in self._ahead or _cancelled(exchanges[i].result))
         ):
             self._ahead.discard(i)
             i += 1

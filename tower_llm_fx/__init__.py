@@ -79,12 +79,12 @@ from ._messages import system as system
 from ._messages import user as user
 from ._policies import AnyOf as AnyOf
 from ._policies import Policy as Policy
-from ._program import Program as Program
 from ._policies import StopPolicy as StopPolicy
 from ._policies import any_of as any_of
 from ._policies import max_steps as max_steps
 from ._policies import until_no_tool_calls as until_no_tool_calls
 from ._policies import until_tool_called as until_tool_called
+from ._program import Program as Program
 from ._publish import publish as _publish
 from ._results import ModelReply as ModelReply
 from ._results import ToolError as ToolError

@@ -20,7 +20,7 @@ user-supplied system message is kept, not replaced.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, final
 
 import attrs
@@ -28,16 +28,14 @@ from attrs import validators as v
 
 from ._effects import Done, Effect, JoinPolicy, ModelCall, ModelParams, Parallel, ToolCall
 from ._errors import ConfigurationError
+from ._events import RunEvent, RunStarted
 from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage
 from ._policies import NO_TOOL_CALLS, Policy, any_of, max_steps, until_no_tool_calls
-from ._events import RunEvent, RunStarted
 from ._state import RunState, advance, finish, pending_tool_calls
 from ._tools import Tool, ToolSpec
+from ._unchecked import unchecked_factory
 
 __all__ = ["DEFAULT_POLICY", "Agent", "AgentBuilder", "agent_step"]
-
-_new = object.__new__
-_set = object.__setattr__
 
 DEFAULT_POLICY: Policy = any_of(until_no_tool_calls(), max_steps(10))
 """``until_no_tool_calls() | max_steps(10)``: a run always ends."""
@@ -138,12 +136,7 @@ class Agent:
             )
         # Fast construction: the agent validated model, tools and params when it
         # was built, and the messages come from a validated state.
-        call = _new(ModelCall)
-        _set(call, "model", self.model)
-        _set(call, "messages", (*self._system, *messages))
-        _set(call, "tools", self._specs)
-        _set(call, "params", self.params)
-        return call
+        return _model_call(self.model, (*self._system, *messages), self._specs, self.params)
 
     # -- the Program protocol (what interpreters.run and stream drive) ----------
 
@@ -183,16 +176,17 @@ class Agent:
 
 
 _DONE_NO_TOOL_CALLS = Done(reason=NO_TOOL_CALLS)
+_model_call: Callable[[str, tuple[Message, ...], tuple[ToolSpec, ...], ModelParams], ModelCall] = (
+    unchecked_factory(ModelCall, "model", "messages", "tools", "params")
+)
+_new_tool_call: Callable[[str, str, str, str], ToolCall] = unchecked_factory(
+    ToolCall, "id", "name", "arguments", "agent"
+)
 
 
 def _tool_call(request: ToolCallRequest, agent: str) -> ToolCall:
     # Fast construction: a ToolCallRequest's fields were validated when it was built.
-    call = _new(ToolCall)
-    _set(call, "id", request.id)
-    _set(call, "name", request.name)
-    _set(call, "arguments", request.arguments)
-    _set(call, "agent", agent)
-    return call
+    return _new_tool_call(request.id, request.name, request.arguments, agent)
 
 
 def agent_step(agent: Agent, state: RunState) -> Effect[Any] | Done:

@@ -166,7 +166,6 @@ class ModelCall(Effect[ModelReply]):
     **Performed by:** ``interpreters.openai``, ``fixed``, ``sequence``, ``function``, ``replay``.
     """
 
-
     model: str = attrs.field(validator=v.instance_of(str))
     messages: tuple[Message, ...] = attrs.field(converter=_messages)
     tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_specs)
@@ -190,7 +189,6 @@ class ToolCall(Effect[ToolResult]):
     >>> ToolCall(id="c1", name="add", arguments='{"a": 1}', agent="maths").agent
     'maths'
     """
-
 
     id: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
@@ -242,7 +240,6 @@ class Parallel(Effect[tuple[ToolResult, ...]]):
     >>> Parallel(calls=calls, agent="maths").limit is None
     True
     """
-
 
     calls: tuple[ToolCall, ...] = attrs.field(converter=_calls)
     join: JoinPolicy = attrs.field(default=JoinPolicy.JOIN_ALL, validator=v.instance_of(JoinPolicy))

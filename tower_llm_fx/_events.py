@@ -9,8 +9,8 @@ a streamed run and a plain run of the same conversation end in the same state.
 Every event subclasses the marker `RunEvent`. Consumers dispatch on the
 concrete type (``isinstance`` or ``match``) and must ignore types they do not
 know: later features add their own events (a handoff, a compaction, ...) by
-subclassing `RunEvent` in their own module and registering it with
-``tower_llm_fx.serde.register``.
+subclassing `RunEvent` in their own module; they serialise once they have a
+wire name (in ``tower_llm_fx/_wire.py``, or ``Codec.with_types`` for yours).
 
 Order of the events of one run (``step`` is 1-based; one step is one model
 call plus the tool calls it asked for)::
@@ -30,7 +30,7 @@ message the run actually continues with. `reply_events` gives the deltas an
 interpreter that cannot stream stands for: the whole text as one delta.
 
 Rule: this module is pure; nothing here knows how events are delivered
-(that is ``interpreters.run_stream``).
+(that is ``interpreters.stream``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import attrs
 from attrs import validators as v
 
 from ._results import ModelReply, ToolResult, Usage
-from ._serde import register
 from ._state import RunState
 
 __all__ = [
@@ -210,18 +209,3 @@ def reply_events(step: int, reply: ModelReply) -> tuple[RunEvent, ...]:
         if call.arguments:
             events.append(ToolCallArgumentsDelta(step=step, index=i, id=call.id, text=call.arguments))
     return tuple(events)
-
-
-for _cls in (
-    RunStarted,
-    TokenDelta,
-    RefusalDelta,
-    ToolCallStarted,
-    ToolCallArgumentsDelta,
-    ModelReplied,
-    ToolCallFinished,
-    StepFinished,
-    RunFinished,
-):
-    register(_cls)
-del _cls

@@ -34,7 +34,6 @@ import attrs
 from attrs import validators as v
 
 from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
-from ._serde import register
 
 __all__ = [
     "HandoffItem",
@@ -113,10 +112,6 @@ class HandoffItem:
     to_agent: str = attrs.field(validator=_str)
     reason: str | None = attrs.field(default=None, validator=_opt_str)
 
-
-for _cls in (MessageItem, ToolCallItem, ToolOutputItem, HandoffItem):
-    register(_cls)
-del _cls
 
 RunItem: TypeAlias = MessageItem | ToolCallItem | ToolOutputItem | HandoffItem
 """Any run item."""

@@ -8,6 +8,7 @@ reads it as the content of a tool message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, TypeAlias, final, get_args
 
 import attrs
@@ -15,6 +16,7 @@ from attrs import validators as v
 from returns.result import Failure, Result, Success
 
 from ._messages import AssistantMessage, ToolMessage
+from ._unchecked import unchecked_factory
 
 __all__ = [
     "FinishReason",
@@ -50,7 +52,7 @@ class Usage:
         if not other.prompt_tokens and not other.completion_tokens:
             return self
         # Sums of valid counts are valid: no need to run the validators again.
-        return trusted_usage(
+        return _usage(
             self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
         )
 
@@ -58,10 +60,10 @@ class Usage:
 def trusted_usage(prompt_tokens: int, completion_tokens: int) -> Usage:
     """A `Usage` built without validators, for counts the caller has already checked
     (non-negative ints). The hot paths (``advance``, the OpenAI decoder) use it."""
-    usage = object.__new__(Usage)
-    object.__setattr__(usage, "prompt_tokens", prompt_tokens)
-    object.__setattr__(usage, "completion_tokens", completion_tokens)
-    return usage
+    return _usage(prompt_tokens, completion_tokens)
+
+
+_usage: Callable[[int, int], Usage] = unchecked_factory(Usage, "prompt_tokens", "completion_tokens")
 
 
 FinishReason: TypeAlias = str

@@ -22,7 +22,7 @@ Theory of operation (read before changing anything here):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, final
 
 import attrs
@@ -32,6 +32,7 @@ from ._effects import Done, Effect, ModelCall, Parallel, StopReason, ToolCall
 from ._errors import WrongResultType
 from ._messages import AssistantMessage, Message, ToolCallRequest, ToolMessage, UserMessage
 from ._results import ModelReply, ToolResult, Usage
+from ._unchecked import unchecked_factory
 
 __all__ = ["RunState", "advance", "finish", "pending_tool_calls", "step_completed"]
 
@@ -130,29 +131,12 @@ def step_completed(messages: Sequence[Message]) -> bool:
     return False
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _make(
-    messages: tuple[Message, ...],
-    steps: int,
-    usage: Usage,
-    model_calls: int,
-    tool_invocations: int,
-    stop: StopReason | None,
-) -> RunState:
-    """Build a `RunState` without re-running validators: every value here was
-    already validated (it came from a state or from a validated result).
-    ``advance`` is the hot path of every run, so this matters."""
-    new = _new(RunState)
-    _set(new, "messages", messages)
-    _set(new, "steps", steps)
-    _set(new, "usage", usage)
-    _set(new, "model_calls", model_calls)
-    _set(new, "tool_invocations", tool_invocations)
-    _set(new, "stop", stop)
-    return new
+# Build a `RunState` without re-running validators: every value here was already
+# validated (it came from a state or from a validated result). ``advance`` is the
+# hot path of every run, so this matters.
+_make: Callable[[tuple[Message, ...], int, Usage, int, int, StopReason | None], RunState] = unchecked_factory(
+    RunState, "messages", "steps", "usage", "model_calls", "tool_invocations", "stop"
+)
 
 
 def _tool_message(call: ToolCall, result: object) -> ToolMessage:

@@ -3,7 +3,9 @@
 Session stores are interpreters for ``LoadSession`` / ``SaveSession`` (send
 them there with ``interpreters.layers.with_store``); trace stores receive what
 ``interpreters.layers.record`` writes and feed ``interpreters.replay``. Every
-store only ever appends.
+store only ever appends. Stores that encode take ``codec=`` (a
+``tower_llm_fx.serde.Codec``; pass ``DEFAULT.with_types(...)`` for types of
+your own) and read data written in format v1 as well as v2.
 
     >>> import trio
     >>> from interpreters.stores import memory_store

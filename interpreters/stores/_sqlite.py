@@ -13,13 +13,18 @@ Design:
   is the one the save expects (else ``SessionConflict``), an insert of the new
   rows and an update of the session's row, then ``COMMIT``. Its cost does not
   depend on how long the session is. Rows are never updated or deleted by a run.
-* Records are stored as the JSON text of ``tower_llm_fx.to_json``.
+* Records are stored as the JSON text of a ``tower_llm_fx.serde.Codec``
+  (``codec=``, default the library's): format v2, whose type tags are wire
+  names. Rows written in format v1 (class-name tags) are read as they are.
 * ``schema_version`` records the migrations applied; opening a file runs the
   missing ones in one transaction and refuses a file from a newer version.
+  Version 2 marks a file whose rows may hold format v2, so an older
+  tower_llm_fx refuses it instead of failing on the first new tag.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -31,8 +36,8 @@ from typing import Any, Literal, TypeVar, cast, final
 
 import anyio
 
-from tower_llm_fx import Effect, to_json
-from tower_llm_fx.serde import compact_json
+from tower_llm_fx import Effect
+from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.sessions import (
     Compaction,
     LoadSession,
@@ -72,6 +77,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (2, ()),  # records may hold format v2 JSON (wire names); nothing to change in the tables
 )
 """``(version, statements)`` in order; append new ones, never edit old ones."""
 
@@ -110,9 +116,9 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[s
     return max(current, latest)
 
 
-def _encode(record: Record) -> tuple[str, str]:
+def _encode(record: Record, codec: Codec) -> tuple[str, str]:
     kind = "compaction" if type(record) is Compaction else "message"
-    return kind, compact_json(to_json(record))
+    return kind, compact_json(codec.encode(record))
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
@@ -154,10 +160,12 @@ _LOAD = (
 class SqliteStore:
     """A session store in one SQLite file; open it with `open_sqlite_store`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str, *, codec: Codec = DEFAULT) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._lock = anyio.Lock()
+        self.codec = codec
+        self._decode = decode_record if codec is DEFAULT else functools.partial(decode_record, codec=codec)
 
     def __repr__(self) -> str:
         return f"open_sqlite_store({self._path!r})"
@@ -176,10 +184,9 @@ class SqliteStore:
             return cast("R", await self._run(lambda conn: self._save(conn, effect)))
         raise unhandled(self, effect)
 
-    @staticmethod
-    def _save(conn: sqlite3.Connection, effect: SaveSession) -> Saved:
+    def _save(self, conn: sqlite3.Connection, effect: SaveSession) -> Saved:
         sid = effect.session_id
-        encoded = [_encode(r) for r in effect.records]
+        encoded = [_encode(r, self.codec) for r in effect.records]
 
         def transaction() -> Saved:
             row = conn.execute("SELECT last_seq FROM sessions WHERE session_id = ?", (sid,)).fetchone()
@@ -202,8 +209,9 @@ class SqliteStore:
 
         return _in_transaction(conn, transaction)
 
-    @staticmethod
-    def _records(conn: sqlite3.Connection, session_id: str, upto: int | None = None) -> tuple[Record, ...]:
+    def _records(
+        self, conn: sqlite3.Connection, session_id: str, upto: int | None = None
+    ) -> tuple[Record, ...]:
         if upto is None:
             count, seqs, array = conn.execute(_LOAD, (session_id,)).fetchone()
             if count == 0:
@@ -212,13 +220,13 @@ class SqliteStore:
             # sequence numbers, concatenated in the same order, prove the order.
             if seqs == ",".join(map(str, range(1, count + 1))):
                 with _no_gc():
-                    return tuple(map(decode_record, json.loads(array)))
+                    return tuple(map(self._decode, json.loads(array)))
         query = "SELECT seq, data FROM records WHERE session_id = ? AND seq <= ? ORDER BY seq"
         rows = conn.execute(query, (session_id, upto if upto is not None else 2**62)).fetchall()
         for i, (seq, _) in enumerate(rows, 1):
             if seq != i:
                 raise SessionError(f"session {session_id!r} is missing record {i}; the file is corrupt")
-        return tuple(decode_record(json.loads(data)) for _, data in rows)
+        return tuple(self._decode(json.loads(data)) for _, data in rows)
 
     async def load(self, session_id: str, /) -> SessionLog:
         """The session's whole log (empty for an unknown session)."""
@@ -329,6 +337,7 @@ async def open_sqlite_store(
     *,
     durability: Literal["normal", "full"] = "normal",
     busy_timeout: float = 10.0,
+    codec: Codec = DEFAULT,
 ) -> AsyncIterator[SqliteStore]:
     """Open (creating if needed) a SQLite session store, and close it on exit.
 
@@ -339,6 +348,8 @@ async def open_sqlite_store(
             point; after a power loss the file is consistent but the last saves
             may be missing. ``"full"`` also syncs every save to disk (slower).
         busy_timeout: seconds to wait for another process's write to finish.
+        codec: encodes and decodes the records (default: the library's); pass
+            ``DEFAULT.with_types(...)`` if records hold types of your own.
 
     Raises:
         SessionError: the file was written by a newer version of tower_llm_fx.
@@ -355,7 +366,7 @@ async def open_sqlite_store(
         raise ValueError(f"durability must be 'normal' or 'full', got {durability!r}")
     name = os.fspath(path)
     conn = await anyio.to_thread.run_sync(_connect, name, busy_timeout, durability.upper())
-    store = SqliteStore(conn, name)
+    store = SqliteStore(conn, name, codec=codec)
     try:
         yield store
     finally:

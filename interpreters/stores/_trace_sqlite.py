@@ -5,7 +5,8 @@ Every operation opens its own connection in a worker thread
 there is no connection to close. Rows hold the same JSON Lines text as the
 file store (a header per trace, one row per exchange keyed by
 ``(trace_id, idx)``), so both decode through ``decode_trace`` and an append
-is one transaction. ``PRAGMA user_version`` records the schema version.
+is one transaction. ``PRAGMA user_version`` records the schema version (the
+format of the values is in each trace's header, as in a file).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TypeVar, final
 
 import anyio.to_thread
 
+from tower_llm_fx.serde import DEFAULT, Codec
 from tower_llm_fx.trace import (
     DeltaBase,
     Exchange,
@@ -60,12 +62,16 @@ class SqliteTraceStore:
     """Traces in the SQLite database at ``path`` (created when needed).
 
     Safe for several processes at once (SQLite locking, WAL journal); appends
-    to one trace must still come from one writer, in order.
+    to one trace must still come from one writer, in order. ``codec`` encodes
+    and decodes the values (default: the library's).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, codec: Codec = DEFAULT
+    ) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        self.codec = codec
         self._ready = False
         self._bases: dict[str, DeltaBase] = {}  # the latest model call appended to each trace
 
@@ -124,7 +130,9 @@ class SqliteTraceStore:
 
     async def append(self, trace_id: str, index: int, exchange: Exchange) -> None:
         base = self._bases.get(trace_id)
-        line = encode_exchange(index, exchange, base if base is not None and base[0] < index else None)
+        line = encode_exchange(
+            index, exchange, base if base is not None and base[0] < index else None, codec=self.codec
+        )
 
         def insert(conn: sqlite3.Connection) -> None:
             try:
@@ -160,7 +168,7 @@ class SqliteTraceStore:
 
         def decode() -> Trace:
             try:
-                return decode_trace(text, allow_truncated=allow_truncated)
+                return decode_trace(text, allow_truncated=allow_truncated, codec=self.codec)
             except TraceDecodeError as exc:
                 raise exc.at(f"{self.path}#{trace_id} (line 1 is the header, line n+2 exchange n)") from None
 

@@ -12,7 +12,9 @@ beginning an id that exists raises `TraceExists`.
 * ``SqliteTraceStore`` (in ``_trace_sqlite.py``): one SQLite database.
 
 Callers serialise appends to one trace (the recorder does); stores check the
-index of each exchange where they can.
+index of each exchange where they can. Stores that encode take ``codec=`` (a
+``tower_llm_fx.serde.Codec``, default the library's ``DEFAULT``): pass one made
+with ``DEFAULT.with_types(...)`` to store values of your own types.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Protocol, final
 import anyio.to_thread
 
 from tower_llm_fx import Effect
+from tower_llm_fx.serde import DEFAULT, Codec
 from tower_llm_fx.trace import (
     DeltaBase,
     Exchange,
@@ -104,7 +107,8 @@ class MemoryTraceStore:
     """Traces kept in this process, as values (nothing is encoded).
 
     A loaded trace is scrubbed of secrets exactly as a file store's lines are,
-    so a trace reads the same whichever store it went through.
+    so a trace reads the same whichever store it went through (an exchange with
+    a secret goes through JSON with ``codec``).
 
     >>> import trio
     >>> store = MemoryTraceStore()
@@ -112,7 +116,8 @@ class MemoryTraceStore:
     ()
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, codec: Codec = DEFAULT) -> None:
+        self.codec = codec
         # Effects and results are kept in two parallel lists (fewer objects for the
         # garbage collector to track than one pair each) and become exchanges on load.
         self._traces: dict[str, tuple[TraceMeta, list[Effect[Any]], list[Any]]] = {}
@@ -147,7 +152,8 @@ class MemoryTraceStore:
     async def load(self, trace_id: str, *, allow_truncated: bool = False) -> Trace:
         meta, effects, results = self._entry(trace_id)
         # Scrubbed as a file store's lines are: secrets never leave a store.
-        return Trace(meta=meta, exchanges=scrub_exchanges(tuple(map(new_exchange, effects, results))))
+        exchanges = tuple(map(new_exchange, effects, results))
+        return Trace(meta=meta, exchanges=scrub_exchanges(exchanges, codec=self.codec))
 
     async def list(self) -> tuple[str, ...]:
         return tuple(sorted(self._traces))
@@ -175,12 +181,16 @@ class DirectoryTraceStore:
     ``..``. The header is written with ``O_EXCL`` (an existing trace is never
     overwritten) and each exchange is one ``O_APPEND`` write of a whole line, so
     a crashed run leaves a readable prefix. With ``fsync=True`` every write is
-    also flushed to disk (slower; survives power loss).
+    also flushed to disk (slower; survives power loss). ``codec`` encodes and
+    decodes the values (files of format 1 and 2 are read).
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, fsync: bool = False) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], *, fsync: bool = False, codec: Codec = DEFAULT
+    ) -> None:
         self.directory = Path(directory)
         self.fsync = fsync
+        self.codec = codec
         self._bases: dict[str, DeltaBase] = {}  # the latest model call appended to each trace
 
     def __repr__(self) -> str:
@@ -230,7 +240,9 @@ class DirectoryTraceStore:
     async def append(self, trace_id: str, index: int, exchange: Exchange) -> None:
         path = self.path_of(trace_id)
         base = self._bases.get(trace_id)
-        data = encode_exchange(index, exchange, base if base is not None and base[0] < index else None)
+        data = encode_exchange(
+            index, exchange, base if base is not None and base[0] < index else None, codec=self.codec
+        )
         try:
             await anyio.to_thread.run_sync(self._write, path, data.encode("utf-8"), os.O_WRONLY | os.O_APPEND)
         except FileNotFoundError:
@@ -242,7 +254,9 @@ class DirectoryTraceStore:
     async def load(self, trace_id: str, *, allow_truncated: bool = False) -> Trace:
         path = self.path_of(trace_id)
         try:
-            return await anyio.to_thread.run_sync(lambda: read_trace(path, allow_truncated=allow_truncated))
+            return await anyio.to_thread.run_sync(
+                lambda: read_trace(path, allow_truncated=allow_truncated, codec=self.codec)
+            )
         except FileNotFoundError:
             raise not_found_error(
                 trace_id, str(self.directory), await anyio.to_thread.run_sync(self._ids)
@@ -262,8 +276,12 @@ class DirectoryTraceStore:
             ) from None
 
 
-def read_trace(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Trace:
-    """Read a trace file (blocking; for scripts, notebooks and the CLI).
+def read_trace(
+    path: str | os.PathLike[str], *, allow_truncated: bool = False, codec: Codec = DEFAULT
+) -> Trace:
+    """Read a trace file (blocking; for scripts, notebooks and the CLI), format 1 or 2.
+
+    ``codec`` decodes the values: pass the one the trace was written with.
 
     Raises:
         FileNotFoundError: there is no such file.
@@ -277,16 +295,16 @@ def read_trace(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         line = raw[: exc.start].count(b"\n") + 1
         raise TraceDecodeError(f"not UTF-8 text ({exc.reason})", line=line, source=str(path)) from None
     try:
-        return decode_trace(text, allow_truncated=allow_truncated)
+        return decode_trace(text, allow_truncated=allow_truncated, codec=codec)
     except TraceDecodeError as exc:
         raise exc.at(str(path)) from None
 
 
-def write_trace(path: str | os.PathLike[str], trace: Trace) -> None:
-    """Write ``trace`` as a JSON Lines file (blocking); replaces the file atomically."""
+def write_trace(path: str | os.PathLike[str], trace: Trace, *, codec: Codec = DEFAULT) -> None:
+    """Write ``trace`` as a JSON Lines file (blocking, the current format); replaces the file atomically."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(encode_trace(trace), encoding="utf-8")
+    tmp.write_text(encode_trace(trace, codec=codec), encoding="utf-8")
     os.replace(tmp, target)
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import Interpreter, by_type, fixed, local_tools, run, sequence
+import tower_llm_fx.sessions
+from interpreters import Interpreter, by_type, fixed, local_tools, perform, run, sequence
 
 pytestmark = pytest.mark.anyio
 
@@ -83,15 +84,26 @@ async def test_each_effect_goes_to_its_own_handler_only() -> None:
 async def test_an_unhandled_effect_lists_every_handled_type_sorted_and_the_fix() -> None:
     log: list[tuple[str, str]] = []
     interp = by_type({fx.ToolCall: recording("t", log, None), fx.ModelCall: recording("m", log, None)})
-    parallel = fx.Parallel(calls=(TOOL_CALL,))
     with pytest.raises(fx.UnhandledEffect) as info:
-        await interp(parallel)
+        await interp(fx.sessions.LoadSession(session_id="s"))
     assert str(info.value) == (
-        "no interpreter handles Parallel; this by_type() handles: ModelCall, ToolCall. "
-        "Add Parallel: <interpreter> to the mapping."
+        "no interpreter handles LoadSession; this by_type() handles: ModelCall, ToolCall. "
+        "Add LoadSession: <interpreter> to the mapping."
     )
     assert log == []  # no handler was asked
     assert isinstance(info.value, fx.InterpreterError)
+
+
+async def test_a_parallel_batch_is_not_for_interpreters_and_the_error_says_so() -> None:
+    log: list[tuple[str, str]] = []
+    interp = by_type({fx.ToolCall: recording("t", log, None), fx.ModelCall: recording("m", log, None)})
+    with pytest.raises(fx.UnhandledEffect) as info:
+        await interp(fx.Parallel(calls=(TOOL_CALL,)))
+    assert str(info.value) == (
+        "a Parallel batch is not sent to interpreters: interpreters.perform(interpreter, batch) "
+        "sends each of its ToolCalls through the interpreter (run() and stream() do)"
+    )
+    assert log == []
 
 
 async def test_an_empty_by_type_handles_nothing() -> None:
@@ -120,11 +132,10 @@ async def test_a_handler_error_passes_through_unchanged() -> None:
     assert info.value is boom
 
 
-async def test_tools_behind_by_type_answer_parallel_calls_too() -> None:
-    tools = local_tools([add])
-    interp = by_type({fx.Parallel: tools})
+async def test_tools_behind_by_type_answer_a_batchs_calls_through_perform() -> None:
+    interp = by_type({fx.ToolCall: local_tools([add])})
     other = fx.ToolCall(id="2", name="add", arguments='{"a": 1, "b": 1}')
-    results = await interp(fx.Parallel(calls=(TOOL_CALL, other)))
+    results = await perform(interp, fx.Parallel(calls=(TOOL_CALL, other)))
     assert [(r.call_id, r.content) for r in results] == [("1", "5"), ("2", "2")]
 
 

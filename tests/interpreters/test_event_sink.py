@@ -3,7 +3,7 @@
 Covers: no sink outside an observed block; sync and async observers (async ones are awaited before
 ``emit`` returns); step and ``emitted`` counting; nesting and resetting of the context variable (on
 normal exit and on error); which tasks see the sink; a sink over a memory object stream, with real
-backpressure; bad input and the repr. ``run_stream``'s use of the sink is in ``test_stream.py``.
+backpressure; bad input and the repr. ``stream``'s use of the sink is in ``test_stream.py``.
 Trio and asyncio.
 """
 

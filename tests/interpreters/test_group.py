@@ -1,4 +1,4 @@
-"""run_group / group_interpreter / run_group_stream with scripted models and real local tools.
+"""run / stream of a Group, and group_interpreter, with scripted models and real local tools.
 
 Trio and asyncio (the ``anyio_backend`` fixture). Tools are real Python
 functions run by ``local_tools``; their side effects show which ones ran.
@@ -18,13 +18,12 @@ import tower_llm_fx.group
 import tower_llm_fx.trace
 from interpreters import (
     Interpreter,
-    active_agent,
     function,
     group_interpreter,
     replay,
-    run_group,
-    run_group_stream,
+    run,
     sequence,
+    stream,
 )
 from interpreters.layers import record
 from interpreters.stores import MemoryTraceStore
@@ -79,12 +78,12 @@ def script() -> list[fx.AssistantMessage | str]:
 
 
 def logging(log: list[tuple[fx.Effect[Any], Any, str | None]]) -> Any:
-    """A layer that journals (effect, result, active agent) — a stand-in for a tracing layer."""
+    """A layer that journals (effect, result, the tool call's agent) — a stand-in for a tracing layer."""
 
     def layer(inner: Interpreter) -> Interpreter:
         async def interp(effect: fx.Effect[R], /) -> R:
             result = await inner(effect)
-            log.append((effect, result, active_agent()))
+            log.append((effect, result, effect.agent if isinstance(effect, fx.ToolCall) else None))
             return result
 
         return interp
@@ -97,13 +96,13 @@ async def test_triage_to_specialist_and_back_runs_the_right_tools() -> None:
     model = sequence(script())
     log: list[tuple[fx.Effect[Any], Any, str | None]] = []
     interp = logging(log)(group_interpreter(shop.group, model=model))
-    final = await run_group(shop.group, interp, "Where is order 7? Refund it.")
+    final = await run(shop.group, interp, "Where is order 7? Refund it.")
     model.assert_consumed()
     assert shop.ran == ["lookup 7", "refund 7"]
     assert final.path == ("triage", "billing", "triage")
     assert final.output == "Order 7 is refunded."
     assert final.stop is not None and final.stop.kind == "no_tool_calls"
-    # Handoffs are ordinary tool calls and results in the effect log, performed for the active agent.
+    # Handoffs are ordinary tool calls and results in the effect log; each call names its agent.
     tools = [(e.name, r.content, who) for e, r, who in log if isinstance(e, fx.ToolCall)]
     assert tools == [
         ("lookup", "order 7: shipped", "triage"),
@@ -125,7 +124,6 @@ async def test_triage_to_specialist_and_back_runs_the_right_tools() -> None:
         "m-triage",
     ]
     assert validate_conversation(final.messages) == ()
-    assert active_agent() is None
 
 
 async def test_handoff_and_tools_in_one_parallel_batch() -> None:
@@ -140,9 +138,14 @@ async def test_handoff_and_tools_in_one_parallel_batch() -> None:
     )
     log: list[tuple[fx.Effect[Any], Any, str | None]] = []
     interp = logging(log)(group_interpreter(parallel, model=sequence([turn, "Done."])))
-    final = await run_group(parallel, interp, "hi")
-    batch = [e for e, _, _ in log if isinstance(e, fx.Parallel)]
-    assert len(batch) == 1 and len(batch[0].calls) == 3
+    final = await run(parallel, interp, "hi")
+    # The batch reaches the layers call by call, each call naming the agent whose tools run it.
+    assert not any(isinstance(e, fx.Parallel) for e, _, _ in log)
+    assert sorted((e.id, who) for e, _, who in log if isinstance(e, fx.ToolCall)) == [
+        ("h", "triage"),
+        ("l1", "triage"),
+        ("l2", "triage"),
+    ]
     assert sorted(shop.ran) == ["lookup 1", "lookup 2"]
     assert [m.tool_call_id for m in final.messages if isinstance(m, fx.ToolMessage)] == ["l1", "h", "l2"]
     assert final.path == ("triage", "billing")
@@ -152,7 +155,7 @@ async def test_handoff_and_tools_in_one_parallel_batch() -> None:
 async def test_another_agents_tool_is_never_run() -> None:
     shop = Shop()
     model = sequence([fx.assistant(None, call("r1", "refund", order=1)), "I cannot do that."])
-    final = await run_group(shop.group, group_interpreter(shop.group, model=model), "refund 1")
+    final = await run(shop.group, group_interpreter(shop.group, model=model), "refund 1")
     assert shop.ran == []
     answer = final.messages[2]
     assert isinstance(answer, fx.ToolMessage) and "unknown_tool" in answer.content
@@ -165,7 +168,7 @@ async def test_same_scripted_run_twice_yields_identical_effects() -> None:
     for log in logs:
         shop = Shop()
         interp = logging(log)(group_interpreter(shop.group, model=sequence(script())))
-        finals.append(await run_group(shop.group, interp, "Where is order 7? Refund it."))
+        finals.append(await run(shop.group, interp, "Where is order 7? Refund it."))
     assert logs[0] == logs[1]
     assert finals[0] == finals[1]
     assert fx.from_json(fx.to_json(finals[0])) == finals[0]
@@ -175,7 +178,7 @@ async def test_record_then_replay_is_exact_and_runs_no_tools() -> None:
     shop = Shop()
     store = MemoryTraceStore()
     recorder = record(into=store, trace_id="group-1", agent="triage")
-    live = await run_group(
+    live = await run(
         shop.group, recorder(group_interpreter(shop.group, model=sequence(script()))), "Refund 7"
     )
     trace = await store.load("group-1")
@@ -185,7 +188,7 @@ async def test_record_then_replay_is_exact_and_runs_no_tools() -> None:
     )
     shop.ran.clear()
     async with replay(trace) as interp:
-        replayed = await run_group(shop.group, interp, "Refund 7")
+        replayed = await run(shop.group, interp, "Refund 7")
     assert replayed == live
     assert shop.ran == []
 
@@ -194,14 +197,14 @@ async def test_replay_detects_a_changed_group() -> None:
     shop = Shop()
     store = MemoryTraceStore()
     recorder = record(into=store, trace_id="g")
-    await run_group(shop.group, recorder(group_interpreter(shop.group, model=sequence(script()))), "Refund 7")
+    await run(shop.group, recorder(group_interpreter(shop.group, model=sequence(script()))), "Refund 7")
     trace = await store.load("g")
     other = (
         fx.group.Group.builder().agent(shop.triage).agent(shop.billing).handoff("triage", "billing").build()
     )
     with pytest.raises(fx.trace.ReplayMismatch):
         async with replay(trace) as interp:
-            await run_group(other, interp, "Refund 7")
+            await run(other, interp, "Refund 7")
 
 
 async def test_concurrent_runs_share_one_interpreter_safely() -> None:
@@ -222,7 +225,7 @@ async def test_concurrent_runs_share_one_interpreter_safely() -> None:
     results: dict[str, fx.group.GroupState] = {}
 
     async def one(text: str) -> None:
-        results[text] = await run_group(shop.group, interp, text)
+        results[text] = await run(shop.group, interp, text)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(one, "refund one")
@@ -232,11 +235,25 @@ async def test_concurrent_runs_share_one_interpreter_safely() -> None:
     assert results["refund two"].output == "done: refunded 2"
 
 
-async def test_group_interpreter_needs_run_group_for_tool_calls() -> None:
+async def test_group_interpreter_routes_tool_calls_by_their_agent() -> None:
     shop = Shop()
     interp = group_interpreter(shop.group, model=sequence(["x"]))
-    with pytest.raises(fx.InterpreterError, match=r"only run_group\(\) knows which agent is active"):
+    result = await interp(fx.ToolCall(id="c", name="lookup", arguments='{"order": 1}', agent="triage"))
+    assert result == fx.ToolResult.success(call_id="c", name="lookup", content="order 1: shipped")
+    # billing has no lookup tool: the call is answered as an unknown tool, and nothing runs
+    other = await interp(fx.ToolCall(id="d", name="lookup", arguments='{"order": 2}', agent="billing"))
+    assert other.is_error and "unknown_tool" in other.content
+    assert shop.ran == ["lookup 1"]
+    with pytest.raises(fx.InterpreterError, match=r"agent=None, which is not an agent of this group"):
         await interp(fx.ToolCall(id="c", name="lookup", arguments='{"order": 1}'))
+    with pytest.raises(fx.InterpreterError, match=r"agent='nobody'.*\(triage, billing\)"):
+        await interp(fx.ToolCall(id="c", name="lookup", arguments='{"order": 1}', agent="nobody"))
+    with pytest.raises(fx.UnhandledEffect, match="a Parallel batch is not sent to interpreters"):
+        await interp(
+            fx.Parallel(
+                calls=(fx.ToolCall(id="c", name="lookup", arguments="{}", agent="triage"),), agent="triage"
+            )
+        )
 
 
 async def test_model_picker_and_sequential_pipeline() -> None:
@@ -251,17 +268,17 @@ async def test_model_picker_and_sequential_pipeline() -> None:
         .build()
     )
     model = sequence(["writer", "A draft.", "A polished draft."])
-    final = await run_group(group, group_interpreter(group, model=model), "Write about otters.")
+    final = await run(group, group_interpreter(group, model=model), "Write about otters.")
     model.assert_consumed()
     assert final.path == ("writer", "editor")
     assert [m.content for m in final.messages] == ["Write about otters.", "A draft.", "A polished draft."]
     assert final.run.model_calls == 3
 
 
-async def test_run_group_stream_reports_handoffs_in_order() -> None:
+async def test_stream_of_a_group_reports_handoffs_in_order() -> None:
     shop = Shop()
     interp = group_interpreter(shop.group, model=sequence(script()))
-    async with run_group_stream(shop.group, interp, "Where is order 7? Refund it.") as events:
+    async with stream(shop.group, interp, "Where is order 7? Refund it.") as events:
         seen = [e async for e in events]
     names = [type(e).__name__ for e in seen]
     handed = [e for e in seen if isinstance(e, fx.group.HandedOff)]
@@ -274,17 +291,17 @@ async def test_run_group_stream_reports_handoffs_in_order() -> None:
         if name == "HandedOff":
             assert names[i - 1] == "StepFinished"
     assert names[0] == "RunStarted" and names[-1] == "RunFinished"
-    plain = await run_group(
+    plain = await run(
         Shop().group,
         group_interpreter(Shop().group, model=sequence(script())),
         "Where is order 7? Refund it.",
     )
     assert events.final == plain.run
-    assert events.result == plain  # the whole GroupState, as run_group returns it
+    assert events.result == plain  # the whole GroupState, as run returns it
     assert [h.handoff for h in handed] == list(plain.handoffs)
 
 
-async def test_run_group_stream_has_no_events_for_a_pickers_reply() -> None:
+async def test_stream_of_a_group_has_no_events_for_a_pickers_reply() -> None:
     group = (
         fx.group.Group.builder()
         .agent(fx.Agent(model="m", name="a"))
@@ -292,9 +309,7 @@ async def test_run_group_stream_has_no_events_for_a_pickers_reply() -> None:
         .picker(fx.group.llm_picker("router"))
         .build()
     )
-    async with run_group_stream(
-        group, group_interpreter(group, model=sequence(["b", "hello"])), "hi"
-    ) as events:
+    async with stream(group, group_interpreter(group, model=sequence(["b", "hello"])), "hi") as events:
         seen = [e async for e in events]
     assert [type(e).__name__ for e in seen] == [
         "RunStarted",
@@ -306,7 +321,7 @@ async def test_run_group_stream_has_no_events_for_a_pickers_reply() -> None:
     assert isinstance(seen[1], fx.TokenDelta) and seen[1].text == "hello"
 
 
-async def test_run_group_rejects_non_groups() -> None:
+async def test_group_interpreter_rejects_non_groups() -> None:
     shop = Shop()
     with pytest.raises(TypeError, match="expects a Group"):
-        await run_group(shop.triage, group_interpreter(shop.group, model=sequence([])), "hi")  # type: ignore[arg-type]
+        group_interpreter(shop.triage, model=sequence([]))  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.openai
-from interpreters import agent_interpreter, observe_deltas, openai, run, run_stream
+from interpreters import agent_interpreter, observe_deltas, openai, run, stream
 from tests.support.fake_openai import Completion, FakeOpenAI
 from tests.support.openai_reference import check_request_body
 
@@ -147,7 +147,7 @@ async def test_connections_are_reused(fake_openai: FakeOpenAI) -> None:
             assert (await model(call)).message.content == f"reply {i}"
             assert fake_openai.open_connections == 1
         fake_openai.reply("streamed", size=2)
-        async with run_stream(
+        async with stream(
             fx.Agent(model="m"), agent_interpreter(fx.Agent(model="m"), model=model), "x"
         ) as ev:
             await ev.collect_final()
@@ -210,7 +210,7 @@ async def test_streamed_run_with_chunked_parallel_tool_calls(fake_openai: FakeOp
     fake_openai.reply(TOOL_TURN, size=1, interleave=True).reply(ANSWER, size=3)
     async with model_for(fake_openai) as model:
         interp = agent_interpreter(AGENT, model=model)
-        async with run_stream(AGENT, interp, "What are 2+3 and 10+20?") as events:
+        async with stream(AGENT, interp, "What are 2+3 and 10+20?") as events:
             seen = [e async for e in events]
         fake_openai.reply(TOOL_TURN).reply(ANSWER)
         plain = await run(AGENT, interp, "What are 2+3 and 10+20?")
@@ -243,7 +243,7 @@ async def test_slow_stream_delivers_tokens_as_they_arrive(fake_openai: FakeOpenA
     async with model_for(fake_openai) as model:
         start = time.monotonic()
         arrivals = []
-        async with run_stream(agent, agent_interpreter(agent, model=model), "go") as events:
+        async with stream(agent, agent_interpreter(agent, model=model), "go") as events:
             async for event in events:
                 if isinstance(event, fx.TokenDelta):
                     arrivals.append(time.monotonic() - start)
@@ -252,7 +252,7 @@ async def test_slow_stream_delivers_tokens_as_they_arrive(fake_openai: FakeOpenA
     assert arrivals[0] < arrivals[-1] / 2
 
 
-async def test_stream_true_outside_run_stream_and_stream_false_inside(fake_openai: FakeOpenAI) -> None:
+async def test_stream_true_outside_a_streamed_run_and_stream_false_inside(fake_openai: FakeOpenAI) -> None:
     agent = fx.Agent(model="m")
     fake_openai.reply("streamed anyway", size=4)
     async with model_for(fake_openai, stream=True) as model:
@@ -261,7 +261,7 @@ async def test_stream_true_outside_run_stream_and_stream_false_inside(fake_opena
     fake_openai.reply("never streamed")
     async with (
         model_for(fake_openai, stream=False) as model,
-        run_stream(agent, agent_interpreter(agent, model=model), "go") as events,
+        stream(agent, agent_interpreter(agent, model=model), "go") as events,
     ):
         seen = [e async for e in events]
     assert [r.streaming for r in fake_openai.requests] == [True, False]
@@ -289,13 +289,13 @@ async def test_cancelling_mid_stream_closes_the_connection(fake_openai: FakeOpen
     async with model_for(fake_openai) as model:
         interp = agent_interpreter(agent, model=model)
         if how == "break":
-            async with run_stream(agent, interp, "go") as events:
+            async with stream(agent, interp, "go") as events:
                 async for event in events:
                     if isinstance(event, fx.TokenDelta):
                         break
         else:
             with anyio.move_on_after(0.1) as scope:
-                async with run_stream(agent, interp, "go") as events:
+                async with stream(agent, interp, "go") as events:
                     async for _ in events:
                         pass
             assert scope.cancelled_caught
@@ -404,7 +404,7 @@ async def test_connection_dropped_mid_stream(fake_openai: FakeOpenAI) -> None:
     seen: list[fx.RunEvent] = []
 
     async def consume(model: Any) -> None:
-        async with run_stream(agent, agent_interpreter(agent, model=model), "go") as events:
+        async with stream(agent, agent_interpreter(agent, model=model), "go") as events:
             async for event in events:
                 seen.append(event)
 

@@ -13,7 +13,7 @@ import os
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, openai, run, run_stream
+from interpreters import agent_interpreter, openai, run, stream
 
 pytestmark = [
     pytest.mark.live,
@@ -54,7 +54,7 @@ async def test_live_run_with_a_tool() -> None:
 async def test_live_stream_matches_its_final_state() -> None:
     async with (
         openai() as model,
-        run_stream(AGENT, agent_interpreter(AGENT, model=model), "What is 20 + 22?") as events,
+        stream(AGENT, agent_interpreter(AGENT, model=model), "What is 20 + 22?") as events,
     ):
         seen = [e async for e in events]
     final = events.final

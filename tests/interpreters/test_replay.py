@@ -60,6 +60,11 @@ SCRIPT: list[fx.AssistantMessage | str] = [
 ]
 
 
+def tool_call(ex: fx.trace.Exchange) -> fx.ToolCall:
+    assert isinstance(ex.effect, fx.ToolCall)
+    return ex.effect
+
+
 async def recorded(
     agent: fx.Agent = AGENT, script: list[Any] = SCRIPT, text: str = "(2+3)*4?"
 ) -> tuple[fx.RunState, fx.trace.Trace]:
@@ -217,7 +222,7 @@ async def test_parallel_tool_calls_replay_deterministically() -> None:
     final, trace = await recorded(PARALLEL, script, "sum them")
     assert finished == ["5+5", "4+4", "1+1"], "they completed in reverse"
     calls = trace.exchanges[1:4]  # one exchange per call, as they finished
-    assert [ex.effect.id for ex in calls] == ["c", "b", "a"]
+    assert [tool_call(ex).id for ex in calls] == ["c", "b", "a"]
     assert [ex.result.content for ex in calls] == ["10", "8", "2"]
     finished.clear()
     assert await replay_run(PARALLEL, trace) == final
@@ -316,7 +321,7 @@ CANCELLED = "cancelled: another call of this batch failed and the join policy is
 async def test_the_calls_of_a_batch_match_in_any_order_but_each_only_once() -> None:
     script = [fx.assistant(None, req("a", "add", 1, 1), req("b", "multiply", 2, 3)), "done"]
     _, trace = await recorded(PARALLEL, script, "go")
-    calls = {ex.effect.id: ex.effect for ex in trace.exchanges[1:3]}
+    calls = {tool_call(ex).id: tool_call(ex) for ex in trace.exchanges[1:3]}
     a, b = calls["a"], calls["b"]
     if trace.exchanges[1].effect is b:  # recorded as they finished: ask in the other order
         a, b = b, a

@@ -1,4 +1,7 @@
-"""`run_stream`, `tap` and `event_sink` with the scripted interpreters and local tools."""
+"""`stream`, `tap` and `event_sink` with the scripted interpreters and local tools.
+
+`stream` drives any `Program`: an agent, a group, a ``with_session(...)`` and a class of our own.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +16,24 @@ import pytest
 import tower_llm_fx as fx
 from interpreters import (
     EventSink,
+    Interpreter,
     agent_interpreter,
     by_type,
-    drive_stream,
     event_sink,
     fixed,
     function,
+    group_interpreter,
     local_tools,
     observe_deltas,
     run,
-    run_stream,
     sequence,
+    stream,
     tap,
 )
+from interpreters.layers import with_store
+from interpreters.stores import memory_store
+from tower_llm_fx.group import Group, GroupState, HandedOff
+from tower_llm_fx.sessions import SessionState, with_session
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +74,7 @@ def script() -> list[fx.ModelReply]:
 
 
 async def collect(agent: fx.Agent, interpreter: Any, input: Any) -> list[fx.RunEvent]:
-    async with run_stream(agent, interpreter, input) as events:
+    async with stream(agent, interpreter, input) as events:
         return [e async for e in events]
 
 
@@ -124,7 +132,7 @@ async def test_an_error_arrives_after_the_events_before_it() -> None:
     streams = []
 
     async def consume() -> None:
-        async with run_stream(agent, agent_interpreter(agent, model=model), "go") as events:
+        async with stream(agent, agent_interpreter(agent, model=model), "go") as events:
             streams.append(events)
             async for event in events:
                 seen.append(event)
@@ -144,7 +152,7 @@ async def test_an_error_arrives_after_the_events_before_it() -> None:
 
 async def test_collect_final_and_final() -> None:
     agent = fx.Agent(model="m")
-    async with run_stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello") as events:
+    async with stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello") as events:
         assert events.final is None
         final = await events.collect_final()
     assert final == events.final
@@ -155,7 +163,7 @@ async def test_collect_final_and_final() -> None:
 async def test_an_exception_in_the_block_is_not_wrapped() -> None:
     agent = fx.Agent(model="m")
     with pytest.raises(KeyError):
-        async with run_stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello"):
+        async with stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello"):
             raise KeyError("mine")
 
 
@@ -173,7 +181,7 @@ async def test_leaving_the_block_cancels_the_run() -> None:
 
     agent = fx.Agent(model="m")
     with anyio.fail_after(5):
-        async with run_stream(agent, agent_interpreter(agent, model=function(never)), "go") as events:
+        async with stream(agent, agent_interpreter(agent, model=function(never)), "go") as events:
             first = await events.__anext__()
             assert isinstance(first, fx.RunStarted)
             await started.wait()  # the model call is in flight when we leave
@@ -189,7 +197,7 @@ async def test_outer_cancellation_passes_through() -> None:
 
     agent = fx.Agent(model="m")
     with anyio.move_on_after(0.05) as scope:
-        async with run_stream(agent, agent_interpreter(agent, model=function(slow)), "go") as events:
+        async with stream(agent, agent_interpreter(agent, model=function(slow)), "go") as events:
             async for _ in events:
                 pass
     assert scope.cancelled_caught
@@ -198,7 +206,7 @@ async def test_outer_cancellation_passes_through() -> None:
 async def test_backpressure_with_no_buffer() -> None:
     agent = fx.Agent(model="m", tools=(add,))
     model = sequence([fx.assistant(None, call("a", "add", '{"a":1,"b":1}')), "2"])
-    async with run_stream(agent, agent_interpreter(agent, model=model), "go", buffer=0) as events:
+    async with stream(agent, agent_interpreter(agent, model=model), "go", buffer=0) as events:
         names = []
         async for event in events:
             names.append(type(event).__name__)
@@ -259,7 +267,7 @@ async def test_tap_sees_every_event_unchanged() -> None:
         await anyio.lowlevel.checkpoint()
         seen_async.append(event)
 
-    async with run_stream(agent, agent_interpreter(agent, model=model), "go") as events:
+    async with stream(agent, agent_interpreter(agent, model=model), "go") as events:
         passed = [e async for e in tap(seen.append)(tap(record)(events))]
     assert passed == seen == seen_async
     assert isinstance(passed[-1], fx.RunFinished)
@@ -273,7 +281,7 @@ async def test_tap_errors_reach_the_reader() -> None:
     agent = fx.Agent(model="m")
 
     async def consume() -> None:
-        async with run_stream(agent, agent_interpreter(agent, model=fixed("x")), "go") as events:
+        async with stream(agent, agent_interpreter(agent, model=fixed("x")), "go") as events:
             async for _ in tap(boom)(events):
                 pass
 
@@ -282,11 +290,17 @@ async def test_tap_errors_reach_the_reader() -> None:
 
 
 async def test_bad_arguments() -> None:
-    with pytest.raises(TypeError, match="expects an Agent"):
-        async with run_stream(cast("fx.Agent", "agent"), fixed("x"), "go"):
+    with pytest.raises(
+        TypeError,
+        match=r"stream\(\) expects a Program .* got str, which has no start, step, advance, finish, "
+        "conversation, events$",
+    ):
+        async with stream(cast("fx.Agent", "agent"), fixed("x"), "go"):
             pass
+    with pytest.raises(TypeError, match=r"got method, which has no start, step, advance"):
+        stream(cast("fx.Agent", AGENT.step), fixed("x"), "go")  # raised at the call, before the block
     with pytest.raises(ValueError, match="buffer"):
-        async with run_stream(fx.Agent(model="m"), fixed("x"), "go", buffer=-1):
+        async with stream(fx.Agent(model="m"), fixed("x"), "go", buffer=-1):
             pass
     with pytest.raises(TypeError, match="tap"):
         tap(cast("Any", 3))
@@ -347,31 +361,34 @@ class Exchanged(fx.RunEvent):
     count: int
 
 
-def counted_step(state: Counted) -> fx.Effect[Any] | fx.Done:
-    return AGENT.step(state.run)
+@final
+@attrs.frozen
+class Counting:
+    """A `Program` of our own: ``AGENT``'s run, counting exchanges and reporting each one."""
 
+    def start(self, input: Any, /) -> Counted:
+        return Counted(run=AGENT.start(input))
 
-def counted_advance(state: Counted, effect: fx.Effect[Any], result: Any) -> Counted:
-    return Counted(run=fx.advance(state.run, effect, result), exchanges=state.exchanges + 1)
+    def step(self, state: Counted, /) -> fx.Effect[Any] | fx.Done:
+        return AGENT.step(state.run)
 
+    def advance(self, state: Counted, effect: fx.Effect[Any], result: Any, /) -> Counted:
+        return Counted(run=AGENT.advance(state.run, effect, result), exchanges=state.exchanges + 1)
 
-async def test_drive_stream_streams_a_custom_step() -> None:
-    def finish(state: Counted, done: fx.Done) -> Counted:
-        return attrs.evolve(state, run=fx.finish(state.run, done))
+    def finish(self, state: Counted, done: fx.Done, /) -> Counted:
+        return attrs.evolve(state, run=AGENT.finish(state.run, done))
 
-    def exchanged(before: Counted, after: Counted) -> list[fx.RunEvent]:
+    def conversation(self, state: Counted, /) -> fx.RunState:
+        return state.run
+
+    def events(self, before: Counted | None, after: Counted, /) -> list[fx.RunEvent]:
+        if before is None:
+            return [fx.RunStarted(agent="custom", state=after.run)]
         return [Exchanged(count=after.exchanges)]
 
-    async with drive_stream(
-        counted_step,
-        agent_interpreter(AGENT, model=sequence(script())),
-        Counted(run=fx.RunState.start("go")),
-        advance=counted_advance,
-        finish=finish,
-        run_state=lambda s: s.run,
-        agent="custom",
-        extra_events=exchanged,
-    ) as events:
+
+async def test_stream_streams_a_custom_program() -> None:
+    async with stream(Counting(), agent_interpreter(AGENT, model=sequence(script())), "go") as events:
         assert events.result is None
         seen = [e async for e in events]
     plain = await collect(AGENT, agent_interpreter(AGENT, model=sequence(script())), "go")
@@ -392,7 +409,7 @@ async def test_drive_stream_streams_a_custom_step() -> None:
 
 async def test_a_streamed_run_is_entered_once() -> None:
     agent = fx.Agent(model="m")
-    streamed = run_stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello")
+    streamed = stream(agent, agent_interpreter(agent, model=fixed("hi")), "hello")
     async with streamed as events:
         assert (await events.collect_final()).output == "hi"
     with pytest.raises(RuntimeError, match="entered once"):
@@ -412,7 +429,7 @@ async def test_two_readers_share_the_events() -> None:
 
 
 async def read_with_two_tasks(model: Any, got: list[list[fx.RunEvent]]) -> None:
-    async with run_stream(AGENT, agent_interpreter(AGENT, model=model), "go", buffer=1) as events:
+    async with stream(AGENT, agent_interpreter(AGENT, model=model), "go", buffer=1) as events:
 
         async def read(into: list[fx.RunEvent]) -> None:
             async for event in events:
@@ -432,7 +449,7 @@ async def test_a_cancelled_read_loses_no_event() -> None:
         return "late"
 
     agent = fx.Agent(model="m")
-    async with run_stream(agent, agent_interpreter(agent, model=function(slow)), "go") as events:
+    async with stream(agent, agent_interpreter(agent, model=function(slow)), "go") as events:
         assert isinstance(await events.__anext__(), fx.RunStarted)
         with anyio.move_on_after(0.01) as scope:
             await events.__anext__()  # nothing yet: cancelled while waiting
@@ -441,3 +458,72 @@ async def test_a_cancelled_read_loses_no_event() -> None:
         rest = [type(e).__name__ async for e in events]
     assert rest == ["TokenDelta", "ModelReplied", "StepFinished", "RunFinished"]
     assert events.result == events.final and events.final is not None and events.final.output == "late"
+
+
+async def test_stream_of_a_session_program_on_a_memory_store() -> None:
+    agent = fx.Agent(model="m")
+    store = memory_store()
+    model = sequence(["Hello!", "You said hi."])
+    interp: Interpreter = with_store(store)(agent_interpreter(agent, model=model))
+    program = with_session(agent, "s1")
+    await run(program, interp, "hi")
+    async with stream(program, interp, "what did I say?") as events:
+        seen = [e async for e in events]
+    model.assert_consumed()
+    # The session's own effects (load, save) are not reported; the history is in the final state.
+    assert [type(e).__name__ for e in seen] == [
+        "RunStarted",
+        "TokenDelta",
+        "ModelReplied",
+        "StepFinished",
+        "RunFinished",
+    ]
+    assert seen[0] == fx.RunStarted(agent="assistant", state=fx.RunState.start("what did I say?"))
+    result = events.result
+    assert isinstance(result, SessionState)
+    assert result.unsaved == ()
+    assert events.final == result.run
+    assert [m.content for m in result.messages] == ["hi", "Hello!", "what did I say?", "You said hi."]
+
+
+def _group() -> Group:
+    triage = fx.Agent(model="m-triage", name="triage", instructions="Route.")
+    calc = fx.Agent(model="m-calc", name="calc", tools=(add, slow_mul), parallel_tools=True)
+    return Group.builder().agent(triage).agent(calc).handoff("triage", "calc").build()
+
+
+def _group_script() -> list[fx.ModelReply]:
+    handoff = fx.ModelReply(message=fx.assistant(None, call("h", "handoff_to_calc", "{}")))
+    return [handoff, *script()]
+
+
+@pytest.mark.parametrize("kind", ["agent", "group", "session", "custom"])
+async def test_stream_and_run_end_in_the_same_state(kind: str) -> None:
+    """``events.result`` is what ``run`` returns, ``events.final`` its conversation, for any program."""
+
+    def make() -> tuple[Any, Interpreter]:
+        # A fresh program and interpreter per run: a session starts from the same (empty) store.
+        if kind == "group":
+            group = _group()
+            return group, group_interpreter(group, model=sequence(_group_script()))
+        interp = agent_interpreter(AGENT, model=sequence(script()))
+        if kind == "session":
+            return with_session(AGENT, "s"), with_store(memory_store())(interp)
+        return (Counting() if kind == "custom" else AGENT), interp
+
+    program, interp = make()
+    plain = await run(program, interp, "go")
+    program, interp = make()
+    async with stream(program, interp, "go") as events:
+        seen = [e async for e in events]
+    assert events.result == plain
+    assert events.final == program.conversation(plain)
+    assert seen[-1] == fx.RunFinished(state=program.conversation(plain))
+    assert isinstance(seen[0], fx.RunStarted)
+    assert events.final is not None and events.final.output == "5 and 6"
+    expected = {"agent": fx.RunState, "group": GroupState, "session": SessionState, "custom": Counted}
+    assert type(plain) is expected[kind]
+    handed = [e for e in seen if isinstance(e, HandedOff)]
+    assert [(h.handoff.source, h.handoff.target) for h in handed] == (
+        [("triage", "calc")] if kind == "group" else []
+    )

@@ -1,5 +1,6 @@
-"""local_tools: every way a tool call can fail becomes data; parallel calls are
-ordered, limited, and cancel correctly. Runs on trio and asyncio."""
+"""local_tools: every way a tool call can fail becomes data; the calls of a batch, sent
+through ``perform`` one by one, are ordered, limited, and cancel correctly. Runs on trio
+and asyncio. (``perform`` itself, with a scripted interpreter, is in ``test_perform.py``.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import anyio.lowlevel
 import pytest
 
 import tower_llm_fx as fx
-from interpreters import local_tools
+from interpreters import local_tools, perform
+from interpreters._perform import CANCELLED_BY_FAIL_FAST
 
 pytestmark = pytest.mark.anyio
 
@@ -96,8 +98,10 @@ async def test_float_integer_is_accepted_by_jsonschema_fallback() -> None:
 
 
 async def test_unhandled_effect_and_bad_construction() -> None:
-    with pytest.raises(fx.UnhandledEffect, match="handles ToolCall and Parallel"):
+    with pytest.raises(fx.UnhandledEffect, match=r"local_tools\(\) handles ToolCall, got ModelCall"):
         await TOOLS(fx.ModelCall(model="m", messages=()))
+    with pytest.raises(fx.UnhandledEffect, match=r"a Parallel batch is performed call by call"):
+        await TOOLS(fx.Parallel(calls=(fx.ToolCall(id="c1", name="add", arguments="{}"),)))
     with pytest.raises(TypeError, match="not a Tool"):
         local_tools([lambda: 1])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="unique"):
@@ -131,7 +135,7 @@ async def test_parallel_results_in_call_order_and_limit_respected() -> None:
         fx.ToolCall(id=f"c{i}", name="sleep", arguments=f'{{"ms": {30 - 5 * i}, "label": "t{i}"}}')
         for i in range(6)
     )
-    results = await tools(fx.Parallel(calls=calls, limit=2))
+    results = await perform(tools, fx.Parallel(calls=calls, limit=2))
     assert [r.call_id for r in results] == [c.id for c in calls]
     assert [r.content for r in results] == [f"t{i}" for i in range(6)]
     assert peak[0] == 2
@@ -145,7 +149,7 @@ async def test_join_all_runs_everything_even_after_a_failure() -> None:
         fx.ToolCall(id="a", name="boom"),
         fx.ToolCall(id="b", name="sleep", arguments='{"ms": 20, "label": "slow"}'),
     )
-    results = await tools(fx.Parallel(calls=calls, join=fx.JoinPolicy.JOIN_ALL))
+    results = await perform(tools, fx.Parallel(calls=calls, join=fx.JoinPolicy.JOIN_ALL))
     assert [r.is_error for r in results] == [True, False]
     assert log == ["slow"]
 
@@ -159,11 +163,13 @@ async def test_fail_fast_cancels_the_rest_but_answers_every_call() -> None:
         fx.ToolCall(id="c", name="sleep", arguments='{"ms": 500, "label": "slow2"}'),
     )
     with anyio.fail_after(2):
-        results = await tools(fx.Parallel(calls=calls, join=fx.JoinPolicy.FAIL_FAST))
+        results = await perform(tools, fx.Parallel(calls=calls, join=fx.JoinPolicy.FAIL_FAST))
     assert log == []
     assert [r.call_id for r in results] == ["a", "b", "c"]
     assert [r.error.kind if r.error else None for r in results] == ["cancelled", "tool_raised", "cancelled"]
-    assert "because tool call 'b' (boom) failed" in results[0].content
+    assert (
+        results[0].error == results[2].error == fx.ToolError(kind="cancelled", message=CANCELLED_BY_FAIL_FAST)
+    )
 
 
 async def test_outer_cancellation_propagates_and_leaves_no_tasks() -> None:
@@ -174,7 +180,7 @@ async def test_outer_cancellation_propagates_and_leaves_no_tasks() -> None:
         fx.ToolCall(id=str(i), name="sleep", arguments='{"ms": 1000, "label": "x"}') for i in range(3)
     )
     with anyio.move_on_after(0.05) as scope:
-        await tools(fx.Parallel(calls=calls))
+        await perform(tools, fx.Parallel(calls=calls))
     assert scope.cancelled_caught
     assert active[0] == 0  # every tool task was cancelled and cleaned up before we got here
     assert log == []

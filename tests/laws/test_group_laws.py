@@ -1,12 +1,13 @@
-"""Laws of multi-agent runs, over random scripted handoff sequences (real run_group, real tools).
+"""Laws of multi-agent runs, over random scripted handoff sequences (real ``run`` of a group, real tools).
 
 For any script of model turns (ordinary tool calls, handoff calls, calls to
 tools the active agent does not have, parallel batches, text):
 
 * every ``ModelCall`` the group sends is a valid request (the OpenAI rules of
   ``validate_model_call``), and so is the final conversation;
-* every tool call is answered exactly once, by one ``ToolCall`` effect (or one
-  slot of a ``Parallel``);
+* every tool call is answered exactly once, by one ``ToolCall`` effect (a
+  ``Parallel`` batch reaches the layers call by call), and each call names the
+  agent whose tools perform it: another agent's tool never runs;
 * the handoff records form a chain, stay within ``max_handoffs``, and each one
   was asked for by an acknowledged ``handoff_to_*`` call or the policy;
 * the run is deterministic (same effects twice) and its state is data.
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 import tower_llm_fx as fx
 import tower_llm_fx.group
 import tower_llm_fx.sessions
-from interpreters import Interpreter, function, group_interpreter, run_group
+from interpreters import Interpreter, function, group_interpreter, run
 from tower_llm_fx.validation._validate import validate_conversation, validate_model_call
 
 R = TypeVar("R")
@@ -102,12 +103,32 @@ def journal(log: list[tuple[fx.Effect[Any], Any]]) -> Any:
     return layer
 
 
-def run(
+def in_batch_order(log: list[tuple[fx.Effect[Any], Any]]) -> list[tuple[fx.Effect[Any], Any]]:
+    """``log`` with each run of tool calls in call order: the calls of a batch finish in any order."""
+    out: list[tuple[fx.Effect[Any], Any]] = []
+    batch: list[tuple[fx.ToolCall, Any]] = []
+
+    def flush() -> None:
+        batch.sort(key=lambda entry: int(entry[0].id.removeprefix("c")))
+        out.extend(batch)
+        batch.clear()
+
+    for effect, result in log:
+        if isinstance(effect, fx.ToolCall):
+            batch.append((effect, result))
+        else:
+            flush()
+            out.append((effect, result))
+    flush()
+    return out
+
+
+def play(
     group: fx.group.Group, script: list[tuple[str, tuple[int, ...]]]
 ) -> tuple[fx.group.GroupState, list[Any]]:
     log: list[tuple[fx.Effect[Any], Any]] = []
     interp = journal(log)(group_interpreter(group, model=scripted_model(list(script))))
-    final = trio.run(run_group, group, interp, "help")
+    final = trio.run(run, group, interp, "help")
     return final, log
 
 
@@ -121,7 +142,7 @@ def test_random_handoff_sequences_keep_the_conversation_valid(
     script: list[tuple[str, tuple[int, ...]]], parallel: bool, max_handoffs: int, filtered: bool
 ) -> None:
     group = make_group(parallel, max_handoffs, filtered)
-    final, log = run(group, script)
+    final, log = play(group, script)
 
     # Every request sent was valid, and so is the final conversation.
     for effect, _ in log:
@@ -132,14 +153,18 @@ def test_random_handoff_sequences_keep_the_conversation_valid(
     # Every tool call is answered exactly once, by exactly one performed tool effect.
     call_ids = [c.id for m in final.messages if isinstance(m, fx.AssistantMessage) for c in m.tool_calls]
     answered = [m.tool_call_id for m in final.messages if isinstance(m, fx.ToolMessage)]
-    performed = [
-        c.id
-        for e, _ in log
-        for c in (e.calls if isinstance(e, fx.Parallel) else (e,))
-        if isinstance(c, fx.ToolCall)
-    ]
+    assert not any(isinstance(e, fx.Parallel) for e, _ in log)
+    performed = [e.id for e, _ in log if isinstance(e, fx.ToolCall)]
     assert sorted(call_ids) == sorted(answered) == sorted(performed)
     assert len(set(call_ids)) == len(call_ids)
+
+    # Each tool call names its agent, and only that agent's tools perform it.
+    for e, res in log:
+        if isinstance(e, fx.ToolCall):
+            assert e.agent in NAMES
+            own = {t.spec.name for t in group.agent(e.agent).tools}
+            if e.name not in own:
+                assert res.is_error and "unknown_tool" in res.content, (e, res)
 
     # Handoffs: a chain, within bounds, each asked for by an acknowledged handoff call.
     assert len(final.handoffs) <= max_handoffs
@@ -160,8 +185,8 @@ def test_random_handoff_sequences_keep_the_conversation_valid(
     assert final.stop is not None
 
     # Deterministic, and data.
-    again, log2 = run(group, script)
-    assert again == final and log2 == log
+    again, log2 = play(group, script)
+    assert again == final and in_batch_order(log2) == in_batch_order(log)
     assert fx.from_json(fx.to_json(final)) == final
 
 
@@ -200,7 +225,7 @@ def test_forced_handoff_paths_are_followed_until_a_bound_stops_them(
                 return fx.assistant(None, fx.ToolCallRequest(id=f"h{len(wanted)}", name=name))
         return "done"
 
-    final = trio.run(run_group, group, group_interpreter(group, model=function(answer)), "go")
+    final = trio.run(run, group, group_interpreter(group, model=function(answer)), "go")
     path, stop = _expected_path(targets, max_handoffs)
     assert (final.path, final.stop.kind if final.stop else None) == (path, stop)
     assert validate_conversation(final.messages) == ()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.sessions
-from interpreters import Interpreter, agent_interpreter, function
+from interpreters import Interpreter, agent_interpreter, function, perform
 from interpreters.layers import with_store
 from interpreters.stores import MemoryStore, memory_store
 
@@ -73,7 +73,11 @@ async def run_all(
     compaction: fx.sessions.CompactionPolicy | None = None,
     crash_after: int | None = None,
 ) -> tuple[fx.sessions.SessionState, int]:
-    """Run one session run per scripted run; stop dead after ``crash_after`` effects."""
+    """Run one session run per scripted run; stop dead after ``crash_after`` effects.
+
+    The loop of ``interpreters.run``, by hand so that it can stop anywhere; like ``run``, it
+    performs each effect with ``perform`` (a parallel batch goes call by call).
+    """
     interp = with_store(store)(agent_interpreter(agent, model=make_model(script)))
     performed = 0
     state: fx.sessions.SessionState | None = None
@@ -87,7 +91,7 @@ async def run_all(
                 break
             if crash_after is not None and performed >= crash_after:
                 return state, performed
-            result = await interp(out)
+            result = await perform(interp, out)
             performed += 1
             state = session.advance(state, out, result)
             if isinstance(out, fx.sessions.SaveSession):

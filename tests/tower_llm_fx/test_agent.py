@@ -59,11 +59,11 @@ def test_full_run_with_sequential_tools() -> None:
         [
             (first, turn),
             (
-                fx.ToolCall(id="c1", name="add", arguments='{"a": 1, "b": 2}'),
+                fx.ToolCall(id="c1", name="add", arguments='{"a": 1, "b": 2}', agent="assistant"),
                 fx.ToolResult.success(call_id="c1", name="add", content="3"),
             ),
             (
-                fx.ToolCall(id="c2", name="add", arguments='{"a": 3, "b": 4}'),
+                fx.ToolCall(id="c2", name="add", arguments='{"a": 3, "b": 4}', agent="assistant"),
                 fx.ToolResult.success(call_id="c2", name="add", content="7"),
             ),
             (AGENT.model_call(after_tools), reply("3 and 7", prompt=5)),
@@ -85,11 +85,12 @@ def test_parallel_tools_emit_one_parallel_effect() -> None:
     effect = agent.step(state)
     assert effect == fx.Parallel(
         calls=(
-            fx.ToolCall(id="c1", name="add", arguments='{"a": 1, "b": 2}'),
-            fx.ToolCall(id="c2", name="add", arguments='{"a": 1, "b": 2}'),
+            fx.ToolCall(id="c1", name="add", arguments='{"a": 1, "b": 2}', agent="assistant"),
+            fx.ToolCall(id="c2", name="add", arguments='{"a": 1, "b": 2}', agent="assistant"),
         ),
         join=fx.JoinPolicy.FAIL_FAST,
         limit=2,
+        agent="assistant",
     )
     results = (
         fx.ToolResult.success(call_id="c1", name="add", content="3"),

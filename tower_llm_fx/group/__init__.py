@@ -1,7 +1,7 @@
 """tower_llm_fx.group: several agents sharing one conversation, with handoffs between them.
 
 `Group` is a program like `Agent`; handoff policies synthesise the handoff
-tools and decide who speaks next. Run it with ``interpreters.run_group``.
+tools and decide who speaks next. Run it with ``interpreters.run`` (or ``stream``).
 
     >>> import tower_llm_fx as fx
     >>> from tower_llm_fx.group import Group, handoff_to

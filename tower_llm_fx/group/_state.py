@@ -22,8 +22,8 @@ from tower_llm_fx._effects import StopReason
 from tower_llm_fx._events import RunEvent
 from tower_llm_fx._json import canonical_json_or_none
 from tower_llm_fx._messages import Message
-from tower_llm_fx._serde import register
 from tower_llm_fx._state import RunState
+from tower_llm_fx._unchecked import unchecked
 
 __all__ = ["GroupState", "HandedOff", "Handoff", "HandoffRecord", "handoff_events"]
 
@@ -149,18 +149,15 @@ class GroupState:
         return self.run.steps - self.turn_first_step
 
 
-_new = object.__new__
-_set = object.__setattr__
 _FIELDS = ("run", "active", "handoffs", "turn_start", "turn_first_step", "requested")
 
 
 def replace_fields(state: GroupState, **changes: object) -> GroupState:
     """``attrs.evolve`` without re-running validators, for the fold's hot path: every
     value passed here comes from a validated state, result or record."""
-    new = _new(GroupState)
-    for name in _FIELDS:
-        _set(new, name, changes[name] if name in changes else getattr(state, name))
-    return new
+    return unchecked(
+        GroupState, **{name: changes[name] if name in changes else getattr(state, name) for name in _FIELDS}
+    )
 
 
 @final
@@ -186,7 +183,3 @@ def handoff_events(before: GroupState, after: GroupState) -> tuple[HandedOff, ..
     (HandedOff(handoff=HandoffRecord(source='a', target='b', reason=None, context=None, via='', call_id=None, at=1, step=0, summary=None)),)
     """
     return tuple(HandedOff(handoff=r) for r in after.handoffs[len(before.handoffs) :])
-
-
-for _cls in (Handoff, HandoffRecord, GroupState, HandedOff):
-    register(_cls)

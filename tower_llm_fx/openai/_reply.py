@@ -16,7 +16,7 @@ overview of the whole codec is in ``tower_llm_fx.openai._messages``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -24,6 +24,7 @@ import attrs
 from tower_llm_fx._messages import AssistantMessage, ToolCallRequest
 from tower_llm_fx._results import ModelReply, Usage, trusted_usage
 from tower_llm_fx._serde import DecodeError
+from tower_llm_fx._unchecked import unchecked_factory
 
 from ._errors import malformed_response
 from ._messages import call_to_wire, text_field
@@ -46,11 +47,9 @@ def usage_from_wire(data: Any) -> Usage:
 NO_USAGE = Usage()
 
 # Decoding runs on every model call and every stream chunk, so the values it
-# builds from fields it has already checked skip attrs' validators (as
-# ``_state._make`` does). The field lists are pinned: adding a field to one of
+# builds from fields it has already checked skip attrs' validators (`unchecked`,
+# as ``_state._make`` does). The field lists are pinned: adding a field to one of
 # these classes fails here, at import, instead of leaving it unset.
-raw_new = object.__new__
-raw_set = object.__setattr__
 
 
 def pin_fields(cls: type[Any], names: tuple[str, ...]) -> None:
@@ -66,16 +65,12 @@ pin_fields(AssistantMessage, ("content", "tool_calls", "refusal", "name", "role"
 pin_fields(ModelReply, ("message", "usage", "finish_reason", "model", "id"))
 
 
-def fast_reply(
-    message: AssistantMessage, usage: Usage, finish_reason: str, model: str | None, id: str | None
-) -> ModelReply:
-    reply = raw_new(ModelReply)
-    raw_set(reply, "message", message)
-    raw_set(reply, "usage", usage)
-    raw_set(reply, "finish_reason", finish_reason)
-    raw_set(reply, "model", model)
-    raw_set(reply, "id", id)
-    return reply
+fast_reply: Callable[[AssistantMessage, Usage, str, str | None, str | None], ModelReply] = unchecked_factory(
+    ModelReply, "message", "usage", "finish_reason", "model", "id"
+)
+_assistant: Callable[[str | None, tuple[ToolCallRequest, ...], str | None, str | None], AssistantMessage] = (
+    unchecked_factory(AssistantMessage, "content", "tool_calls", "refusal", "name")
+)
 
 
 def arguments_text(value: Any) -> str:
@@ -93,13 +88,7 @@ def reply_message(
     """The reply's message (every argument already checked by the caller)."""
     if content == "" and (calls or refusal is not None):
         content = None  # Rule 2: streamed and unstreamed replies agree
-    message = raw_new(AssistantMessage)
-    raw_set(message, "content", content)
-    raw_set(message, "tool_calls", calls)
-    raw_set(message, "refusal", refusal)
-    raw_set(message, "name", name)
-    raw_set(message, "role", "assistant")
-    return message
+    return _assistant(content, calls, refusal, name)
 
 
 def opt_str(data: Mapping[str, Any], key: str) -> str | None:

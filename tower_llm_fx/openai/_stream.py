@@ -13,13 +13,14 @@ whole codec is in ``tower_llm_fx.openai._messages``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, final
 
 from tower_llm_fx._errors import MalformedResponse, StreamInterrupted
 from tower_llm_fx._events import RefusalDelta, RunEvent, TokenDelta, ToolCallArgumentsDelta, ToolCallStarted
 from tower_llm_fx._messages import ToolCallRequest
 from tower_llm_fx._results import ModelReply
+from tower_llm_fx._unchecked import unchecked_factory
 
 from ._errors import clip, malformed_response, stream_error
 from ._reply import (
@@ -28,8 +29,6 @@ from ._reply import (
     fast_reply,
     opt_str,
     pin_fields,
-    raw_new,
-    raw_set,
     reply_message,
     response_head,
     usage_from_wire,
@@ -43,11 +42,9 @@ pin_fields(RefusalDelta, ("step", "text"))
 pin_fields(ToolCallArgumentsDelta, ("step", "index", "id", "text"))
 
 
-def _fast_text(cls: type[Any], step: int, text: str) -> Any:
-    event = raw_new(cls)
-    raw_set(event, "step", step)
-    raw_set(event, "text", text)
-    return event
+# The stream's text deltas skip attrs' validators (`unchecked`): step and text are checked here.
+_token_delta: Callable[[int, str], TokenDelta] = unchecked_factory(TokenDelta, "step", "text")
+_refusal_delta: Callable[[int, str], RefusalDelta] = unchecked_factory(RefusalDelta, "step", "text")
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -256,7 +253,7 @@ class OpenAIStream:
                         self._content = []
                     if content:
                         self._content.append(content)
-                        events.append(_fast_text(TokenDelta, step, content))
+                        events.append(_token_delta(step, content))
                 refusal = delta.get("refusal")
                 if refusal is not None:
                     if not isinstance(refusal, str):
@@ -265,7 +262,7 @@ class OpenAIStream:
                         self._refusal = []
                     if refusal:
                         self._refusal.append(refusal)
-                        events.append(_fast_text(RefusalDelta, step, refusal))
+                        events.append(_refusal_delta(step, refusal))
                 name = delta.get("name")
                 if isinstance(name, str) and self._name is None:
                     self._name = name

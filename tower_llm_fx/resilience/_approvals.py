@@ -18,7 +18,7 @@ conversation valid, which tower-llm's approvals did not:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, TypeAlias, final, overload
+from typing import Any, Literal, TypeAlias, final, overload
 
 import attrs
 from attrs import validators as v
@@ -28,7 +28,6 @@ from tower_llm_fx._errors import ApprovalError
 from tower_llm_fx._json import canonical_json
 from tower_llm_fx._messages import AssistantMessage
 from tower_llm_fx._results import ModelReply, ToolResult
-from tower_llm_fx._serde import register
 
 __all__ = ["Approve", "Decision", "DecisionKind", "allow", "apply_decision", "deny", "modify"]
 
@@ -108,8 +107,6 @@ class Approve(Effect[Decision]):
     any interpreter it is routed to with ``by_type``.
     """
 
-    result_type: ClassVar[type[Any]] = Decision
-
     subject: ToolCall | ModelReply = attrs.field(converter=_subject)
     request: ModelCall | None = attrs.field(default=None, validator=v.optional(v.instance_of(ModelCall)))
 
@@ -172,7 +169,3 @@ def apply_decision(subject: ToolCall | ModelReply, decision: Decision) -> ToolCa
         model=decision.reply.model if decision.reply.model is not None else subject.model,
         id=decision.reply.id if decision.reply.id is not None else subject.id,
     )
-
-
-register(Decision)
-register(Approve)

@@ -21,7 +21,6 @@ import attrs
 from attrs import validators as v
 
 from tower_llm_fx._errors import ConfigurationError
-from tower_llm_fx._serde import register
 
 __all__ = ["BreakerPolicy", "BreakerState", "CircuitState"]
 
@@ -155,6 +154,3 @@ class BreakerPolicy:
         if state.state == "half_open" and state.probes_in_flight > 0:
             return attrs.evolve(state, probes_in_flight=state.probes_in_flight - 1)
         return state
-
-
-register(BreakerState)

@@ -31,7 +31,6 @@ from tower_llm_fx._effects import Done, Effect, ModelCall, StopReason
 from tower_llm_fx._errors import ConfigurationError
 from tower_llm_fx._policies import Combinable
 from tower_llm_fx._results import Usage
-from tower_llm_fx._serde import register
 from tower_llm_fx._state import RunState
 
 __all__ = ["Budget", "Price", "rough_token_estimate", "with_budget"]
@@ -255,6 +254,3 @@ def with_budget(step: Callable[[RunState], Effect[Any] | Done], budget: Budget) 
     if not isinstance(budget, Budget):
         raise ConfigurationError(f"with_budget() needs a Budget(...), got {budget!r}")
     return _WithBudget(step, budget)
-
-
-register(Price)

@@ -20,7 +20,6 @@ import attrs
 from attrs import validators as v
 
 from tower_llm_fx._errors import ConfigurationError
-from tower_llm_fx._serde import register
 
 __all__ = ["BucketState", "TokenBucket"]
 
@@ -73,6 +72,3 @@ class TokenBucket:
         tokens -= 1.0
         wait = 0.0 if tokens >= 0 else -tokens / self.rate
         return BucketState(tokens=tokens, updated_at=max(now, state.updated_at) if state else now), wait
-
-
-register(BucketState)

@@ -15,14 +15,15 @@ Theory of operation:
   (``SaveSession.after_seq``). A store refuses a save whose ``after_seq`` is
   not the session's last ``seq`` with ``SessionConflict``: two writers can
   never interleave, lose or duplicate records (optimistic concurrency).
-* Records travel as JSON made by ``to_json``; `decode_record` is an exact,
-  faster ``from_json`` for them (loading long sessions is a hot path).
+* Records travel as JSON made by ``to_json`` (a `Codec`'s ``encode``);
+  `decode_record` is an exact, faster ``from_json`` for them (loading long
+  sessions is a hot path) that reads format v2 wire names and v1 class names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeAlias, cast, final
+from typing import Any, TypeAlias, cast, final
 
 import attrs
 from attrs import validators as v
@@ -38,7 +39,8 @@ from tower_llm_fx._messages import (
     ToolMessage,
     UserMessage,
 )
-from tower_llm_fx._serde import from_json, register
+from tower_llm_fx._serde import DEFAULT, Codec
+from tower_llm_fx._unchecked import unchecked_factory
 
 __all__ = [
     "Compaction",
@@ -240,8 +242,6 @@ class LoadSession(Effect[SessionLog]):
     **Performed by:** ``interpreters.stores.memory_store``, ``interpreters.stores.open_sqlite_store``, ``replay``.
     """
 
-    result_type: ClassVar[type[Any]] = SessionLog
-
     session_id: str = attrs.field(validator=_session_id)
 
 
@@ -265,15 +265,9 @@ class SaveSession(Effect[Saved]):
     **Performed by:** ``interpreters.stores.memory_store``, ``interpreters.stores.open_sqlite_store``, ``replay``.
     """
 
-    result_type: ClassVar[type[Any]] = Saved
-
     session_id: str = attrs.field(validator=_session_id)
     after_seq: int = attrs.field(validator=_nonneg)
     records: tuple[Record, ...] = attrs.field(converter=_non_empty_records)
-
-
-for _cls in (Compaction, SessionLog, Saved, LoadSession, SaveSession):
-    register(_cls)
 
 
 # -- fast exact decoding ---------------------------------------------------------
@@ -286,8 +280,13 @@ for _cls in (Compaction, SessionLog, Saved, LoadSession, SaveSession):
 # attrs fields at import, so a message class gaining a field only disables its
 # fast path.
 
-_new = object.__new__
-_set = object.__setattr__
+# Unchecked constructors, called by keyword: built for every field, so a class that
+# gains a field does not fail here (``_matches`` below turns its fast path off).
+_new_system = unchecked_factory(SystemMessage)
+_new_user = unchecked_factory(UserMessage)
+_new_call = unchecked_factory(ToolCallRequest)
+_new_assistant = unchecked_factory(AssistantMessage)
+_new_tool = unchecked_factory(ToolMessage)
 
 
 class _Slow(Exception):
@@ -302,10 +301,7 @@ def _system(d: dict[str, Any]) -> SystemMessage:
     c = d.get("content")
     if len(d) != 2 or type(c) is not str:
         raise _Slow
-    m = _new(SystemMessage)
-    _set(m, "content", c)
-    _set(m, "role", "system")
-    return m
+    return _new_system(content=c)
 
 
 def _user(d: dict[str, Any]) -> UserMessage:
@@ -313,24 +309,25 @@ def _user(d: dict[str, Any]) -> UserMessage:
     n = d.get("name", _Slow)
     if len(d) != 3 or type(c) is not str or (n is not None and type(n) is not str):
         raise _Slow
-    m = _new(UserMessage)
-    _set(m, "content", c)
-    _set(m, "name", n)
-    _set(m, "role", "user")
-    return m
+    return _new_user(content=c, name=n)
+
+
+def _tags(cls: type[Any]) -> frozenset[str]:
+    """The tags of ``cls`` in the library's codec: its wire name and its v1 tag."""
+    name = DEFAULT.name_of(cls)
+    return frozenset({name, *(tag for tag, n in DEFAULT.v1_tags().items() if n == name)})
+
+
+_CALL_TAGS = _tags(ToolCallRequest)
 
 
 def _call(d: object) -> ToolCallRequest:
-    if type(d) is not dict or len(d) != 4 or d.get("type") != "ToolCallRequest":
+    if type(d) is not dict or len(d) != 4 or d.get("type") not in _CALL_TAGS:
         raise _Slow
     i, n, a = d.get("id"), d.get("name"), d.get("arguments")
     if type(i) is not str or type(n) is not str or type(a) is not str:
         raise _Slow
-    c = _new(ToolCallRequest)
-    _set(c, "id", i)
-    _set(c, "name", n)
-    _set(c, "arguments", a)
-    return c
+    return _new_call(id=i, name=n, arguments=a)
 
 
 def _assistant(d: dict[str, Any]) -> AssistantMessage:
@@ -344,24 +341,14 @@ def _assistant(d: dict[str, Any]) -> AssistantMessage:
         or (n is not None and type(n) is not str)
     ):
         raise _Slow
-    m = _new(AssistantMessage)
-    _set(m, "content", c)
-    _set(m, "tool_calls", tuple(map(_call, calls)) if calls else ())
-    _set(m, "refusal", r)
-    _set(m, "name", n)
-    _set(m, "role", "assistant")
-    return m
+    return _new_assistant(content=c, tool_calls=tuple(map(_call, calls)) if calls else (), refusal=r, name=n)
 
 
 def _tool(d: dict[str, Any]) -> ToolMessage:
     i, c = d.get("tool_call_id"), d.get("content")
     if len(d) != 3 or type(i) is not str or type(c) is not str:
         raise _Slow
-    m = _new(ToolMessage)
-    _set(m, "tool_call_id", i)
-    _set(m, "content", c)
-    _set(m, "role", "tool")
-    return m
+    return _new_tool(tool_call_id=i, content=c)
 
 
 # What each fast decoder assumes about its class: (init fields, {non-init field: default}).
@@ -386,7 +373,7 @@ def _matches(cls: type[Any]) -> bool:
 
 
 _FAST: dict[str, Callable[[dict[str, Any]], Record]] = {
-    cls.__name__: fn
+    tag: fn
     for cls, fn in (
         (SystemMessage, _system),
         (UserMessage, _user),
@@ -394,11 +381,35 @@ _FAST: dict[str, Callable[[dict[str, Any]], Record]] = {
         (ToolMessage, _tool),
     )
     if _matches(cls) and (cls is not AssistantMessage or _matches(ToolCallRequest))
+    for tag in _tags(cls)
 }
+_FAST_CLASSES = {
+    tag: cls
+    for cls in (SystemMessage, UserMessage, AssistantMessage, ToolMessage, ToolCallRequest)
+    for tag in _tags(cls)
+}
+_agrees: dict[int, tuple[Codec, bool]] = {}  # codec id → (codec, whether the fast path may serve it)
 
 
-def decode_record(data: Any) -> Record:
+def _fast_for(codec: Codec) -> bool:
+    """Whether ``codec`` reads the fast path's tags as the library does (a ``with_types`` codec does)."""
+    entry = _agrees.get(id(codec))
+    if entry is None or entry[0] is not codec:
+        try:
+            ok = all(codec.class_of(tag) is cls for tag, cls in _FAST_CLASSES.items())
+        except (KeyError, ImportError):
+            ok = False
+        if len(_agrees) >= 64:
+            _agrees.clear()
+        entry = _agrees[id(codec)] = (codec, ok)
+    return entry[1]
+
+
+def decode_record(data: Any, *, codec: Codec = DEFAULT) -> Record:
     """Decode one record from JSON data made by ``to_json`` (exactly like ``from_json``).
+
+    Reads format v2 (wire names) and v1 (class names); ``codec`` decodes
+    anything but the common message shapes (default: the library's).
 
     Raises:
         DecodeError: the data is not a valid encoded value.
@@ -407,15 +418,17 @@ def decode_record(data: Any) -> Record:
     >>> from tower_llm_fx import to_json, user
     >>> decode_record(to_json(user("hi"))) == user("hi")
     True
+    >>> decode_record({"type": "UserMessage", "content": "hi", "name": None}) == user("hi")
+    True
     """
     if type(data) is dict:
         fast = _FAST.get(data.get("type"))  # type: ignore[arg-type]
-        if fast is not None:
+        if fast is not None and (codec is DEFAULT or _fast_for(codec)):
             try:
                 return fast(data)
             except _Slow:
                 pass
-    value = from_json(data)
+    value = codec.decode(data)
     if type(value) not in _RECORD_TYPE_SET:
         raise SessionError(
             f"a session record must be a message or a Compaction, found a {type(value).__name__}"

@@ -33,7 +33,6 @@ from tower_llm_fx._errors import WrongResultType
 from tower_llm_fx._events import RunEvent, RunStarted
 from tower_llm_fx._messages import Message
 from tower_llm_fx._results import ModelReply
-from tower_llm_fx._serde import register
 from tower_llm_fx._state import RunState, advance, finish, pending_tool_calls, step_completed
 
 from ._compaction import (
@@ -106,10 +105,6 @@ class SessionState:
     def unsaved(self) -> tuple[Message, ...]:
         """Messages not in the store yet."""
         return self.run.messages[self.saved :]
-
-
-register(CompactionPlan)
-register(SessionState)
 
 
 def _check_step(_inst: object, _attr: object, value: Callable[[RunState], Effect[Any] | Done]) -> None:
@@ -360,4 +355,6 @@ def with_session(
         )
     owner = getattr(step, "__self__", None)
     name = owner.name if isinstance(owner, Agent) else ""
-    return SessionStep(step=step, session_id=session_id, compaction=compaction, inner_advance=advance, name=name)
+    return SessionStep(
+        step=step, session_id=session_id, compaction=compaction, inner_advance=advance, name=name
+    )

@@ -30,7 +30,6 @@ import attrs
 from attrs import validators as v
 
 from tower_llm_fx._messages import Message
-from tower_llm_fx._serde import register
 from tower_llm_fx._tools import ToolSpec
 from tower_llm_fx.validation import VIOLATION_KINDS, ValidationPolicy, Violation, ViolationKind
 
@@ -64,9 +63,6 @@ class Mutation:
     def kind(self) -> ViolationKind:
         """The kind of the violation introduced."""
         return self.violation.kind
-
-
-register(Mutation)
 
 
 def checked_kinds(policy: ValidationPolicy = _DEFAULT) -> frozenset[ViolationKind]:

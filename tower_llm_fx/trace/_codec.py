@@ -2,11 +2,15 @@
 
 Theory of operation (read before changing the format):
 
-* Line 1 is the header: ``{"format": "tower_llm_fx.trace", "version": 1,
+* Line 1 is the header: ``{"format": "tower_llm_fx.trace", "version": 2,
   "library_version": …, "created_at": …, "agent": …, "model": …, "tags": {…}}``.
   Line ``n + 2`` is exchange ``n``: ``{"i": n, "effect": …, "result": …}``,
-  values encoded with `tower_llm_fx.to_json`. Appending is one write, and a
-  crash leaves a readable prefix; a torn last line is reported as truncated.
+  values encoded by a `tower_llm_fx.serde.Codec` (``codec=``, default: the
+  library's). Appending is one write, and a crash leaves a readable prefix; a
+  torn last line is reported as truncated.
+* Versions: 2 tags values with wire names (``"effect.tool_call"``), 1 with
+  class names (``"ToolCall"``). Writers write 2; readers read 1 and 2 (the codec
+  reads both kinds of tag); ``TraceMeta.format_version`` says what was read.
 * A ``ModelCall`` repeats the whole conversation, so storing each one in full
   makes a long run's file quadratic in its length. A model call may therefore
   refer to the previous model call of the same trace, exchange ``j``:
@@ -16,6 +20,8 @@ Theory of operation (read before changing the format):
   to anything but the latest model call. The full form is always valid.
 * Rule: a file from a newer format version, or a malformed one, raises
   `TraceDecodeError` naming the line and the field; nothing is guessed.
+  A value of a type the codec does not know is such an error too: decode with
+  the codec it was written with.
 * Secrets are scrubbed from every line as it is encoded (`scrub_json`).
 * Decoding interns equal messages, tool specs and parameters, so the message
   of a model reply and the same message in later calls are one object: decoded
@@ -30,9 +36,12 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from tower_llm_fx._effects import Effect, ModelCall
+from tower_llm_fx._effects import Effect, ModelCall, ModelParams, ToolCall
 from tower_llm_fx._json import compact_json
-from tower_llm_fx._serde import DecodeError, from_json, registered, to_json
+from tower_llm_fx._messages import AssistantMessage, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
+from tower_llm_fx._results import ModelReply, ToolError, ToolResult, Usage
+from tower_llm_fx._serde import DEFAULT, Codec, DecodeError
+from tower_llm_fx._tools import ToolSpec
 
 from ._model import (
     TRACE_FORMAT,
@@ -75,7 +84,7 @@ def next_base(index: int, exchange: Exchange, base: DeltaBase | None) -> DeltaBa
 def _header_json(meta: TraceMeta) -> dict[str, Any]:
     return {
         "format": TRACE_FORMAT,
-        "version": meta.format_version,
+        "version": TRACE_FORMAT_VERSION,  # what this writes, whatever ``meta`` was read from
         "library_version": meta.library_version,
         "created_at": meta.created_at,
         "agent": meta.agent,
@@ -85,53 +94,60 @@ def _header_json(meta: TraceMeta) -> dict[str, Any]:
 
 
 def encode_header(meta: TraceMeta) -> str:
-    """The header line of a JSON Lines trace (ending in a newline).
+    """The header line of a JSON Lines trace (ending in a newline); always the current version.
 
     >>> encode_header(TraceMeta(library_version="0.1.0", agent="a"))
-    '{"format":"tower_llm_fx.trace","version":1,"library_version":"0.1.0","created_at":null,"agent":"a","model":null,"tags":{}}\\n'
+    '{"format":"tower_llm_fx.trace","version":2,"library_version":"0.1.0","created_at":null,"agent":"a","model":null,"tags":{}}\\n'
     """
     return compact_json(_header_json(meta)) + "\n"
 
 
-def _effect_json(effect: Effect[Any], base: DeltaBase | None) -> Any:
+def _effect_json(effect: Effect[Any], base: DeltaBase | None, codec: Codec) -> Any:
+    encode = codec.encode
     if type(effect) is not ModelCall or base is None:
-        return to_json(effect)
+        return encode(effect)
     j, prev = base
-    data: dict[str, Any] = to_json(attrs.evolve(effect, messages=(), tools=()))
+    data: dict[str, Any] = encode(attrs.evolve(effect, messages=(), tools=()))
     n = len(prev.messages)
     messages = effect.messages
     if n and len(messages) >= n and (messages[:n] == prev.messages):
-        data["messages"] = {"extends": j, "append": to_json(messages[n:])}
+        data["messages"] = {"extends": j, "append": encode(messages[n:])}
     else:
-        data["messages"] = to_json(messages)
+        data["messages"] = encode(messages)
     same_tools = effect.tools is prev.tools or effect.tools == prev.tools
-    data["tools"] = {"same_as": j} if same_tools and effect.tools else to_json(effect.tools)
+    data["tools"] = {"same_as": j} if same_tools and effect.tools else encode(effect.tools)
     if effect.params is prev.params or effect.params == prev.params:
         data["params"] = {"same_as": j}
     return data
 
 
-def _exchange_json(index: int, exchange: Exchange, base: DeltaBase | None) -> dict[str, Any]:
-    data = {"i": index, "effect": _effect_json(exchange.effect, base), "result": to_json(exchange.result)}
+def _exchange_json(index: int, exchange: Exchange, base: DeltaBase | None, codec: Codec) -> dict[str, Any]:
+    data = {
+        "i": index,
+        "effect": _effect_json(exchange.effect, base, codec),
+        "result": codec.encode(exchange.result),
+    }
     cleaned: dict[str, Any] = scrub_json(data)
     return cleaned
 
 
-def encode_exchange(index: int, exchange: Exchange, base: DeltaBase | None = None) -> str:
+def encode_exchange(
+    index: int, exchange: Exchange, base: DeltaBase | None = None, *, codec: Codec = DEFAULT
+) -> str:
     """The JSON Lines line of exchange number ``index`` (ending in a newline).
 
     Secrets are scrubbed. With ``base`` (the trace's latest model call before
     this one, see `next_base`) a model call is written as a reference to it
-    plus the new messages; without it, in full.
+    plus the new messages; without it, in full. ``codec`` encodes the values.
 
     Raises:
-        TypeError: a value in the exchange is not registered for JSON encoding.
+        TypeError: a value in the exchange is of a type ``codec`` does not know.
         ValueError: a float is NaN or infinite.
     """
-    return compact_json(_exchange_json(index, exchange, base)) + "\n"
+    return compact_json(_exchange_json(index, exchange, base, codec)) + "\n"
 
 
-def encode_trace(trace: Trace) -> str:
+def encode_trace(trace: Trace, *, codec: Codec = DEFAULT) -> str:
     """The JSON Lines text of ``trace``: a header line, then one line per exchange.
 
     >>> from tower_llm_fx import ToolCall, ToolResult
@@ -143,18 +159,18 @@ def encode_trace(trace: Trace) -> str:
     parts = [encode_header(trace.meta)]
     base: DeltaBase | None = None
     for i, ex in enumerate(trace.exchanges):
-        parts.append(encode_exchange(i, ex, base))
+        parts.append(encode_exchange(i, ex, base, codec=codec))
         base = next_base(i, ex, base)
     return "".join(parts)
 
 
-def trace_to_json(trace: Trace) -> dict[str, Any]:
+def trace_to_json(trace: Trace, *, codec: Codec = DEFAULT) -> dict[str, Any]:
     """``trace`` as one JSON document: the header fields plus an ``"exchanges"`` list."""
     data = _header_json(trace.meta)
     items = []
     base: DeltaBase | None = None
     for i, ex in enumerate(trace.exchanges):
-        line = _exchange_json(i, ex, base)
+        line = _exchange_json(i, ex, base, codec)
         items.append({"effect": line["effect"], "result": line["result"]})
         base = next_base(i, ex, base)
     data["exchanges"] = items
@@ -171,25 +187,29 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
 # is invisible except in speed and memory. Messages hold only strings, None and tool
 # calls, so their items are an exact key; classes with numbers or booleans key on
 # the types too (``1``, ``1.0`` and ``true`` must not stand in for one another:
-# validators tell them apart).
-_INTERN_PLAIN = frozenset(
-    {"SystemMessage", "UserMessage", "AssistantMessage", "ToolMessage", "ToolCallRequest"}
+# validators tell them apart). A key holds the object's type tag, so a hit is
+# checked to be of the class the tag stands for in the codec decoding it.
+_INTERN_PLAIN: frozenset[type[Any]] = frozenset(
+    {SystemMessage, UserMessage, AssistantMessage, ToolMessage, ToolCallRequest}
 )
-_INTERN_TYPED = frozenset({"ToolSpec", "ModelParams", "Usage"})
+_INTERN_TYPED: frozenset[type[Any]] = frozenset({ToolSpec, ModelParams, Usage})
 _INTERN_LIMIT = 4096  # values kept across traces
 # Core classes whose fields take JSON lists as they are (their converters make tuples).
-_LISTS_CONVERTED = frozenset(
-    {
-        "ModelReply",
-        "ToolCall",
-        "ToolResult",
-        "ToolError",
-        "AssistantMessage",
-        "ModelParams",
-    }
-    | _INTERN_PLAIN
+_LISTS_CONVERTED: frozenset[type[Any]] = (
+    frozenset({ModelReply, ToolCall, ToolResult, ToolError, ModelParams}) | _INTERN_PLAIN
 )
 _interned: dict[Any, Any] = {}
+# Tag → class, per codec (the codec is kept alive, so its id is not reused): filled on first sight.
+_tables: dict[int, tuple[Codec, dict[str, type[Any]]]] = {}
+
+
+def _classes_of(codec: Codec) -> dict[str, type[Any]]:
+    entry = _tables.get(id(codec))
+    if entry is None or entry[0] is not codec:
+        if len(_tables) >= 64:
+            _tables.clear()
+        entry = _tables[id(codec)] = (codec, {})
+    return entry[1]
 
 
 _REF_FIELDS = ("messages", "tools", "params")
@@ -235,8 +255,9 @@ def _resolve(name: str, ref: Any, base: DeltaBase | None) -> Any:
 class _Decoder:
     """Decodes the exchange lines of one trace, in order."""
 
-    def __init__(self) -> None:
-        self.classes = registered()
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.classes = _classes_of(codec)
         self.base: DeltaBase | None = None
         self.decode = json.JSONDecoder(object_hook=self.hook).decode
         self.memo: dict[Any, Any] = {}  # this trace's values; _interned holds recent ones of all traces
@@ -253,32 +274,35 @@ class _Decoder:
         tag = obj.get("type")
         if tag is None:
             return obj
-        cls = self.classes[tag]  # KeyError: the slow path reports it
+        try:
+            cls = self.classes[tag]
+        except KeyError:  # first sight; an unknown tag raises, and the slow path reports it
+            cls = self.classes[tag] = self.codec.class_of(tag)
         key: Any = None
-        if tag in _INTERN_PLAIN:
-            key = tuple(obj.items()) if tag != "AssistantMessage" else _plain_key(obj)
+        if cls in _INTERN_PLAIN:
+            key = tuple(obj.items()) if cls is not AssistantMessage else _plain_key(obj)
             hit = self._known(key)
-            if hit is not None:
+            if hit is not None and type(hit) is cls:
                 return hit
-        elif tag in _INTERN_TYPED:
+        elif cls in _INTERN_TYPED:
             key = (tuple(obj.items()), tuple(map(type, obj.values())))
             try:
                 hit = self._known(key)
             except TypeError:  # a list value (ModelParams.stop)
                 key = _typed_key(obj)
                 hit = self._known(key)
-            if hit is not None:
+            if hit is not None and type(hit) is cls:
                 return hit
         elif len(obj) == 2 and "value" in obj and issubclass(cls, enum.Enum):
             return cls(obj["value"])
-        if tag in _LISTS_CONVERTED:
+        if cls in _LISTS_CONVERTED:
             del obj["type"]  # our own fresh dict: reuse it as the keyword arguments
             kwargs = obj
         else:
             kwargs = {
                 k: (_tuplify(val) if type(val) is list else val) for k, val in obj.items() if k != "type"
             }
-        if tag == "ModelCall":
+        if cls is ModelCall:
             for name in _REF_FIELDS:
                 val = kwargs.get(name)
                 if type(val) is dict:
@@ -304,40 +328,48 @@ class _Decoder:
         except Exception:  # anything odd: the slow path says exactly what and where
             exchange = None
         if exchange is None:
-            exchange = _slow_line(text, lineno, index, self.base)
+            exchange = _slow_line(text, lineno, index, self.base, self.codec)
         self.base = next_base(index, exchange, self.base)
         return exchange
 
 
-def _slow_line(text: str, lineno: int, index: int, base: DeltaBase | None) -> Exchange:
+def _slow_line(text: str, lineno: int, index: int, base: DeltaBase | None, codec: Codec) -> Exchange:
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise TraceDecodeError(f"not valid JSON ({exc})", line=lineno) from None
-    return _exchange_from_json(data, lineno, index, "", base)
+    return _exchange_from_json(data, lineno, index, "", base, codec)
 
 
-def _effect_from_json(data: Any, field: str, base: DeltaBase | None, lineno: int | None) -> Any:
+def _is_model_call(data: Any, codec: Codec) -> bool:
+    tag = data.get("type") if isinstance(data, dict) else None
+    try:
+        return isinstance(tag, str) and codec.class_of(tag) is ModelCall
+    except (KeyError, ImportError):
+        return False
+
+
+def _effect_from_json(data: Any, field: str, base: DeltaBase | None, lineno: int | None, codec: Codec) -> Any:
     refs: dict[str, Any] = {}
-    if isinstance(data, dict) and data.get("type") == "ModelCall":
+    if _is_model_call(data, codec):
         refs = {k: data[k] for k in _REF_FIELDS if isinstance(data.get(k), dict) and "type" not in data[k]}
     if not refs:
-        return from_json(data, field)
+        return codec.decode(data, field)
     plain = dict(data)
     changes = {}
     for name, ref in refs.items():
         if name == "messages" and isinstance(ref.get("append"), list):
-            ref = {**ref, "append": from_json(ref["append"], f"{field}.messages.append")}
+            ref = {**ref, "append": codec.decode(ref["append"], f"{field}.messages.append")}
         try:
             changes[name] = _resolve(name, ref, base)
         except ValueError as exc:
             raise TraceDecodeError(str(exc), line=lineno, field=f"{field}.{name}") from None
-        plain[name] = {"type": "ModelParams"} if name == "params" else []
-    return attrs.evolve(from_json(plain, field), **changes)
+        plain[name] = {"type": codec.name_of(ModelParams)} if name == "params" else []
+    return attrs.evolve(codec.decode(plain, field), **changes)
 
 
 def _exchange_from_json(
-    data: Any, lineno: int | None, index: int, prefix: str, base: DeltaBase | None
+    data: Any, lineno: int | None, index: int, prefix: str, base: DeltaBase | None, codec: Codec
 ) -> Exchange:
     if not isinstance(data, dict):
         raise TraceDecodeError(
@@ -363,8 +395,8 @@ def _exchange_from_json(
             field=f"{prefix}i",
         )
     try:
-        effect = _effect_from_json(data["effect"], f"{prefix}effect", base, lineno)
-        result = from_json(data["result"], f"{prefix}result")
+        effect = _effect_from_json(data["effect"], f"{prefix}effect", base, lineno, codec)
+        result = codec.decode(data["result"], f"{prefix}result")
     except DecodeError as exc:
         if isinstance(exc, TraceDecodeError):
             raise
@@ -392,7 +424,12 @@ def _meta_from_json(data: Any, lineno: int | None) -> TraceMeta:
         )
     version = data.get("version")
     if type(version) is not int or version < 1:
-        raise TraceDecodeError(f"expected a positive integer, got {version!r}", line=lineno, field="version")
+        raise TraceDecodeError(
+            f"expected a format version (a positive integer; this tower_llm_fx reads 1 to "
+            f"{TRACE_FORMAT_VERSION}), got {version!r}: the header is damaged",
+            line=lineno,
+            field="version",
+        )
     if version > TRACE_FORMAT_VERSION:
         raise TraceDecodeError(
             f"this trace uses format version {version} (written by tower_llm_fx "
@@ -427,8 +464,8 @@ def _meta_from_json(data: Any, lineno: int | None) -> TraceMeta:
     )
 
 
-def trace_from_json(data: Any) -> Trace:
-    """Decode a JSON document made by `trace_to_json`.
+def trace_from_json(data: Any, *, codec: Codec = DEFAULT) -> Trace:
+    """Decode a JSON document made by `trace_to_json` (format 1 or 2), values with ``codec``.
 
     Raises:
         TraceDecodeError: malformed, or written by a newer format version.
@@ -440,19 +477,23 @@ def trace_from_json(data: Any) -> Trace:
     exchanges = []
     base: DeltaBase | None = None
     for i, item in enumerate(items):
-        exchange = _exchange_from_json(item, None, i, f"exchanges[{i}].", base)
+        exchange = _exchange_from_json(item, None, i, f"exchanges[{i}].", base, codec)
         exchanges.append(exchange)
         base = next_base(i, exchange, base)
     return Trace(meta=meta, exchanges=tuple(exchanges))
 
 
-def decode_trace(text: str, *, allow_truncated: bool = False) -> Trace:
+def decode_trace(text: str, *, allow_truncated: bool = False, codec: Codec = DEFAULT) -> Trace:
     """Decode a trace from JSON Lines text (or a JSON document from `trace_to_json`).
+
+    Format versions 1 and 2 are read; ``meta.format_version`` says which it was.
 
     Args:
         text: the file's content.
         allow_truncated: drop a torn last line (the file ends mid-line, as when
             the writer crashed) instead of raising.
+        codec: decodes the values (default: the library's; pass the codec the
+            trace was written with if it holds types of your own).
 
     Raises:
         TraceDecodeError: malformed, truncated, or written by a newer format
@@ -469,13 +510,13 @@ def decode_trace(text: str, *, allow_truncated: bool = False) -> Trace:
             document = json.loads(text)
         except ValueError:
             raise TraceDecodeError("the header is not valid JSON", line=first + 1) from None
-        return trace_from_json(document)
+        return trace_from_json(document, codec=codec)
     if isinstance(header, dict) and "exchanges" in header:
         if any(ln.strip() for ln in lines[first + 1 :]):
             raise TraceDecodeError("a JSON trace document must be the only thing in the file", line=first + 2)
-        return trace_from_json(header)
+        return trace_from_json(header, codec=codec)
     meta = _meta_from_json(header, first + 1)
-    decoder = _Decoder()
+    decoder = _Decoder(codec)
     exchanges: list[Exchange] = []
     last = len(lines) - 1
     while last > first and not lines[last].strip():

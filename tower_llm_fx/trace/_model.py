@@ -19,7 +19,7 @@ Theory of operation (read before changing anything here):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, final
 
 import attrs
@@ -28,7 +28,8 @@ from attrs import validators as v
 from tower_llm_fx._effects import Effect, ModelCall, Parallel
 from tower_llm_fx._errors import ConfigurationError
 from tower_llm_fx._results import ModelReply, ToolResult
-from tower_llm_fx._serde import DecodeError, register
+from tower_llm_fx._serde import DecodeError
+from tower_llm_fx._unchecked import unchecked_factory
 
 __all__ = [
     "TRACE_FORMAT",
@@ -44,8 +45,11 @@ __all__ = [
 TRACE_FORMAT: Final = "tower_llm_fx.trace"
 """The ``format`` field of every trace header."""
 
-TRACE_FORMAT_VERSION: Final = 1
-"""The trace format version this library writes, and the newest it reads."""
+TRACE_FORMAT_VERSION: Final = 2
+"""The trace format version this library writes, and the newest it reads (it reads 1 too).
+
+Version 2 tags values with stable wire names (``"message.user"``); version 1
+tagged them with class names (``"UserMessage"``)."""
 
 
 class TraceDecodeError(DecodeError):
@@ -118,6 +122,8 @@ class TraceMeta:
 
     ``created_at`` is an ISO 8601 timestamp supplied by the shell (the core has
     no clock). ``tags`` are free-form ``str → str`` labels, stored sorted.
+    ``format_version`` is the version a decoded trace was read from (a new
+    trace's is `TRACE_FORMAT_VERSION`); writers always write the current one.
 
     >>> TraceMeta(agent="calculator", tags={"prompt": "v2"}).tags
     (('prompt', 'v2'),)
@@ -215,9 +221,7 @@ class Trace:
         return Trace(meta=self.meta, exchanges=self.exchanges[:count])
 
 
-_new = object.__new__
-_set_effect = Exchange.__dict__["effect"].__set__  # slot descriptors: the cheapest way to fill
-_set_result = Exchange.__dict__["result"].__set__  # a frozen instance whose values are checked
+_exchange: Callable[[Effect[Any], object], Exchange] = unchecked_factory(Exchange, "effect", "result")
 
 
 def new_exchange(effect: Effect[Any], result: object) -> Exchange:
@@ -232,10 +236,7 @@ def new_exchange(effect: Effect[Any], result: object) -> Exchange:
         problem = check_result(effect, result)
         if problem is not None:
             raise TypeError(problem)
-    ex = _new(Exchange)
-    _set_effect(ex, effect)
-    _set_result(ex, result)
-    return ex
+    return _exchange(effect, result)
 
 
 _TRACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -261,7 +262,3 @@ def check_trace_id(trace_id: object) -> str:
             "starting with a letter or digit and without '..' (trace ids become file names)"
         )
     return trace_id
-
-
-for _cls in (TraceMeta, Exchange, Trace):
-    register(_cls)

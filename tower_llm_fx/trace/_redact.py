@@ -22,7 +22,7 @@ from typing import Any, Final
 import attrs
 
 from tower_llm_fx._errors import ConfigurationError
-from tower_llm_fx._serde import from_json, to_json
+from tower_llm_fx._serde import DEFAULT, Codec
 
 from ._model import Exchange
 
@@ -118,8 +118,8 @@ def scrub_json(data: Any) -> Any:
     keys or bearer tokens are masked in place (see `scrub_text`). Data without
     secrets is returned unchanged (the same object).
 
-    >>> scrub_json({"type": "UserMessage", "content": "key: sk-abcdefghijklmnopqrstuvwx", "name": None})
-    {'type': 'UserMessage', 'content': 'key: [REDACTED]', 'name': None}
+    >>> scrub_json({"type": "message.user", "content": "key: sk-abcdefghijklmnopqrstuvwx", "name": None})
+    {'type': 'message.user', 'content': 'key: [REDACTED]', 'name': None}
     """
     if isinstance(data, str):
         return scrub_text(data)
@@ -137,11 +137,12 @@ def scrub_json(data: Any) -> Any:
     return data
 
 
-def redact_exchange(exchange: Exchange, hook: Redactor | None = None) -> Exchange:
+def redact_exchange(exchange: Exchange, hook: Redactor | None = None, *, codec: Codec = DEFAULT) -> Exchange:
     """``exchange`` with secrets scrubbed (`scrub_json`) and ``hook`` applied.
 
     Returns ``exchange`` itself when nothing changes. The hook receives
-    ``{"effect": <JSON>, "result": <JSON>}`` and returns the masked data.
+    ``{"effect": <JSON>, "result": <JSON>}`` (encoded by ``codec``, so type tags
+    are wire names such as ``"effect.tool_call"``) and returns the masked data.
 
     Raises:
         ConfigurationError: the hook returned data that is not a valid exchange.
@@ -152,7 +153,7 @@ def redact_exchange(exchange: Exchange, hook: Redactor | None = None) -> Exchang
     >>> redact_exchange(ex).effect.arguments
     '{"password":"[REDACTED]"}'
     """
-    data = {"effect": to_json(exchange.effect), "result": to_json(exchange.result)}
+    data = {"effect": codec.encode(exchange.effect), "result": codec.encode(exchange.result)}
     cleaned = scrub_json(data)
     if hook is not None:
         cleaned = hook(json.loads(json.dumps(cleaned)))  # a private copy: the hook may mutate it
@@ -162,7 +163,7 @@ def redact_exchange(exchange: Exchange, hook: Redactor | None = None) -> Exchang
         if not isinstance(cleaned, dict) or set(cleaned) != {"effect", "result"}:
             raise TypeError('it must return a dict with exactly the keys "effect" and "result"')
         return Exchange(
-            effect=from_json(cleaned["effect"], "effect"), result=from_json(cleaned["result"], "result")
+            effect=codec.decode(cleaned["effect"], "effect"), result=codec.decode(cleaned["result"], "result")
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(
@@ -201,13 +202,15 @@ def _dirty(value: Any, seen: dict[int, bool]) -> bool:
     return False
 
 
-def scrub_exchanges(exchanges: Sequence[Exchange]) -> tuple[Exchange, ...]:
+def scrub_exchanges(exchanges: Sequence[Exchange], *, codec: Codec = DEFAULT) -> tuple[Exchange, ...]:
     """``exchanges`` with secrets scrubbed as `scrub_json` would on encoding.
 
     Clean exchanges are returned as they are (the same objects); values shared
     between exchanges (the conversation in every model call) are checked once.
+    A dirty one goes through JSON with ``codec``.
     """
     seen: dict[int, bool] = {}
     return tuple(
-        redact_exchange(ex) if _dirty(ex.effect, seen) or _dirty(ex.result, seen) else ex for ex in exchanges
+        redact_exchange(ex, codec=codec) if _dirty(ex.effect, seen) or _dirty(ex.result, seen) else ex
+        for ex in exchanges
     )

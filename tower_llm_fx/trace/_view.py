@@ -13,7 +13,6 @@ import attrs
 from tower_llm_fx._effects import Effect, ModelCall, Parallel, ToolCall
 from tower_llm_fx._messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 from tower_llm_fx._results import ModelReply, ToolResult
-from tower_llm_fx._serde import register
 
 from ._model import Trace
 from ._redact import scrub_text
@@ -150,9 +149,6 @@ def _merge(a: tuple[tuple[str, int], ...], b: tuple[tuple[str, int], ...]) -> tu
     for k, n in b:
         counts[k] = counts.get(k, 0) + n
     return tuple(sorted(counts.items()))
-
-
-register(TraceStats)
 
 
 def trace_stats(trace: Trace) -> TraceStats:

@@ -12,8 +12,6 @@ from typing import Any, final
 import attrs
 from attrs import validators as v
 
-from tower_llm_fx._serde import register
-
 __all__ = [
     "OPENAI_MAX_CONTENT_LENGTH",
     "OPENAI_MAX_STOP_SEQUENCES",
@@ -148,6 +146,3 @@ class ValidationPolicy:
             max_content_length=None,
             max_tool_call_id_length=None,
         )
-
-
-register(ValidationPolicy)

@@ -19,7 +19,7 @@ import attrs
 from attrs import validators as v
 
 from tower_llm_fx._messages import ToolCallRequest
-from tower_llm_fx._serde import register
+from tower_llm_fx._unchecked import unchecked
 
 __all__ = [
     "VIOLATION_KINDS",
@@ -105,19 +105,9 @@ class Violation:
         return f"{where}: {self.explanation} [{self.kind}]"
 
 
-register(Violation)
-
-_new = object.__new__
-_set = object.__setattr__
-
-
 def new_violation(kind: ViolationKind, index: int | None, explanation: str) -> Violation:
     # The validators already hold for what this module builds: skip them.
-    out = _new(Violation)
-    _set(out, "kind", kind)
-    _set(out, "index", index)
-    _set(out, "explanation", explanation)
-    return out
+    return unchecked(Violation, kind=kind, index=index, explanation=explanation)
 
 
 class _Explainer(string.Formatter):

@@ -13,7 +13,7 @@ import sys
 import trio
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, group_interpreter, run, run_group, sequence, stack
+from interpreters import agent_interpreter, group_interpreter, run, run_group, sequence
 from interpreters.layers import record
 from interpreters.stores import DirectoryTraceStore
 from tower_llm_fx.group import Group, handoff_to

@@ -50,20 +50,37 @@ def changed_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             """
             import attrs
             import tower_llm_fx as fx
-            from interpreters import drive
+            from interpreters import run
             from interpreters.cli._demo import AGENT
 
             PROMPT = attrs.evolve(AGENT, instructions="You are a calculator. Be terse.")
 
-            def step(state):
-                effect = AGENT.step(state)
-                if isinstance(effect, fx.Parallel):
-                    first = attrs.evolve(effect.calls[0], arguments='{"a": 2, "b": 30}')
-                    return attrs.evolve(effect, calls=(first, *effect.calls[1:]))
-                return effect
+            class Mutated:  # the demo agent as a program of our own, whose step changes a tool argument
+
+                def start(self, input):
+                    return AGENT.start(input)
+
+                def step(self, state):
+                    effect = AGENT.step(state)
+                    if isinstance(effect, fx.Parallel):
+                        first = attrs.evolve(effect.calls[0], arguments='{"a": 2, "b": 30}')
+                        return attrs.evolve(effect, calls=(first, *effect.calls[1:]))
+                    return effect
+
+                def advance(self, state, effect, result):
+                    return AGENT.advance(state, effect, result)
+
+                def finish(self, state, done):
+                    return AGENT.finish(state, done)
+
+                def conversation(self, state):
+                    return state
+
+                def events(self, before, after):
+                    return AGENT.events(before, after)
 
             async def mutated(interpreter):
-                await drive(step, interpreter, fx.RunState.start("What are 2 + 3 and 4 * 5?"), advance=fx.advance)
+                await run(Mutated(), interpreter, "What are 2 + 3 and 4 * 5?")
 
             NOT_AN_AGENT = 42
             """
@@ -79,7 +96,8 @@ def test_replay_reports_ok_for_each_trace(traces: Path, capsys: pytest.CaptureFi
     assert main(["replay", str(traces), "--agent", "interpreters.cli._demo:AGENT"]) == 0
     out = capsys.readouterr().out
     for i in range(3):
-        assert f"OK {traces / f'run-{i}.jsonl'} (3 exchanges)" in out
+        # a model call, the two tool calls of its parallel batch (one exchange each), a model call
+        assert f"OK {traces / f'run-{i}.jsonl'} (4 exchanges)" in out
     assert "3 trace(s): 3 OK" in out
 
 
@@ -90,9 +108,12 @@ def test_replay_reports_the_divergence_of_a_changed_tool_argument(
     out = capsys.readouterr().out
     assert status == 1
     assert "DIVERGED" in out
-    assert "the run diverged from the trace at exchange #1 (of 3)" in out
-    assert 'calls[0].arguments["b"]: 3 -> 30' in out
-    assert "NEXT EXPECTED: #1 Parallel of 2" in out
+    # The batch's calls were recorded, and are replayed, in whichever order they finished, so the
+    # changed call diverges at exchange #1 or #2; the report names it.
+    assert "the run diverged from the trace at exchange #" in out
+    assert "(of 4)" in out
+    assert 'NOT FOUND: ToolCall add({"a": 2, "b": 30}) [call_1]' in out
+    assert "NEXT EXPECTED: #" in out and "differences (expected -> actual):" in out
     assert "1 trace(s): 0 OK, 1 failed" in out
 
 
@@ -114,7 +135,7 @@ def test_replay_with_a_prefix(traces: Path, capsys: pytest.CaptureFixture[str]) 
     )
     out = capsys.readouterr().out
     assert status == 1, "the agent goes on past the prefix, and nothing takes over"
-    assert "past the end (replaying the first 1 of 3 recorded exchanges)" in out
+    assert "past the end (replaying the first 1 of 4 recorded exchanges)" in out
 
 
 @pytest.mark.parametrize(
@@ -150,7 +171,7 @@ def test_corrupted_traces_are_reported_not_crashed_on(
     assert main(["replay", str(traces), "--agent", "interpreters.cli._demo:AGENT"]) == 1
     out = capsys.readouterr().out
     assert f"UNREADABLE {path}" in out
-    assert "the file ends in the middle of exchange 2" in out
+    assert "the file ends in the middle of exchange 3" in out
     assert "3 trace(s): 2 OK, 1 failed" in out
     assert main(["stats", str(traces)]) == 1
     assert f"UNREADABLE {path}" in capsys.readouterr().out
@@ -165,7 +186,11 @@ def test_show_prints_a_transcript(traces: Path, capsys: pytest.CaptureFixture[st
     assert "#0 ModelCall gpt-4o-mini  (2 messages, 2 tools)" in lines
     assert "   user: What are 2 + 3 and 4 * 5?" in lines
     assert '  ⇒ assistant → add({"a": 2, "b": 3})  [call_1]' in lines
-    assert "#1 Parallel of 2 (join_all)" in lines
+    # the calls of the parallel batch, one exchange each, in the order they finished
+    assert {line.split(" ", 1)[1] for line in lines if line.startswith(("#1 ", "#2 "))} == {
+        'ToolCall add({"a": 2, "b": 3})  [call_1]',
+        'ToolCall multiply({"a": 4, "b": 5})  [call_2]',
+    }
     assert "  ⇒ 20  [call_2]" in lines
     assert "   … 2 earlier message(s)" in lines
     assert "  ⇒ assistant: 2 + 3 = 5 and 4 * 5 = 20." in lines
@@ -192,7 +217,7 @@ def test_stats_counts_traces(traces: Path, capsys: pytest.CaptureFixture[str]) -
     data = json.loads(capsys.readouterr().out)
     assert data == {
         "traces": 3,
-        "exchanges": 9,
+        "exchanges": 12,
         "model_calls": 6,
         "tool_calls": 6,
         "tool_errors": 0,
@@ -217,7 +242,7 @@ def test_sqlite_stores_work_too(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["stats", "--json", str(db)]) == 0
     assert json.loads(capsys.readouterr().out)["traces"] == 2
     assert main(["replay", str(db), "--agent", "interpreters.cli._demo:AGENT"]) == 0
-    assert f"OK {db}#b (3 exchanges)" in capsys.readouterr().out
+    assert f"OK {db}#b (4 exchanges)" in capsys.readouterr().out
     assert main(["show", f"{db}#a"]) == 0
     assert f"Trace {db}#a" in capsys.readouterr().out
 
@@ -254,7 +279,7 @@ def test_the_commands_run_as_a_program(traces: Path, changed_agent: str) -> None
         timeout=120,
     )
     assert bad.returncode == 1
-    assert 'arguments["b"]: 3 -> 30' in bad.stdout
+    assert 'NOT FOUND: ToolCall add({"a": 2, "b": 30}) [call_1]' in bad.stdout
     shown = subprocess.run(
         [sys.executable, "-m", "interpreters", "show", str(traces / "run-0.jsonl")],
         capture_output=True,
@@ -263,4 +288,4 @@ def test_the_commands_run_as_a_program(traces: Path, changed_agent: str) -> None
         timeout=120,
     )
     assert shown.returncode == 0
-    assert "#1 Parallel of 2" in shown.stdout
+    assert "ToolCall multiply" in shown.stdout

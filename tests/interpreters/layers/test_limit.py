@@ -111,9 +111,8 @@ async def test_a_batch_limit_and_the_layer_cap_both_hold() -> None:
     )
     assert gauge.peak == 2
     gauge.peak = 0
-    await perform_effect(
-        limit(tool_calls=3)(spy), fx.Parallel(calls=[fx.ToolCall(id=str(i), name="t") for i in range(6)])
-    )  # type: ignore[arg-type]
+    capped = limit(tool_calls=3)(spy)  # type: ignore[arg-type]
+    await perform_effect(capped, fx.Parallel(calls=[fx.ToolCall(id=str(i), name="t") for i in range(6)]))
     assert gauge.peak == 3
 
 

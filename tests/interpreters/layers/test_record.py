@@ -236,10 +236,10 @@ async def test_the_redaction_hook_masks_before_anything_is_stored(kind: str, tmp
 
     def mask(data: dict[str, Any]) -> dict[str, Any]:
         result = data["result"]
-        if result["type"] == "ToolResult":
+        if result["type"] == "result.tool":  # the hook sees wire names (format v2)
             result["content"] = result["content"].replace("123-45-6789", "***")
         for message in data["effect"].get("messages", []):
-            if message["type"] == "ToolMessage":
+            if message["type"] == "message.tool":
                 message["content"] = message["content"].replace("123-45-6789", "***")
         return data
 

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import attrs
 import pytest
 import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.serde
 import tower_llm_fx.sessions
 from interpreters import agent_interpreter, run_session, sequence
 from interpreters.stores import open_sqlite_store
@@ -88,12 +90,82 @@ async def test_reopening_finds_everything_and_the_file_is_wal(tmp_path: Path) ->
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,)]
         rows = conn.execute("SELECT seq, kind, data FROM records ORDER BY seq").fetchall()
     finally:
         conn.close()
     assert [r[:2] for r in rows] == [(1, "message"), (2, "message"), (3, "message")]
-    assert rows[0][2] == '{"type":"UserMessage","content":"a","name":null}'
+    assert rows[0][2] == '{"type":"message.user","content":"a","name":null}'
+
+
+def v1_database(path: Path) -> None:
+    """A session file as tower_llm_fx wrote it in format v1: schema version 1, class-name tags."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn, MIGRATIONS[:1])
+        rows = [
+            (1, "message", '{"type":"SystemMessage","content":"s"}'),
+            (2, "message", '{"type":"UserMessage","content":"a","name":null}'),
+            (3, "message", '{"type":"AssistantMessage","content":null,"tool_calls":[{"type":"ToolCallRequest",'
+             '"id":"c1","name":"add","arguments":"{}"}],"refusal":null,"name":null}'),
+            (4, "message", '{"type":"ToolMessage","tool_call_id":"c1","content":"3"}'),
+            (5, "compaction", '{"type":"Compaction","first_seq":2,"last_seq":4,"message":{"type":"UserMessage",'
+             '"content":"[sum]","name":null},"strategy":"test","tokens_before":9,"tokens_after":2}'),
+        ]  # fmt: skip
+        conn.execute("INSERT INTO sessions VALUES ('s', 5, 0, 0, NULL)")
+        conn.executemany("INSERT INTO records VALUES ('s', ?, ?, ?, 0)", rows)
+    finally:
+        conn.close()
+
+
+V1_RECORDS = (
+    fx.system("s"),
+    fx.user("a"),
+    fx.assistant(None, fx.ToolCallRequest(id="c1", name="add")),
+    fx.ToolMessage(tool_call_id="c1", content="3"),
+    fx.sessions.Compaction(
+        first_seq=2, last_seq=4, message=fx.user("[sum]"), strategy="test", tokens_before=9, tokens_after=2
+    ),
+)
+
+
+async def test_a_v1_file_loads_and_takes_v2_rows_after_its_v1_rows(tmp_path: Path) -> None:
+    db = tmp_path / "v1.db"
+    v1_database(db)
+    async with open_sqlite_store(db) as store:
+        log = await store.load("s")
+        assert log.records == V1_RECORDS
+        assert log.view() == (fx.system("s"), fx.user("[sum]"))
+        await store(save(5, fx.user("b")))
+        assert (await store.load("s")).records == (*V1_RECORDS, fx.user("b"))
+        forked = await store.fork_session("s", "t", upto_seq=2)
+        assert forked.last_seq == 2
+        assert (await store.load("t")).records == V1_RECORDS[:2]
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,)]
+        last = conn.execute("SELECT data FROM records WHERE session_id = 's' AND seq = 6").fetchone()[0]
+    finally:
+        conn.close()
+    assert last == '{"type":"message.user","content":"b","name":null}'
+
+
+async def test_a_store_given_a_codec_uses_it(tmp_path: Path) -> None:
+    # Records are messages and compactions, so the codec of a store of our own types reads and
+    # writes them exactly as the default one does.
+    @attrs.frozen
+    class StoreTestTicket:
+        id: int
+
+    codec = fx.serde.DEFAULT.with_types({"test.store_ticket": StoreTestTicket})
+    db = tmp_path / "codec.db"
+    v1_database(db)
+    async with open_sqlite_store(db, codec=codec) as store:
+        assert store.codec is codec
+        assert (await store.load("s")).records == V1_RECORDS
+        await store(save(5, fx.user("b")))
+    async with open_sqlite_store(db) as store:
+        assert (await store.load("s")).records == (*V1_RECORDS, fx.user("b"))
 
 
 async def test_a_closed_store_says_so(tmp_path: Path) -> None:
@@ -109,19 +181,20 @@ async def test_a_closed_store_says_so(tmp_path: Path) -> None:
 def test_migrations_apply_once_in_order_and_refuse_newer_files(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
     try:
-        assert migrate(conn) == 1
-        assert migrate(conn) == 1  # idempotent
-        extra = (*MIGRATIONS, (2, ("CREATE INDEX records_kind ON records (kind)",)))
-        assert migrate(conn, extra) == 2
+        assert migrate(conn, MIGRATIONS[:1]) == 1
+        assert migrate(conn) == 2  # 2: rows may hold format v2 (wire names)
+        assert migrate(conn) == 2  # idempotent
+        extra = (*MIGRATIONS, (3, ("CREATE INDEX records_kind ON records (kind)",)))
+        assert migrate(conn, extra) == 3
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'records_kind'").fetchone()
-        with pytest.raises(fx.sessions.SessionError, match="schema version 2"):
+        with pytest.raises(fx.sessions.SessionError, match="schema version 3"):
             migrate(conn)
-        broken = (*extra, (3, ("CREATE TABLE ok (x)", "THIS IS NOT SQL")))
+        broken = (*extra, (4, ("CREATE TABLE ok (x)", "THIS IS NOT SQL")))
         with pytest.raises(sqlite3.OperationalError):
             migrate(conn, broken)
         # the failed migration left nothing behind
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'ok'").fetchone() is None
-        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 2
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 3
     finally:
         conn.close()
 

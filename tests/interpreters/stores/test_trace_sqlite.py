@@ -23,7 +23,7 @@ import tower_llm_fx as fx
 import tower_llm_fx.trace
 from interpreters.stores import SqliteTraceStore, TraceStore, open_sqlite_store, save_trace
 
-from ._trace_data import EXCHANGES, FINAL, META
+from ._trace_data import EXCHANGES, FINAL, META, V1_TEXT
 
 pytestmark = pytest.mark.anyio
 
@@ -282,3 +282,24 @@ async def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     on_disk = disk_bytes(tmp_path)
     assert key.encode() not in on_disk
     assert b"[REDACTED]" in on_disk
+
+
+async def test_v1_rows_load_and_new_traces_are_v2(tmp_path: Path) -> None:
+    # A database written in format v1: the same JSON Lines text, split into a header and rows.
+    db = tmp_path / "traces.db"
+    store = SqliteTraceStore(db)
+    await save_trace(store, "new", WHOLE)
+    header, *lines = V1_TEXT.splitlines(keepends=True)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO tower_llm_fx_traces VALUES ('old', ?, NULL)", (header,))
+        conn.executemany(
+            "INSERT INTO tower_llm_fx_trace_exchanges VALUES ('old', ?, ?)", list(enumerate(lines))
+        )
+        (new_header,) = conn.execute("SELECT header FROM tower_llm_fx_traces WHERE id = 'new'").fetchone()
+    conn.close()
+    old = await store.load("old")
+    assert old.exchanges == EXCHANGES
+    assert old.meta.format_version == 1
+    assert '"version":2' in new_header
+    assert rows(db, "new")[1].startswith('{"i":1,"effect":{"type":"effect.tool_call"')

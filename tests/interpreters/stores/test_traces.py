@@ -6,9 +6,11 @@ The contract runs on all three stores; what is particular to SQLite is in ``test
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import pytest
 
 import tower_llm_fx as fx
@@ -23,7 +25,7 @@ from interpreters.stores import (
     write_trace,
 )
 
-from ._trace_data import EXCHANGES, FINAL, META
+from ._trace_data import CODEC, EXCHANGES, FINAL, META, OWN, V1_TEXT, StoreTestTicket
 
 pytestmark = pytest.mark.anyio
 
@@ -187,3 +189,63 @@ async def test_every_store_hands_back_scrubbed_traces(store: TraceStore) -> None
     effect = loaded.exchanges[0].effect
     assert isinstance(effect, fx.ModelCall)
     assert effect.messages[0].content == "my key is [REDACTED]"
+
+
+# -- codecs and format versions ---------------------------------------------------------
+
+CODEC_FACTORIES: dict[str, StoreFactory] = {
+    "memory": lambda tmp: MemoryTraceStore(codec=CODEC),
+    "directory": lambda tmp: DirectoryTraceStore(tmp / "traces", codec=CODEC),
+    "sqlite": lambda tmp: SqliteTraceStore(tmp / "traces.db", codec=CODEC),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CODEC_FACTORIES))
+async def test_a_store_given_a_codec_keeps_values_of_our_own_types(kind: str, tmp_path: Path) -> None:
+    store = CODEC_FACTORIES[kind](tmp_path)
+    key = "sk-abcdefghijklmnopqrstuvwxyz012345"
+    secret = fx.trace.Exchange(effect=OWN.effect, result=StoreTestTicket(id=7, note=f"key {key}"))
+    trace = fx.trace.Trace(meta=META, exchanges=(*EXCHANGES, OWN, secret))
+    await save_trace(store, "own", trace)
+    loaded = await store.load("own")
+    assert loaded.exchanges[:-1] == trace.exchanges[:-1]
+    assert loaded.exchanges[-1].result == StoreTestTicket(id=7, note="key [REDACTED]")
+    assert loaded.meta == META
+
+
+@pytest.mark.parametrize("kind", ["directory", "sqlite"])
+async def test_without_its_codec_a_store_refuses_types_of_our_own(kind: str, tmp_path: Path) -> None:
+    store = FACTORIES[kind](tmp_path)
+    await store.begin("own", META)
+    with pytest.raises(TypeError, match="'FetchTicket' is not in this codec"):
+        await store.append("own", 0, OWN)
+    await save_trace(CODEC_FACTORIES[kind](tmp_path), "own2", fx.trace.Trace(meta=META, exchanges=(OWN,)))
+    with pytest.raises(
+        fx.trace.TraceDecodeError, match=re.escape("unknown type 'test.fetch_ticket'")
+    ) as info:
+        await store.load("own2")
+    assert (info.value.line, info.value.field) == (2, "effect")
+
+
+def test_read_and_write_trace_take_a_codec(tmp_path: Path) -> None:
+    path = tmp_path / "own.jsonl"
+    trace = fx.trace.Trace(meta=META, exchanges=(OWN,))
+    write_trace(path, trace, codec=CODEC)
+    assert read_trace(path, codec=CODEC) == trace
+    with pytest.raises(fx.trace.TraceDecodeError, match=re.escape(str(path))):
+        read_trace(path)
+
+
+async def test_a_v1_file_loads_and_a_copy_of_it_is_written_as_v2(tmp_path: Path) -> None:
+    store = DirectoryTraceStore(tmp_path)
+    store.path_of("old").write_text(V1_TEXT, encoding="utf-8")
+    old = await store.load("old")
+    assert old.exchanges == EXCHANGES
+    assert old.meta == attrs.evolve(META, format_version=1, library_version="0.1.0")
+    assert read_trace(store.path_of("old")) == old
+    await save_trace(store, "copy", old)
+    header = store.path_of("copy").read_text(encoding="utf-8").split("\n", 1)[0]
+    assert '"version":2' in header
+    copy = await store.load("copy")
+    assert copy.exchanges == EXCHANGES
+    assert copy.meta.format_version == 2

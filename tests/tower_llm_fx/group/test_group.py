@@ -90,7 +90,7 @@ def perform(
     return tuple(one(c) for c in effect.calls)
 
 
-def drive(
+def play(
     group: fx.group.Group, input: str | fx.group.GroupState, replies: Sequence[fx.ModelReply]
 ) -> tuple[fx.group.GroupState, list[tuple[fx.Effect[Any], Any]]]:
     script = list(replies)
@@ -224,13 +224,18 @@ def test_triage_to_specialist_and_back_with_exact_effects() -> None:
         [
             (c1, turn1),
             (
-                fx.ToolCall(id="h1", name="handoff_to_billing", arguments=to_billing.arguments),
+                fx.ToolCall(
+                    id="h1", name="handoff_to_billing", arguments=to_billing.arguments, agent="triage"
+                ),
                 ack_result("h1", ack),
             ),
             (c2, turn2),
-            (fx.ToolCall(id="r1", name="refund", arguments='{"order": 7}'), ok("r1", "refund", "refunded 7")),
             (
-                fx.ToolCall(id="h2", name="handoff_to_triage", arguments="{}"),
+                fx.ToolCall(id="r1", name="refund", arguments='{"order": 7}', agent="billing"),
+                ok("r1", "refund", "refunded 7"),
+            ),
+            (
+                fx.ToolCall(id="h2", name="handoff_to_triage", arguments="{}", agent="billing"),
                 ok("h2", "handoff_to_triage", back),
             ),
             (c3, reply("Your refund is on its way.")),
@@ -268,7 +273,7 @@ def ack_result(id: str, content: str) -> fx.ToolResult:
 def test_handoff_with_ordinary_calls_in_the_same_turn_answers_all_first() -> None:
     group = support_group()
     turn = reply(None, call("h1", "handoff_to_billing"), call("l1", "lookup", order=3))
-    final, log = drive(group, "where is order 3? and refund it", [turn, reply("Refunded.")])
+    final, log = play(group, "where is order 3? and refund it", [turn, reply("Refunded.")])
     kinds = [(type(e).__name__, getattr(e, "name", None)) for e, _ in log]
     assert kinds == [
         ("ModelCall", None),
@@ -289,7 +294,7 @@ def test_a_handoff_requested_mid_parallel_batch_waits_for_the_whole_batch() -> N
     turn = reply(
         None, call("l1", "lookup", order=1), call("h1", "handoff_to_tech"), call("l2", "lookup", order=2)
     )
-    final, log = drive(group, "hi", [turn, reply("fixed")])
+    final, log = play(group, "hi", [turn, reply("fixed")])
     assert isinstance(log[1][0], fx.Parallel)
     assert [m.tool_call_id for m in final.messages if isinstance(m, fx.ToolMessage)] == ["l1", "h1", "l2"]
     assert final.path == ("triage", "tech")
@@ -298,7 +303,7 @@ def test_a_handoff_requested_mid_parallel_batch_waits_for_the_whole_batch() -> N
 def test_agents_built_without_handoff_settings_still_answer_handoff_tools() -> None:
     # tower-llm answered "unknown tool" unless each agent was built with a handoff policy.
     group = support_group()
-    final, log = drive(
+    final, log = play(
         group,
         "hi",
         [reply(None, call("h1", "handoff_to_tech")), reply(None, call("h2", "handoff_to_triage"))],
@@ -310,7 +315,7 @@ def test_agents_built_without_handoff_settings_still_answer_handoff_tools() -> N
 
 def test_a_tool_of_another_agent_is_unknown_to_the_active_one() -> None:
     group = support_group()
-    final, log = drive(group, "hi", [reply(None, call("r1", "refund", order=1)), reply("ok")])
+    final, log = play(group, "hi", [reply(None, call("r1", "refund", order=1)), reply("ok")])
     result = log[1][1]
     assert isinstance(result, fx.ToolResult) and result.error is not None
     assert result.error.kind == "unknown_tool"
@@ -320,7 +325,7 @@ def test_a_tool_of_another_agent_is_unknown_to_the_active_one() -> None:
 def test_per_agent_step_counts_start_at_the_handoff() -> None:
     limited = attrs.evolve(TECH, policy=fx.max_steps(1), tools=(lookup,))
     group = fx.group.Group.builder().agent(TRIAGE).agent(limited).handoff("triage", "tech").build()
-    final, _ = drive(
+    final, _ = play(
         group,
         "hi",
         [reply(None, call("l0", "lookup", order=1)), reply(None, call("h", "handoff_to_tech")),
@@ -339,7 +344,7 @@ def test_sequential_pipeline_runs_each_agent_once_in_order() -> None:
     for a in agents:
         builder = builder.agent(a)
     group = builder.handoffs(fx.group.sequential_handoff("research", "write", "edit")).build()
-    final, log = drive(group, "topic", [reply("notes"), reply("draft"), reply("final text")])
+    final, log = play(group, "topic", [reply("notes"), reply("draft"), reply("final text")])
     assert final.path == ("research", "write", "edit")
     assert [c.model for c in model_calls(log)] == ["m-research", "m-write", "m-edit"]
     assert [c.messages[0] for c in model_calls(log)] == [
@@ -348,7 +353,7 @@ def test_sequential_pipeline_runs_each_agent_once_in_order() -> None:
     assert final.output == "final text"
     assert [r.via for r in final.handoffs] == ["sequential", "sequential"]
     # The same group runs the pipeline again from scratch: no counter survives a run.
-    again, _ = drive(group, "topic", [reply("notes"), reply("draft"), reply("final text")])
+    again, _ = play(group, "topic", [reply("notes"), reply("draft"), reply("final text")])
     assert again == final
 
 
@@ -363,7 +368,7 @@ def test_conditional_handoff_chooses_from_state() -> None:
         .handoffs(fx.group.conditional_handoff(escalate))
         .build()
     )
-    final, _ = drive(group, "my app", [reply("sounds like a crash"), reply("reinstall it")])
+    final, _ = play(group, "my app", [reply("sounds like a crash"), reply("reinstall it")])
     assert final.path == ("triage", "tech")
     assert final.handoffs[0].via == "conditional"
 
@@ -376,12 +381,12 @@ def test_conditional_handoff_to_an_unknown_agent_is_an_error() -> None:
         .build()
     )
     with pytest.raises(fx.group.UnknownAgent, match=r"'ghost'.*triage"):
-        drive(group, "hi", [reply("x")])
+        play(group, "hi", [reply("x")])
 
 
 def test_calling_a_handoff_tool_that_was_not_offered_is_an_unknown_tool() -> None:
     group = support_group()
-    final, log = drive(group, "hi", [reply(None, call("h", "handoff_to_ghost")), reply("sorry")])
+    final, log = play(group, "hi", [reply(None, call("h", "handoff_to_ghost")), reply("sorry")])
     assert log[1][1].error.kind == "unknown_tool"
     assert final.path == ("triage",) and final.output == "sorry"
 
@@ -401,7 +406,7 @@ def test_a_failed_handoff_call_does_not_hand_off() -> None:
 
 def test_max_handoffs_stops_with_a_recorded_reason() -> None:
     group = support_group(max_handoffs=1)
-    final, _ = drive(
+    final, _ = play(
         group,
         "hi",
         [reply(None, call("h1", "handoff_to_tech")), reply(None, call("h2", "handoff_to_triage"))],
@@ -417,7 +422,7 @@ def test_a_handoff_cycle_stops_with_a_clear_reason() -> None:
     ping = [
         reply(None, call(f"h{i}", "handoff_to_tech" if i % 2 == 0 else "handoff_to_triage")) for i in range(6)
     ]
-    final, _ = drive(group, "hi", ping)
+    final, _ = play(group, "hi", ping)
     assert final.stop is not None and final.stop.kind == "handoff_cycle"
     assert "triage -> tech -> triage 2 times in a row" in final.stop.detail
     assert final.path == ("triage", "tech", "triage")
@@ -427,10 +432,10 @@ def test_cycle_detection_can_be_relaxed_or_turned_off() -> None:
     ping = [
         reply(None, call(f"h{i}", "handoff_to_tech" if i % 2 == 0 else "handoff_to_triage")) for i in range(6)
     ]
-    relaxed, _ = drive(support_group(cycle_limit=3), "hi", ping)
+    relaxed, _ = play(support_group(cycle_limit=3), "hi", ping)
     assert relaxed.stop is not None and relaxed.stop.kind == "handoff_cycle"
     assert len(relaxed.handoffs) == 4
-    off, _ = drive(support_group(cycle_limit=None, max_handoffs=5), "hi", ping)
+    off, _ = play(support_group(cycle_limit=None, max_handoffs=5), "hi", ping)
     assert off.stop is not None and off.stop.kind == "max_handoffs"
 
 
@@ -450,7 +455,7 @@ def test_pure_picker_chooses_the_first_agent() -> None:
 
 def test_model_picker_is_a_model_call_whose_reply_is_not_in_the_conversation() -> None:
     group = support_group(picker=fx.group.llm_picker("m-router"))
-    final, log = drive(group, "my invoice is wrong", [reply("Billing."), reply("Fixed your invoice.")])
+    final, log = play(group, "my invoice is wrong", [reply("Billing."), reply("Fixed your invoice.")])
     picker_call = model_calls(log)[0]
     assert picker_call.model == "m-router" and picker_call.tools == ()
     assert "- billing: Invoices and refunds." in str(picker_call.messages[0].content)
@@ -472,7 +477,7 @@ def test_model_picker_fallback_and_failure() -> None:
     )
     group = support_group(picker=fx.group.llm_picker("r"))
     with pytest.raises(fx.group.UnknownAgent, match="several"):
-        drive(group, "x", [reply("triage or billing")])
+        play(group, "x", [reply("triage or billing")])
 
 
 # --------------------------------------------------------------------------- what the next agent sees
@@ -486,7 +491,7 @@ def test_input_filter_shapes_the_next_agents_view_not_the_conversation() -> None
         .handoff("triage", "tech", input_filter=fx.group.without_tool_calls)
         .build()
     )
-    final, log = drive(
+    final, log = play(
         group,
         "hi",
         [reply(None, call("l", "lookup", order=1)), reply("Passing you on.", call("h", "handoff_to_tech")),
@@ -510,7 +515,7 @@ def test_an_input_filter_that_splits_a_tool_pair_is_an_error() -> None:
         .build()
     )
     with pytest.raises(fx.ConfigurationError, match="not answered"):
-        drive(group, "hi", [reply(None, call("h", "handoff_to_tech"))])
+        play(group, "hi", [reply(None, call("h", "handoff_to_tech"))])
 
 
 def test_compacting_handoff_drops_old_history_keeping_tool_pairs() -> None:
@@ -518,7 +523,7 @@ def test_compacting_handoff_drops_old_history_keeping_tool_pairs() -> None:
         fx.group.handoff_to("tech"), fx.sessions.CompactionPolicy(max_messages=3, keep_last_turns=1)
     )
     group = fx.group.Group.builder().agent(TRIAGE).agent(TECH).handoffs(policy).build()
-    final, log = drive(
+    final, log = play(
         group,
         "hi",
         [reply("let me check", call("l", "lookup", order=1)), reply("handing off", call("h", "handoff_to_tech")),
@@ -548,7 +553,7 @@ def test_summarising_handoff_asks_a_model_once_and_replays_its_summary() -> None
         reply("tech here", call("l2", "lookup", order=2)),
         reply("all good"),
     ]
-    final, log = drive(group, "hi", script)
+    final, log = play(group, "hi", script)
     calls = model_calls(log)
     assert [c.model for c in calls] == ["m-triage", "m-triage", "m-sum", "m-tech", "m-tech"]
     assert final.handoffs[0].summary == "User asked about order 1; it shipped."
@@ -571,7 +576,7 @@ def test_an_empty_summary_keeps_the_original_history() -> None:
         .handoffs(fx.group.compacting_handoff(fx.group.handoff_to("tech"), compaction))
         .build()
     )
-    final, log = drive(
+    final, log = play(
         group,
         "hi",
         [
@@ -590,7 +595,7 @@ def test_an_empty_summary_keeps_the_original_history() -> None:
 
 def test_group_state_is_data() -> None:
     group = support_group()
-    final, log = drive(group, "hi", [reply(None, call("h1", "handoff_to_tech", reason="r")), reply("done")])
+    final, log = play(group, "hi", [reply(None, call("h1", "handoff_to_tech", reason="r")), reply("done")])
     assert fx.from_json(fx.to_json(final)) == final
     assert hash(final) == hash(fx.from_json(fx.to_json(final)))
     assert fx.from_json(fx.to_json(fx.group.HandedOff(handoff=final.handoffs[0]))) == fx.group.HandedOff(
@@ -600,7 +605,7 @@ def test_group_state_is_data() -> None:
     state = group.start("hi")
     for effect, result in log[:2]:
         state = group.advance(fx.from_json(fx.to_json(state)), effect, result)
-    resumed, _ = drive(group, state, [reply("done")])
+    resumed, _ = play(group, state, [reply("done")])
     assert resumed == final
 
 
@@ -613,7 +618,7 @@ def test_random_scripts_keep_every_tool_call_answered_once(choices: list[str]) -
     replies = [
         reply("bye") if c == "text" else reply(None, call(f"c{i}", c, order=i)) for i, c in enumerate(choices)
     ]
-    final, _ = drive(support_group(), "hi", replies)
+    final, _ = play(support_group(), "hi", replies)
     assert tool_answers_are_exact(final.messages)
     assert fx.group.check_tool_pairs(final.messages) == final.messages
     assert final.stop is not None

@@ -117,7 +117,7 @@ def test_budget_composes_with_other_policies_and_stops_before_the_next_model_cal
                 ),
             ),
             (
-                fx.ToolCall(id="c1", name="add", arguments=call.arguments),
+                fx.ToolCall(id="c1", name="add", arguments=call.arguments, agent="assistant"),
                 fx.ToolResult.success(call_id="c1", name="add", content="3"),
             ),
             # no second model call: the budget is used up
@@ -154,7 +154,7 @@ def test_with_budget_never_refuses_tool_calls() -> None:
     s = fx.RunState(messages=(fx.user("go"), fx.assistant(None, call)), tool_invocations=5)
     assert fx.resilience.with_budget(agent.step, fx.resilience.Budget(max_tool_invocations=1))(
         s
-    ) == fx.ToolCall(id="c1", name="t")
+    ) == fx.ToolCall(id="c1", name="t", agent="assistant")
 
 
 def test_repr_shows_only_what_is_set() -> None:

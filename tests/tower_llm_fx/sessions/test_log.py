@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.serde
 import tower_llm_fx.sessions
 from tests.laws._conversations import any_message
+from tests.support.wire_v1 import as_v1
+from tower_llm_fx.serde import DEFAULT
 from tower_llm_fx.sessions._log import extend_runs, seq_at, slice_runs
 
 text = st.text(max_size=20)
@@ -97,6 +102,58 @@ def test_decode_record_is_an_exact_from_json(record: fx.sessions.Record) -> None
     assert type(fx.sessions.decode_record(data)) is type(record)
 
 
+@given(records)
+def test_decode_record_reads_format_v1_as_the_same_record(record: fx.sessions.Record) -> None:
+    v1 = as_v1(json.loads(json.dumps(fx.to_json(record))))
+    assert fx.sessions.decode_record(v1) == record == fx.from_json(v1)
+
+
+def test_decode_record_reads_literal_v1_rows() -> None:
+    call = {"type": "ToolCallRequest", "id": "c1", "name": "add", "arguments": "{}"}
+    rows = [
+        {"type": "SystemMessage", "content": "s"},
+        {"type": "UserMessage", "content": "a", "name": None},
+        {"type": "AssistantMessage", "content": None, "tool_calls": [call], "refusal": None, "name": None},
+        {"type": "ToolMessage", "tool_call_id": "c1", "content": "3"},
+        {
+            "type": "Compaction",
+            "first_seq": 1,
+            "last_seq": 2,
+            "message": {"type": "UserMessage", "content": "[sum]", "name": None},
+            "strategy": "test",
+            "tokens_before": 0,
+            "tokens_after": 0,
+        },
+    ]
+    assert tuple(map(fx.sessions.decode_record, rows)) == (
+        fx.system("s"),
+        fx.user("a"),
+        fx.assistant(None, fx.ToolCallRequest(id="c1", name="add")),
+        fx.ToolMessage(tool_call_id="c1", content="3"),
+        compaction(1, 2),
+    )
+
+
+@given(records)
+def test_decode_record_with_a_codec_of_ours_decodes_the_same(record: fx.sessions.Record) -> None:
+    @attrs.frozen
+    class LogTestTicket:
+        id: int
+
+    codec = DEFAULT.with_types({"test.log_ticket": LogTestTicket})
+    data = json.loads(json.dumps(codec.encode(record)))
+    assert fx.sessions.decode_record(data, codec=codec) == record
+    with pytest.raises(fx.sessions.SessionError, match="message or a Compaction"):
+        fx.sessions.decode_record(codec.encode(LogTestTicket(id=1)), codec=codec)
+
+
+def test_the_fast_path_serves_only_codecs_that_read_message_tags_as_the_library_does() -> None:
+    other = fx.serde.Codec(types={"other.user": fx.UserMessage})
+    assert fx.sessions.decode_record({"type": "other.user", "content": "a"}, codec=other) == fx.user("a")
+    with pytest.raises(fx.DecodeError, match=re.escape("unknown type 'message.user'")):
+        fx.sessions.decode_record(fx.to_json(fx.user("a")), codec=other)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -139,7 +196,8 @@ def test_every_message_type_has_a_fast_decoder() -> None:
     # (until then loading falls back to from_json: correct, but several times slower).
     from tower_llm_fx.sessions._log import _FAST
 
-    assert set(_FAST) == {"SystemMessage", "UserMessage", "AssistantMessage", "ToolMessage"}
+    v2 = {"message.system", "message.user", "message.assistant", "message.tool"}
+    assert set(_FAST) == v2 | {"SystemMessage", "UserMessage", "AssistantMessage", "ToolMessage"}
 
 
 json_values = st.one_of(st.none(), st.booleans(), st.integers(), text, st.lists(st.integers(), max_size=2))

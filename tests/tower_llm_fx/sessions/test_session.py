@@ -41,7 +41,7 @@ def save(after: int, *records: fx.sessions.Record) -> tuple[fx.sessions.SaveSess
     )
 
 
-def drive(
+def play(
     session: fx.sessions.SessionStep, input: Any, expected: list[tuple[fx.Effect[Any], object]]
 ) -> fx.sessions.SessionState:
     return run_sequence(
@@ -55,13 +55,13 @@ def test_a_tool_step_is_saved_once_complete_with_its_input() -> None:
     result = fx.ToolResult.success(call_id="c1", name="add", content="3")
     history = (fx.user("earlier"), fx.assistant("ok"))
     convo = (*history, fx.user("1+2?"))
-    final = drive(
+    final = play(
         s,
         "1+2?",
         [
             load(*history),
             (AGENT.model_call(convo), reply(tool_turn)),
-            (fx.ToolCall(id="c1", name="add", arguments=call("c1").arguments), result),
+            (fx.ToolCall(id="c1", name="add", arguments=call("c1").arguments, agent="assistant"), result),
             save(2, fx.user("1+2?"), tool_turn, result.to_message()),
             (AGENT.model_call((*convo, tool_turn, result.to_message())), reply(fx.assistant("3"))),
             save(5, fx.assistant("3")),
@@ -78,7 +78,7 @@ def test_parallel_tool_calls_are_saved_together_with_their_results() -> None:
     s = fx.sessions.with_session(agent.step, SID)
     turn = fx.assistant(None, call("a"), call("b"))
     results = tuple(fx.ToolResult.success(call_id=i, name="add", content="3") for i in "ab")
-    final = drive(
+    final = play(
         s,
         "go",
         [
@@ -86,7 +86,11 @@ def test_parallel_tool_calls_are_saved_together_with_their_results() -> None:
             (agent.model_call((fx.user("go"),)), reply(turn)),
             (
                 fx.Parallel(
-                    calls=tuple(fx.ToolCall(id=i, name="add", arguments=call(i).arguments) for i in "ab")
+                    calls=tuple(
+                        fx.ToolCall(id=i, name="add", arguments=call(i).arguments, agent="assistant")
+                        for i in "ab"
+                    ),
+                    agent="assistant",
                 ),
                 results,
             ),
@@ -106,7 +110,7 @@ def test_leftover_input_is_saved_before_done() -> None:
         return fx.Done(reason=fx.StopReason(kind="custom"))
 
     s = fx.sessions.with_session(stop_at_once, SID)
-    final = drive(s, "remember this", [load(fx.user("old")), save(1, fx.user("remember this"))])
+    final = play(s, "remember this", [load(fx.user("old")), save(1, fx.user("remember this"))])
     assert final.run.stop == fx.StopReason(kind="custom")
     assert final.saved == 2
 
@@ -114,7 +118,7 @@ def test_leftover_input_is_saved_before_done() -> None:
 def test_resuming_with_no_input_continues_the_stored_conversation() -> None:
     s = fx.sessions.with_session(AGENT.step, SID)
     stored = (fx.user("q"), fx.assistant(None, call("c1")), fx.ToolMessage(tool_call_id="c1", content="3"))
-    final = drive(
+    final = play(
         s,
         (),
         [load(*stored), (AGENT.model_call(stored), reply(fx.assistant("3"))), save(3, fx.assistant("3"))],
@@ -157,7 +161,7 @@ def test_drop_oldest_compaction_is_a_saved_record_applied_before_the_model_call(
         tokens_after=tokens - policy.tokens(HISTORY[:4]) + fx.sessions.estimate_tokens(notice),
     )
     compacted = (notice, fx.user("q2"), fx.assistant("r2"), fx.user("q3"))
-    final = drive(
+    final = play(
         s,
         "q3",
         [
@@ -184,7 +188,7 @@ def test_summarise_compaction_is_a_recorded_model_call() -> None:
     summary = fx.user("[Previous conversation summary]: asked 1+2, got 3")
     compacted = (summary, fx.user("q2"), fx.assistant("r2"), fx.user("q3"))
     tokens = policy.tokens((*HISTORY, fx.user("q3")))
-    final = drive(
+    final = play(
         s,
         "q3",
         [
@@ -220,7 +224,7 @@ def test_an_empty_summary_keeps_the_originals_and_gives_up_after_max_failures() 
     )
     s = fx.sessions.with_session(AGENT.step, SID, compaction=policy)
     convo = (*HISTORY, fx.user("q3"))
-    final = drive(
+    final = play(
         s,
         "q3",
         [

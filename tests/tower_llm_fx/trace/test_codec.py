@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import attrs
 import pytest
@@ -11,7 +12,9 @@ from hypothesis import given
 
 import tower_llm_fx as fx
 import tower_llm_fx.trace
+from tests.support.wire_v1 import as_v1
 from tower_llm_fx import strategies as fxst
+from tower_llm_fx.serde import DEFAULT, compact_json
 
 SYSTEM = fx.system("You add numbers.")
 SPEC = fx.ToolSpec(name="add", description="Add.", parameters={"type": "object"})
@@ -64,7 +67,7 @@ def test_the_file_is_a_header_then_one_line_per_exchange() -> None:
     header, *rows = lines_of(text)
     assert header == {
         "format": "tower_llm_fx.trace",
-        "version": 1,
+        "version": 2,
         "library_version": fx.__version__,
         "created_at": "2025-01-01T00:00:00+00:00",
         "agent": "calc",
@@ -89,7 +92,7 @@ def test_a_model_call_refers_to_the_previous_one_instead_of_repeating_it() -> No
     messages = second["messages"]
     assert isinstance(messages, dict)
     assert messages["extends"] == 0
-    assert [m["type"] for m in messages["append"]] == ["AssistantMessage", "ToolMessage"]
+    assert [m["type"] for m in messages["append"]] == ["message.assistant", "message.tool"]
 
 
 def test_a_long_run_file_grows_linearly() -> None:
@@ -187,12 +190,13 @@ def edit_line(text: str, n: int, edit: object) -> str:
 
 
 def test_a_newer_format_version_is_refused_with_upgrade_advice() -> None:
-    text = edit_line(good_text(), 1, lambda d: d.update(version=2, library_version="9.0"))
+    text = edit_line(good_text(), 1, lambda d: d.update(version=3, library_version="9.0"))
     with pytest.raises(fx.trace.TraceDecodeError) as info:
         fx.trace.decode_trace(text)
     assert info.value.line == 1
     assert info.value.field == "version"
-    assert "format version 2 (written by tower_llm_fx 9.0)" in str(info.value)
+    assert "format version 3 (written by tower_llm_fx 9.0)" in str(info.value)
+    assert "reads versions up to 2" in str(info.value)
     assert "Upgrade tower_llm_fx" in str(info.value)
 
 
@@ -200,7 +204,8 @@ def test_a_newer_format_version_is_refused_with_upgrade_advice() -> None:
     ("edit", "line", "field", "message"),
     [
         (lambda d: d.update(format="other"), 1, "format", "not a tower_llm_fx trace"),
-        (lambda d: d.update(version="1"), 1, "version", "expected a positive integer"),
+        (lambda d: d.update(version="1"), 1, "version", "expected a format version"),
+        (lambda d: d.update(version=0), 1, "version", r"reads 1 to 2\), got 0: the header is damaged"),
         (lambda d: d.update(colour="red"), 1, "colour", "unknown header field"),
         (lambda d: d.update(agent=3), 1, "agent", "expected a string or null"),
         (lambda d: d.update(tags={"a": 1}), 1, "tags", "expected an object of strings"),
@@ -351,3 +356,144 @@ def test_sharing_survives_more_distinct_messages_than_the_cross_trace_cache_hold
     effect = decoded.exchanges[1].effect
     assert isinstance(effect, fx.ModelCall)
     assert effect.messages[1] is decoded.exchanges[0].result.message
+
+
+# -- format versions: v1 files (class-name tags) still load -------------------------
+
+# What tower_llm_fx wrote for run_trace() in format v1 (before wire names, and before
+# ToolCall had its ``agent`` field), verbatim.
+V1_FILE = r"""{"format":"tower_llm_fx.trace","version":1,"library_version":"0.1.0","created_at":"2025-01-01T00:00:00+00:00","agent":"calc","model":"m","tags":{"v":"1"}}
+{"i":0,"effect":{"type":"ModelCall","model":"m","messages":[{"type":"SystemMessage","content":"You add numbers."},{"type":"UserMessage","content":"2+3?","name":null}],"tools":[{"type":"ToolSpec","name":"add","description":"Add.","parameters":"{\"type\":\"object\"}","strict":false}],"params":{"type":"ModelParams","temperature":0.5,"top_p":null,"max_tokens":null,"max_completion_tokens":null,"reasoning_effort":null,"tool_choice":null,"parallel_tool_calls":null,"response_format":null,"stop":["END"],"seed":null,"presence_penalty":null,"frequency_penalty":null,"user":null,"metadata":null,"extra":null}},"result":{"type":"ModelReply","message":{"type":"AssistantMessage","content":null,"tool_calls":[{"type":"ToolCallRequest","id":"c1","name":"add","arguments":"{\"a\": 2, \"b\": 3}"}],"refusal":null,"name":null},"usage":{"type":"Usage","prompt_tokens":0,"completion_tokens":0},"finish_reason":"tool_calls","model":null,"id":null}}
+{"i":1,"effect":{"type":"ToolCall","id":"c1","name":"add","arguments":"{\"a\": 2, \"b\": 3}"},"result":{"type":"ToolResult","call_id":"c1","name":"add","content":"5","error":null}}
+{"i":2,"effect":{"type":"ModelCall","model":"m","messages":{"extends":0,"append":[{"type":"AssistantMessage","content":null,"tool_calls":[{"type":"ToolCallRequest","id":"c1","name":"add","arguments":"{\"a\": 2, \"b\": 3}"}],"refusal":null,"name":null},{"type":"ToolMessage","tool_call_id":"c1","content":"5"}]},"tools":{"same_as":0},"params":{"same_as":0}},"result":{"type":"ModelReply","message":{"type":"AssistantMessage","content":"5","tool_calls":[],"refusal":null,"name":null},"usage":{"type":"Usage","prompt_tokens":9,"completion_tokens":1},"finish_reason":"stop","model":null,"id":null}}
+"""
+
+
+def test_a_v1_file_decodes_to_the_same_trace_as_its_v2_form() -> None:
+    expected = run_trace()
+    decoded = fx.trace.decode_trace(V1_FILE)
+    assert decoded.exchanges == expected.exchanges
+    assert decoded.meta == attrs.evolve(expected.meta, format_version=1, library_version="0.1.0")
+    assert fx.trace.decode_trace(V1_FILE, allow_truncated=True) == decoded
+
+
+def test_a_v1_trace_is_written_back_as_v2() -> None:
+    text = fx.trace.encode_trace(fx.trace.decode_trace(V1_FILE))
+    header, *rows = lines_of(text)
+    assert header["version"] == 2
+    assert rows[1]["effect"] == {"type": "effect.tool_call", "id": "c1", "name": "add",
+                                 "arguments": '{"a": 2, "b": 3}', "agent": None}  # fmt: skip
+    assert fx.trace.decode_trace(text).exchanges == run_trace().exchanges
+
+
+def v1_text(trace: fx.trace.Trace) -> str:
+    """``trace`` as format v1 wrote it: version 1, class-name tags, no ``agent`` fields."""
+    drop = {"effect.tool_call": {"agent"}, "effect.parallel": {"agent"}}
+    # split("\n"), not splitlines(): text may hold other line separators (U+2028, ...).
+    header, *rows = (json.loads(line) for line in fx.trace.encode_trace(trace).split("\n") if line)
+    lines = [{**header, "version": 1}, *(as_v1(row, drop) for row in rows)]
+    return "".join(compact_json(line) + "\n" for line in lines)
+
+
+@given(fxst.traces())
+def test_v1_and_v2_files_decode_to_the_same_values(trace: fx.trace.Trace) -> None:
+    from_v1 = fx.trace.decode_trace(v1_text(trace))
+    from_v2 = fx.trace.decode_trace(fx.trace.encode_trace(trace))
+    assert (from_v1.meta.format_version, from_v2.meta.format_version) == (1, 2)
+    # v1 data has no ``agent`` field: it decodes to the default, None.
+    unset = tuple(_without_agents(ex) for ex in trace.exchanges)
+    assert from_v1.exchanges == unset
+    assert from_v2.exchanges == trace.exchanges
+
+
+def _without_agents(ex: fx.trace.Exchange) -> fx.trace.Exchange:
+    effect = ex.effect
+    if isinstance(effect, fx.ToolCall):
+        return attrs.evolve(ex, effect=attrs.evolve(effect, agent=None))
+    if isinstance(effect, fx.Parallel):
+        calls = tuple(attrs.evolve(c, agent=None) for c in effect.calls)
+        return attrs.evolve(ex, effect=attrs.evolve(effect, calls=calls, agent=None))
+    return ex
+
+
+@given(fxst.traces())
+def test_v1_documents_decode_too(trace: fx.trace.Trace) -> None:
+    document = fx.trace.trace_to_json(trace)
+    v1 = {**as_v1(document), "version": 1}
+    assert fx.trace.trace_from_json(v1).exchanges == fx.trace.trace_from_json(document).exchanges
+
+
+RECORDED_V1 = sorted((Path(__file__).resolve().parents[2] / "data" / "v1").glob("*.jsonl"))
+
+
+def tags_in(data: object) -> set[str]:
+    if isinstance(data, dict):
+        own = {data["type"]} if isinstance(data.get("type"), str) else set()
+        return own.union(*(tags_in(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(tags_in(v) for v in data))
+    return set()
+
+
+@pytest.mark.parametrize("path", RECORDED_V1, ids=lambda p: p.name)
+def test_recorded_v1_files_decode_and_write_back_as_v2(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    trace = fx.trace.decode_trace(text)
+    assert trace.meta.format_version == 1
+    assert trace.exchanges
+    v1_tags = tags_in([json.loads(line) for line in text.split("\n")[1:] if line])
+    assert v1_tags & set(DEFAULT.v1_tags()), "the fixture holds v1 tags"
+    again = fx.trace.encode_trace(trace)
+    assert not tags_in([json.loads(line) for line in again.split("\n")[1:] if line]) & set(DEFAULT.v1_tags())
+    assert fx.trace.decode_trace(again).exchanges == trace.exchanges
+
+
+def test_an_unknown_tag_in_a_v2_file_says_what_to_do() -> None:
+    text = edit_line(good_text(), 3, lambda d: d["result"].update(type="acme.ticket"))
+    with pytest.raises(fx.trace.TraceDecodeError, match=re.escape("unknown type 'acme.ticket'")) as info:
+        fx.trace.decode_trace(text)
+    assert (info.value.line, info.value.field) == (3, "result")
+    assert "with_types({'acme.ticket': YourClass})" in str(info.value)
+
+
+# -- types of your own, through codec= ------------------------------------------------
+
+
+@attrs.frozen
+class CodecTestTicket:
+    id: int
+    title: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class LookUpTicket(fx.Effect[CodecTestTicket]):
+    result_type = CodecTestTicket
+    id: int
+
+
+CODEC = DEFAULT.with_types({"test.ticket": CodecTestTicket, "test.look_up_ticket": LookUpTicket})
+
+
+def own_trace() -> fx.trace.Trace:
+    ex = fx.trace.Exchange(effect=LookUpTicket(id=7), result=CodecTestTicket(id=7, title="refund"))
+    return fx.trace.Trace(exchanges=(*run_trace().exchanges, ex))
+
+
+def test_a_trace_of_our_own_types_round_trips_with_its_codec() -> None:
+    trace = own_trace()
+    text = fx.trace.encode_trace(trace, codec=CODEC)
+    assert lines_of(text)[-1]["effect"] == {"type": "test.look_up_ticket", "id": 7}
+    assert fx.trace.decode_trace(text, codec=CODEC) == trace
+    document = fx.trace.trace_to_json(trace, codec=CODEC)
+    assert fx.trace.trace_from_json(json.loads(json.dumps(document)), codec=CODEC) == trace
+
+
+def test_without_the_codec_our_own_types_are_refused_clearly() -> None:
+    with pytest.raises(TypeError, match="'LookUpTicket' is not in this codec"):
+        fx.trace.encode_trace(own_trace())
+    text = fx.trace.encode_trace(own_trace(), codec=CODEC)
+    with pytest.raises(
+        fx.trace.TraceDecodeError, match=re.escape("unknown type 'test.look_up_ticket'")
+    ) as info:
+        fx.trace.decode_trace(text)
+    assert (info.value.line, info.value.field) == (5, "effect")
