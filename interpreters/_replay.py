@@ -112,6 +112,8 @@ class _Replay:
                     self._use(i)
                     return cast("R", exchange.result)
                 raise self._diverged(effect, i, exchange)
+        elif type(effect) is ToolCall:  # past the end: a call its FAIL_FAST batch cancelled, or `then`'s
+            return cast("R", await self._tool_call(effect))
         if self._then is not None:
             self._handed_over += 1
             return await self._then(effect)
@@ -139,10 +141,8 @@ class _Replay:
         exchanges, start = self._exchanges, self._run_start
         if start == 0 or not isinstance(reply := exchanges[start - 1].result, ModelReply):
             return False
-        asked = any(
-            r.id == call.id and r.name == call.name and r.arguments == call.arguments
-            for r in reply.message.tool_calls
-        )
+        # (By name and arguments: the run may have renamed duplicate or empty ids.)
+        asked = any(r.name == call.name and r.arguments == call.arguments for r in reply.message.tool_calls)
         if not asked:
             return False
         failed = False
