@@ -46,6 +46,7 @@ from tower_llm_fx import (
     ToolResult,
 )
 from tower_llm_fx.group import Group
+from tower_llm_fx.serde import DEFAULT, Codec
 from tower_llm_fx.testing import field_diff
 from tower_llm_fx.trace import (
     Exchange,
@@ -76,11 +77,27 @@ _LOG_LINES = 20
 class _Replay:
     """The ``replay(...)`` interpreter (see `replay`)."""
 
-    __slots__ = ("_ahead", "_exchanges", "_handed_over", "_limit", "_next", "_redact", "_run_start", "_then")
+    __slots__ = (
+        "_ahead",
+        "_codec",
+        "_exchanges",
+        "_handed_over",
+        "_limit",
+        "_next",
+        "_redact",
+        "_run_start",
+        "_then",
+    )
 
     def __init__(
-        self, exchanges: tuple[Exchange, ...], limit: int, then: Interpreter | None, redact: Redactor | None
+        self,
+        exchanges: tuple[Exchange, ...],
+        limit: int,
+        then: Interpreter | None,
+        redact: Redactor | None,
+        codec: Codec = DEFAULT,
     ) -> None:
+        self._codec = codec
         self._exchanges = exchanges
         self._limit = limit
         self._then = then
@@ -260,7 +277,7 @@ class _Replay:
         if type(effect) is not type(exchange.effect):
             return False
         try:
-            masked = redact_exchange(new_exchange(effect, exchange.result), self._redact)
+            masked = redact_exchange(new_exchange(effect, exchange.result), self._redact, codec=self._codec)
         except (TypeError, ValueError):
             return False
         return bool(masked.effect == exchange.effect)
@@ -335,8 +352,11 @@ def _same_call(recorded: Effect[Any], call: ToolCall) -> bool:
 
 def _per_call(exchanges: tuple[Exchange, ...], limit: int) -> tuple[tuple[Exchange, ...], int]:
     """v1 traces hold a ``Parallel`` batch as one exchange: split it into one per call."""
-    if not any(type(ex.effect) is Parallel for ex in exchanges):
-        return exchanges, limit
+    for ex in exchanges:
+        if type(ex.effect) is Parallel:
+            break
+    else:
+        return exchanges, limit  # the common case: nothing to split
     out: list[Exchange] = []
     new_limit = 0
     for i, ex in enumerate(exchanges):
@@ -356,6 +376,7 @@ def replay(
     prefix: int | None = None,
     then: Interpreter | None = None,
     redact: Redactor | None = None,
+    codec: Codec = DEFAULT,
 ) -> _Replay:
     """An interpreter that answers each effect with its recorded result, if it equals the recording.
 
@@ -368,6 +389,8 @@ def replay(
             an effect past the prefix raises `ReplayMismatch`.
         redact: the redaction hook the trace was recorded with, so an effect
             whose masked form equals the recording counts as equal.
+        codec: the codec the trace was written with (for ``redact``, which
+            masks the JSON form of values of your own types).
 
     Raises:
         ReplayMismatch: (when called) the effect differs from the next recorded
@@ -394,7 +417,7 @@ def replay(
     if then is not None and not callable(then):
         raise TypeError(f"replay(then=...) must be an interpreter, got {then!r}")
     exchanges, limit = _per_call(exchanges, limit)
-    return _Replay(exchanges, limit, then, redact)
+    return _Replay(exchanges, limit, then, redact, codec)
 
 
 def _recorded_input(program: Program[Any], trace: Trace) -> tuple[Message, ...]:
@@ -422,6 +445,7 @@ async def replay_run(
     prefix: int | None = None,
     then: Interpreter | None = None,
     redact: Redactor | None = None,
+    codec: Codec = DEFAULT,
 ) -> S:
     """Re-run ``program`` (an `Agent`, a ``Group``, ...) against ``trace``; return its final state.
 
@@ -443,5 +467,5 @@ async def replay_run(
             input = _recorded_input(program, trace)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-    async with replay(trace, prefix=prefix, then=then, redact=redact) as interp:
+    async with replay(trace, prefix=prefix, then=then, redact=redact, codec=codec) as interp:
         return await run(program, interp, input)

@@ -29,6 +29,7 @@ import anyio
 from interpreters._types import Interpreter
 from interpreters.stores._traces import TraceStore
 from tower_llm_fx import Agent, Effect, ModelCall, ModelReply, WrongResultType
+from tower_llm_fx.serde import DEFAULT
 from tower_llm_fx.trace import (
     Redactor,
     TraceMeta,
@@ -142,7 +143,7 @@ class _Record:
         except TypeError as exc:
             raise self.wrong_result(effect, exc, inner) from None
         if self.redact is not None:
-            exchange = redact_exchange(exchange, self.redact)
+            exchange = redact_exchange(exchange, self.redact, codec=getattr(self.store, "codec", DEFAULT))
         ticket = self._ticket()
         try:
             with anyio.CancelScope(shield=True):

@@ -10,11 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.trace
-from interpreters import agent_interpreter, fixed, function, local_tools, replay_run, run, sequence, stack
+from interpreters import (
+    agent_interpreter,
+    fixed,
+    function,
+    local_tools,
+    replay,
+    replay_run,
+    run,
+    sequence,
+    stack,
+)
 from interpreters.layers import record
 from interpreters.stores import (
     DirectoryTraceStore,
@@ -24,6 +35,7 @@ from interpreters.stores import (
     read_trace,
 )
 from tests.support.fake_openai import FakeOpenAI
+from tower_llm_fx.serde import DEFAULT
 
 pytestmark = pytest.mark.anyio
 
@@ -290,3 +302,37 @@ async def test_recording_a_run_against_the_fake_openai_server(
     trace = await store.load("live")
     assert len(trace.exchanges) == 3
     assert await replay_run(AGENT, trace) == final  # no server needed any more
+
+
+@attrs.frozen
+class RecordTestTicket:
+    id: int
+    title: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class LookUpRecordTicket(fx.Effect[RecordTestTicket]):
+    id: int
+
+
+async def test_a_redacting_recorder_and_replay_use_the_store_codec_for_your_own_types(tmp_path: Path) -> None:
+    codec = DEFAULT.with_types(
+        {"test.record_ticket": RecordTestTicket, "test.look_up_record_ticket": LookUpRecordTicket}
+    )
+    store = DirectoryTraceStore(tmp_path, codec=codec)
+
+    def hide_titles(data: dict[str, Any]) -> dict[str, Any]:
+        result = dict(data["result"])
+        if result.get("type") == "test.record_ticket":
+            result["title"] = "[hidden]"
+        return {**data, "result": result}
+
+    async def desk(effect: Any) -> Any:
+        return RecordTestTicket(id=effect.id, title="card 4111 1111 1111 1111")
+
+    recorder = record(into=store, trace_id="own", redact=hide_titles)
+    assert (await recorder(desk)(LookUpRecordTicket(id=7))).title.startswith("card")
+    trace = await store.load("own")
+    assert trace.exchanges[0].result == RecordTestTicket(id=7, title="[hidden]")
+    async with replay(trace, redact=hide_titles, codec=codec) as interp:
+        assert (await interp(LookUpRecordTicket(id=7))).title == "[hidden]"
