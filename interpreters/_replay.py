@@ -78,20 +78,18 @@ class _Replay:
     """The ``replay(...)`` interpreter (see `replay`)."""
 
     __slots__ = (
-        "_ahead",
         "_codec",
         "_exchanges",
         "_handed_over",
         "_limit",
         "_next",
         "_redact",
-        "_run_start",
         "_then",
     )
 
     def __init__(
         self,
-        exchanges: tuple[Exchange, ...],
+        exchanges: Sequence[Exchange],
         limit: int,
         then: Interpreter | None,
         redact: Redactor | None,
@@ -102,9 +100,10 @@ class _Replay:
         self._limit = limit
         self._then = then
         self._redact = redact
-        self._next = 0  # the first exchange not used yet
-        self._ahead: set[int] = set()  # tool-call exchanges after _next already used (a batch, out of order)
-        self._run_start = 0  # where the run of tool-call exchanges around _next begins
+        # Exchanges before _next are used. A batch's calls may be used out of
+        # order: the one used is swapped to _next (in a private copy), so the
+        # hot path stays one index and the log shows the order they were used in.
+        self._next = 0
         self._handed_over = 0
 
     async def __call__(self, effect: Effect[R], /) -> R:
@@ -113,12 +112,7 @@ class _Replay:
             exchange = self._exchanges[i]
             expected = exchange.effect
             if expected is effect or expected == effect:
-                if self._ahead:
-                    self._use(i)
-                else:
-                    self._next = i + 1
-                    if type(expected) is not ToolCall:
-                        self._run_start = i + 1
+                self._next = i + 1
                 return cast("R", exchange.result)
             if type(effect) is ToolCall:
                 return cast("R", await self._tool_call(effect))
@@ -137,17 +131,14 @@ class _Replay:
         raise self._past_end(effect)
 
     def _use(self, i: int) -> None:
-        if i == self._next:
-            i += 1
-            ahead = self._ahead
-            while i in ahead:
-                ahead.discard(i)
-                i += 1
-            self._next = i
-            if type(self._exchanges[i - 1].effect) is not ToolCall:
-                self._run_start = i
-        else:
-            self._ahead.add(i)
+        """Mark exchange ``i`` (at or after the cursor) used."""
+        n = self._next
+        if i != n:
+            exchanges = self._exchanges
+            if type(exchanges) is not list:
+                exchanges = self._exchanges = list(exchanges)
+            exchanges[n], exchanges[i] = exchanges[i], exchanges[n]
+        self._next = n + 1
 
     def _cancelled_live(self, call: ToolCall, end: int) -> bool:
         """Whether the recording lacks ``call`` because its batch failed fast and cancelled it.
@@ -155,7 +146,7 @@ class _Replay:
         So: the model asked for exactly this call in the reply before the run of
         tool calls, no exchange of the run has its id, and one of them failed.
         """
-        exchanges, start = self._exchanges, self._run_start
+        exchanges, start = self._exchanges, self._run_start()
         if start == 0 or not isinstance(reply := exchanges[start - 1].result, ModelReply):
             return False
         # (By name and arguments: the run may have renamed duplicate or empty ids.)
@@ -171,6 +162,13 @@ class _Replay:
             failed = failed or (isinstance(result, ToolResult) and result.is_error and not _cancelled(result))
         return failed
 
+    def _run_start(self) -> int:
+        """Where the run of tool-call exchanges that reaches the cursor begins."""
+        exchanges, start = self._exchanges, self._next
+        while start > 0 and type(exchanges[start - 1].effect) is ToolCall:
+            start -= 1
+        return start
+
     def _run_end(self) -> int:
         end = self._next
         exchanges, limit = self._exchanges, self._limit
@@ -182,12 +180,7 @@ class _Replay:
         """Pass over the unused ``"cancelled"`` calls of a batch (a FAIL_FAST batch of a v1 trace)."""
         exchanges = self._exchanges
         i = self._next
-        while (
-            i < self._limit
-            and type(exchanges[i].effect) is ToolCall
-            and (i in self._ahead or _cancelled(exchanges[i].result))
-        ):
-            self._ahead.discard(i)
+        while i < self._limit and type(exchanges[i].effect) is ToolCall and _cancelled(exchanges[i].result):
             i += 1
         if i != self._next:
             self._next = i
@@ -198,8 +191,6 @@ class _Replay:
         exchanges = self._exchanges
         end = self._run_end()
         for j in range(self._next, end):
-            if j in self._ahead:
-                continue
             exchange = exchanges[j]
             if _same_call(exchange.effect, call) or (
                 self._redact is not None and self._equal_when_redacted(call, exchange)
@@ -225,7 +216,7 @@ class _Replay:
     @property
     def used(self) -> int:
         """Recorded exchanges replayed so far."""
-        return self._next + len(self._ahead)
+        return self._next
 
     @property
     def remaining(self) -> int:
@@ -243,7 +234,7 @@ class _Replay:
         An early stop must not pass silently: the run should have made every
         recorded effect.
         """
-        if self._skip_cancelled() < self._limit:
+        if self._next < self._limit and self._skip_cancelled() < self._limit:
             i = self._next
             nxt = self._exchanges[i]
             raise ReplayMismatch(
