@@ -203,6 +203,8 @@ class _Replay:
             return fail_fast_cancelled(call)
         i = self._next
         if i < self._limit:
+            # Diff against the unused call with the same id, if the batch has one.
+            i = next((j for j in range(i, end) if exchanges[j].effect.id == call.id), i)  # type: ignore[attr-defined]
             raise self._diverged(call, i, exchanges[i])
         if self._then is not None:
             self._handed_over += 1

@@ -439,3 +439,17 @@ async def test_perform_is_what_run_uses_for_a_batch() -> None:
     interp = agent_interpreter(PARALLEL, model=fixed("x"))
     batch = fx.Parallel(calls=[fx.ToolCall(id="p", name="multiply", arguments='{"a": 2, "b": 2}')])
     assert [r.content for r in await perform(interp, batch)] == ["4"]
+
+
+async def test_a_changed_call_of_a_batch_is_diffed_against_the_recorded_call_with_its_id() -> None:
+    script = [fx.assistant(None, req("a", "add", 1, 1), req("b", "multiply", 2, 3)), "done"]
+    _, trace = await recorded(PARALLEL, script, "go")
+    b = next(
+        tool_call(ex) for ex in trace.exchanges if isinstance(ex.effect, fx.ToolCall) and ex.effect.id == "b"
+    )
+    interp = replay(trace)
+    await interp(trace.exchanges[0].effect)
+    with pytest.raises(fx.trace.ReplayMismatch) as info:
+        await interp(attrs.evolve(b, arguments='{"a": 2, "b": 4}'))
+    assert info.value.expected is not None and info.value.expected.effect == b
+    assert 'arguments["b"]: 3 -> 4' in str(info.value)  # a field diff against call b
