@@ -15,6 +15,7 @@ asyncio.
 
 from ._dispatch import by_type as by_type
 from ._event_sink import EventSink as EventSink
+from ._event_sink import discard_attempt as discard_attempt
 from ._event_sink import event_sink as event_sink
 from ._event_sink import observe_deltas as observe_deltas
 from ._group import group_interpreter as group_interpreter
@@ -49,6 +50,7 @@ __all__ = [
     "RunStream",
     "agent_interpreter",
     "by_type",
+    "discard_attempt",
     "event_sink",
     "fixed",
     "function",

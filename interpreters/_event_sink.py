@@ -18,9 +18,9 @@ from typing import final
 
 from anyio.streams.memory import MemoryObjectSendStream
 
-from tower_llm_fx import RunEvent
+from tower_llm_fx import AttemptDiscarded, RunEvent
 
-__all__ = ["EventSink", "event_sink", "observe_deltas"]
+__all__ = ["EventSink", "discard_attempt", "event_sink", "observe_deltas"]
 
 CURRENT_SINK: ContextVar[EventSink | None] = ContextVar("tower_llm_fx_event_sink", default=None)
 
@@ -71,6 +71,20 @@ def event_sink() -> EventSink | None:
     True
     """
     return CURRENT_SINK.get()
+
+
+async def discard_attempt(error: BaseException) -> None:
+    """Say that the streamed deltas of the current model call's attempt are void.
+
+    For layers that try a ``ModelCall`` again (``retry``, ``fallback``): call it
+    after an attempt failed, before the next one. If the attempt streamed
+    deltas, the sink reports `AttemptDiscarded` and forgets them (so a next
+    attempt that cannot stream is reported whole); otherwise it does nothing.
+    """
+    sink = CURRENT_SINK.get()
+    if sink is not None and sink.emitted:
+        await sink.emit(AttemptDiscarded(step=sink.step, error=type(error).__name__))
+        sink.emitted = 0
 
 
 @contextmanager

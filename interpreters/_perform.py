@@ -16,12 +16,14 @@ approvals, limit, tracing, recording, ...) works per call and sees only
 
 Every tool call is answered exactly once. An exception from a call (not an
 error result: a raised exception, such as a model-level failure of a layer)
-cancels the siblings and propagates, as in any task group; it is raised as
-itself, not wrapped in an ``ExceptionGroup``.
+cancels the siblings and propagates; it is raised as itself, never wrapped
+in an ``ExceptionGroup``, on trio and asyncio alike (``KeyboardInterrupt``,
+``SystemExit`` and a ``CancelledError`` a tool raises itself included).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -89,7 +91,8 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
     Raises:
         WrongResultType: the interpreter answered a call with something other
             than a `ToolResult`.
-        Exception: whatever a call raised (the siblings are cancelled first).
+        BaseException: whatever a call raised, bare (the siblings are cancelled
+            first); ``KeyboardInterrupt`` and ``SystemExit`` included.
     """
     if not isinstance(batch, Parallel):
         raise TypeError(f"perform_parallel() takes a Parallel, got {type(batch).__name__}")
@@ -99,14 +102,18 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
         return ()
     results: list[ToolResult | None] = [None] * n
     fail_fast = batch.join is JoinPolicy.FAIL_FAST
-    errors: list[Exception] = []
+    errors: list[BaseException] = []
     limiter = anyio.CapacityLimiter(batch.limit) if batch.limit is not None and batch.limit < n else None
 
     async def one(i: int, borrower: object | None, everything: anyio.CancelScope) -> None:
         call = calls[i]
         try:
             result: Any = await interpreter(call)
-        except Exception as exc:  # cancellation passes through (the task group absorbs its own)
+        except BaseException as exc:
+            if _is_cancellation(exc):
+                raise  # the task group absorbs its own; an outer one passes through
+            # Anything else (KeyboardInterrupt and SystemExit too) stops the batch and is
+            # raised bare after it, the same on trio and asyncio, never in a group.
             errors.append(exc)
             everything.cancel()
             return
@@ -134,6 +141,17 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
     for call, result in zip(calls, results, strict=True):
         out.append(result if result is not None else fail_fast_cancelled(call))
     return tuple(out)
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    """Whether ``exc`` is a real cancellation of this task (not a tool raising CancelledError itself)."""
+    cancelled = anyio.get_cancelled_exc_class()
+    if not isinstance(exc, cancelled):
+        return False
+    if cancelled is asyncio.CancelledError:  # asyncio: was this task really asked to stop?
+        task = asyncio.current_task()
+        return task is None or task.cancelling() > 0
+    return True  # trio.Cancelled is only ever raised by trio
 
 
 def _wrong(interpreter: Interpreter, i: int, name: str, result: object) -> Exception:

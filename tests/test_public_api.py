@@ -22,7 +22,7 @@ import interpreters
 # fmt: off
 PINNED: dict[str, tuple[str, ...]] = {
     "tower_llm_fx": (
-        "Agent", "AgentBuilder", "AnyOf", "AssistantMessage", "AuthenticationError", "BadRequestError",
+        "Agent", "AgentBuilder", "AnyOf", "AssistantMessage", "AttemptDiscarded", "AuthenticationError", "BadRequestError",
         "ConfigurationError", "ConflictError", "DEFAULT_POLICY", "DecodeError", "Done", "Effect",
         "EffectTimeout", "HandoffItem", "InterpreterError", "JoinPolicy", "LayerError", "MalformedResponse",
         "Message", "MessageItem", "ModelCall", "ModelParams", "ModelReplied", "ModelReply", "NotFoundError",
@@ -92,7 +92,7 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "interpreters": (
         "EventSink", "Interpreter", "Layer", "Reply", "RunStream", "agent_interpreter", "by_type",
-        "event_sink", "fixed", "function", "group_interpreter", "identity", "local_tools",
+        "discard_attempt", "event_sink", "fixed", "function", "group_interpreter", "identity", "local_tools",
         "observe_deltas", "openai", "perform", "perform_parallel", "replay", "replay_run", "run",
         "run_session", "sequence", "serialise_output", "stack", "stream", "tap",
     ),

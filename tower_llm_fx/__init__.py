@@ -49,6 +49,7 @@ from ._errors import ToolSchemaError as ToolSchemaError
 from ._errors import TowerLLMFXError as TowerLLMFXError
 from ._errors import UnhandledEffect as UnhandledEffect
 from ._errors import WrongResultType as WrongResultType
+from ._events import AttemptDiscarded as AttemptDiscarded
 from ._events import ModelReplied as ModelReplied
 from ._events import RefusalDelta as RefusalDelta
 from ._events import RunEvent as RunEvent
@@ -111,6 +112,7 @@ __all__ = [
     "AgentBuilder",
     "AnyOf",
     "AssistantMessage",
+    "AttemptDiscarded",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",

@@ -177,6 +177,24 @@ class StepFinished(RunEvent):
 
 @final
 @attrs.frozen(kw_only=True)
+class AttemptDiscarded(RunEvent):
+    """A model call of ``step`` failed after streaming deltas and is being tried again.
+
+    Every delta of ``step`` reported before this event is void (the text, refusal
+    and tool-call deltas of the failed attempt); the deltas of the next attempt
+    follow. ``error`` names the failure's type (``"ServerError"``, ...). A retrying
+    or falling-back layer emits it (``interpreters.discard_attempt``).
+
+    >>> AttemptDiscarded(step=1, error="ServerError")
+    AttemptDiscarded(step=1, error='ServerError')
+    """
+
+    step: int = attrs.field(validator=_positive)
+    error: str = attrs.field(validator=_str)
+
+
+@final
+@attrs.frozen(kw_only=True)
 class RunFinished(RunEvent):
     """The run is over; ``state`` is its final state (``state.stop`` says why)."""
 

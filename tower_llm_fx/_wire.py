@@ -63,6 +63,7 @@ WIRE_NAMES: Final = MappingProxyType(
         "event.tool_call_finished": "tower_llm_fx:ToolCallFinished",
         "event.step_finished": "tower_llm_fx:StepFinished",
         "event.run_finished": "tower_llm_fx:RunFinished",
+        "event.attempt_discarded": "tower_llm_fx:AttemptDiscarded",
         # run items (_items.py)
         "item.message": "tower_llm_fx:MessageItem",
         "item.tool_call": "tower_llm_fx:ToolCallItem",

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast, final
 
 import attrs
 
+from interpreters._event_sink import discard_attempt
 from interpreters._types import Interpreter
 from tower_llm_fx import ConfigurationError, Effect, ModelCall
 from tower_llm_fx.resilience import CircuitOpen, is_transient
@@ -58,6 +59,7 @@ class _FallbackInterpreter:
         except Exception as exc:
             if not layer.when(exc):
                 raise
+            await discard_attempt(exc)
             if layer.model is not None and isinstance(effect, ModelCall):
                 effect = cast("Effect[R]", attrs.evolve(effect, model=layer.model))
             return await layer.alternative(effect)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast, final
 import anyio
 import attrs
 
+from interpreters._event_sink import discard_attempt
 from interpreters._types import Interpreter
 from tower_llm_fx import ConfigurationError, Effect, ModelCall, Tool, ToolCall, ToolResult
 from tower_llm_fx.resilience import RetryPolicy
@@ -71,6 +72,7 @@ class _RetryInterpreter:
                 delay = policy.decide(attempt, exc, key=key)
                 if delay is None:
                     raise
+                await discard_attempt(exc)  # a stream reader learns the deltas so far are void
             await anyio.sleep(delay)
             attempt += 1
 

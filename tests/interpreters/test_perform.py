@@ -161,3 +161,48 @@ def test_a_batch_runs_the_tools_of_one_agent() -> None:
     assert fx.Parallel(calls=[a], agent="a").agent == "a"
     with pytest.raises(ValueError, match=r"calls\[1\]\.agent is 'b' but the batch's agent is 'a'"):
         fx.Parallel(calls=[a, b], agent="a")
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+async def test_a_base_exception_from_a_call_is_raised_bare_and_the_siblings_are_cancelled(
+    exc_type: type[BaseException],
+) -> None:
+    cancelled: list[str] = []
+
+    async def tools(effect: Any) -> Any:
+        if effect.id == "c1":
+            await anyio.sleep(0.01)
+            raise exc_type("stop")
+        try:
+            await anyio.sleep(5)
+        finally:
+            cancelled.append(effect.id)
+
+    with anyio.fail_after(2), pytest.raises(exc_type) as info:
+        await perform(tools, fx.Parallel(calls=calls(3)))
+    assert type(info.value) is exc_type  # bare, not a BaseExceptionGroup
+    assert sorted(cancelled) == ["c0", "c2"]
+
+
+async def test_a_cancelled_error_a_tool_raises_itself_propagates_on_both_backends() -> None:
+    import asyncio
+
+    async def tools(effect: Any) -> Any:
+        if effect.id == "c0":
+            raise asyncio.CancelledError  # not a cancellation of this run: a bug in the tool
+        return fx.ToolResult.success(call_id=effect.id, name="t", content="ok")
+
+    with anyio.fail_after(2), pytest.raises(asyncio.CancelledError):
+        await perform(tools, fx.Parallel(calls=calls(2)))
+
+
+@fx.tool
+def interrupting() -> str:
+    """A tool the user interrupts."""
+    raise KeyboardInterrupt
+
+
+async def test_a_local_tool_interrupted_in_a_batch_raises_keyboard_interrupt_bare() -> None:
+    batch = fx.Parallel(calls=[fx.ToolCall(id=f"k{i}", name="interrupting") for i in range(2)])
+    with pytest.raises(KeyboardInterrupt):
+        await perform(local_tools([interrupting]), batch)

@@ -17,8 +17,9 @@ import trio.testing
 
 import tower_llm_fx as fx
 import tower_llm_fx.resilience
-from interpreters import by_type, fixed, function, local_tools, perform
+from interpreters import agent_interpreter, by_type, fixed, function, local_tools, openai, perform, stream
 from interpreters.layers import retry
+from tests.support.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.anyio
 
@@ -240,3 +241,43 @@ async def test_cancellation_is_never_retried() -> None:
     with anyio.move_on_after(0.05):
         await retry(FAST)(hangs)(CALL)  # type: ignore[arg-type]
     assert calls == 1
+
+
+async def test_a_retried_stream_reports_its_failed_attempt_as_discarded(fake_openai: FakeOpenAI) -> None:
+    """Issue 15.4: the deltas of a failed attempt must not run into the retry's."""
+    fake_openai.reply("Hello there!", size=6, done=False, cut=True)  # breaks mid-stream
+    fake_openai.reply("Hello there!", size=6)
+    agent = fx.Agent(model="m")
+    events: list[fx.RunEvent] = []
+    async with openai(base_url=fake_openai.base_url, api_key="sk-test-key-0123456789") as model:
+        interp = retry(FAST, models=True)(agent_interpreter(agent, model=model))
+        async with stream(agent, interp, "hi") as reading:
+            events = [e async for e in reading]
+    texts = [e.text if isinstance(e, fx.TokenDelta) else type(e).__name__ for e in events[1:]]
+    # The first attempt streamed its text, then the connection broke: its deltas are void.
+    assert texts[:6] == ["Hello ", "there!", "AttemptDiscarded", "Hello ", "there!", "ModelReplied"], texts
+    discarded = next(e for e in events if isinstance(e, fx.AttemptDiscarded))
+    assert discarded == fx.AttemptDiscarded(step=1, error="StreamInterrupted")
+    # What a reader keeps: the deltas after the last discard spell the reply exactly once.
+    kept: list[str] = []
+    for e in events:
+        if isinstance(e, fx.AttemptDiscarded):
+            kept.clear()
+        elif isinstance(e, fx.TokenDelta):
+            kept.append(e.text)
+    assert "".join(kept) == "Hello there!" == reading.final.output  # type: ignore[union-attr]
+
+
+async def test_a_retry_that_streamed_nothing_reports_nothing_discarded() -> None:
+    failures = [fx.ProviderError("busy", status=503)]
+
+    def flaky(call: fx.ModelCall) -> fx.AssistantMessage:
+        if failures:
+            raise failures.pop()
+        return fx.assistant("ok")
+
+    agent = fx.Agent(model="m")
+    interp = retry(FAST, models=True)(agent_interpreter(agent, model=function(flaky)))
+    async with stream(agent, interp, "hi") as reading:
+        names = [type(e).__name__ async for e in reading]
+    assert "AttemptDiscarded" not in names and names.count("TokenDelta") == 1
