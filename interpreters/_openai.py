@@ -15,6 +15,7 @@ It works with any server that speaks the chat-completions format through
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import time
@@ -53,6 +54,20 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """10 minutes for a reply (long generations are slow), 5 seconds to connect."""
 
 _SENSITIVE = ("key", "auth", "token", "secret")
+
+
+def _split_userinfo(base_url: str) -> tuple[str, str | None]:
+    """``base_url`` without ``user:password@``, and the ``Authorization: Basic`` value it stood for.
+
+    Credentials in the URL would otherwise show in ``repr()``, in error messages
+    and in httpx's INFO log of every request URL; as a header they are sent the
+    same way (httpx turns URL userinfo into Basic auth) but never printed.
+    """
+    url = httpx.URL(base_url)
+    if not url.userinfo:
+        return base_url, None
+    token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode("ascii")
+    return str(url.copy_with(userinfo=b"")), f"Basic {token}"
 
 
 def _timeout_error(
@@ -317,7 +332,11 @@ def openai(
         api_key: sent as ``Authorization: Bearer ...``; default ``OPENAI_API_KEY``.
             Required for api.openai.com; local servers usually need none.
         base_url: the API root, e.g. ``"http://127.0.0.1:8000/v1"``; default
-            ``OPENAI_BASE_URL`` or ``https://api.openai.com/v1``.
+            ``OPENAI_BASE_URL`` or ``https://api.openai.com/v1``. A
+            ``user:password@`` in it is taken out of the URL and sent as an
+            ``Authorization: Basic`` header instead (replacing the Bearer
+            ``api_key``, as httpx would), so it never shows in ``repr()``,
+            errors or httpx's request log.
         organization: ``OpenAI-Organization`` header; default ``OPENAI_ORG_ID``.
         project: ``OpenAI-Project`` header; default ``OPENAI_PROJECT_ID``.
         headers: extra headers on every request (e.g. Azure's ``api-key``);
@@ -353,9 +372,12 @@ def openai(
         raise ConfigurationError(
             f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1', got {base_url!r}"
         )
+    base_url, basic = _split_userinfo(base_url)
     extra = dict(headers or {})
-    sends_credentials = api_key is not None or any(
-        any(word in name.lower() for word in _SENSITIVE) for name in extra
+    sends_credentials = (
+        api_key is not None
+        or basic is not None
+        or any(any(word in name.lower() for word in _SENSITIVE) for name in extra)
     )
     if base_url.rstrip("/") == OPENAI_BASE_URL and not sends_credentials:
         raise ConfigurationError(
@@ -374,6 +396,8 @@ def openai(
         all_headers["OpenAI-Organization"] = organization
     if project:
         all_headers["OpenAI-Project"] = project
+    if basic is not None:  # as httpx does with userinfo in a URL: Basic wins over the Bearer key
+        all_headers["Authorization"] = basic
     all_headers.update(extra)
     secrets = tuple(
         value

@@ -34,6 +34,7 @@ from tower_llm_fx import (
     ToolResult,
     UnhandledEffect,
 )
+from tower_llm_fx.serde import MAX_JSON_DEPTH, JSONDepthError, loads_bounded
 
 __all__ = ["local_tools", "serialise_output"]
 
@@ -160,7 +161,12 @@ class _LocalTools:
             available = ", ".join(sorted(self.entries)) or "none"
             return fail("unknown_tool", f"there is no tool named {call.name!r}; available tools: {available}")
         try:
-            arguments = json.loads(call.arguments) if call.arguments.strip() else {}
+            arguments = loads_bounded(call.arguments) if call.arguments.strip() else {}
+        except JSONDepthError:
+            return fail(
+                "invalid_arguments",
+                f"the arguments nest too deep (more than {MAX_JSON_DEPTH} levels); send a flat JSON object",
+            )
         except ValueError as exc:
             return fail(
                 "invalid_arguments",
@@ -192,15 +198,30 @@ class _LocalTools:
                 if inspect.isawaitable(output):
                     output = await output
         except Exception as exc:
-            return fail("tool_raised", f"{type(exc).__name__}: {exc}")
+            return fail("tool_raised", _describe(exc))
         try:
             content = serialise_output(output)
-        except TypeError as exc:
+        except RecursionError:
+            return fail(
+                "not_serialisable",
+                f"the tool returned a {type(output).__name__} that nests too deep to send to the model as JSON",
+            )
+        except (TypeError, ValueError) as exc:
             return fail(
                 "not_serialisable",
                 f"the tool returned a {type(output).__name__}, which cannot be sent to the model as JSON ({exc})",
             )
         return ToolResult.success(call_id=call.id, name=call.name, content=content)
+
+
+def _describe(exc: BaseException) -> str:
+    """``"Type: message"`` for a tool's exception, even when its ``__str__`` raises or is huge."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception:
+        return f"{name} (its message could not be built)"
+    return f"{name}: {text}" if len(text) <= 10_000 else f"{name}: {text[:10_000]}..."
 
 
 def local_tools(tools: Iterable[Tool], *, run_sync_in_thread: bool = False) -> _LocalTools:

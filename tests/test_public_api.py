@@ -42,7 +42,7 @@ PINNED: dict[str, tuple[str, ...]] = {
         "SequenceMismatch", "check_step_output", "field_diff", "run_sequence",
     ),
     "tower_llm_fx.serde": (
-        "Codec", "DEFAULT", "compact_json",
+        "Codec", "DEFAULT", "JSONDepthError", "MAX_JSON_DEPTH", "compact_json", "loads_bounded",
     ),
     "tower_llm_fx.openai": (
         "OpenAIStream", "from_openai_error", "from_openai_message", "from_openai_request",

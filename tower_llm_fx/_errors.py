@@ -48,6 +48,8 @@ from __future__ import annotations
 
 from typing import final
 
+from ._secrets import scrub_text
+
 __all__ = [
     "ApprovalError",
     "AuthenticationError",
@@ -135,6 +137,9 @@ class ProviderError(TowerLLMFXError):
         retryable: whether trying again may succeed (429, 5xx, timeouts).
         provider_message: the provider's own error message, verbatim but with
             anything that looks like an API key redacted (``None`` if it sent none).
+
+    The message and ``provider_message`` are scrubbed of secrets on
+    construction (API keys, bearer tokens, URL passwords: see ``_secrets``).
     """
 
     def __init__(
@@ -148,6 +153,9 @@ class ProviderError(TowerLLMFXError):
         retryable: bool = False,
         provider_message: str | None = None,
     ) -> None:
+        # The one place every provider error's text passes: no secret a server
+        # echoed back (or a base_url held) reaches str(), repr(), logs or spans.
+        message = scrub_text(message)
         super().__init__(message)
         self.message = message
         self.status = status
@@ -155,7 +163,7 @@ class ProviderError(TowerLLMFXError):
         self.request_id = request_id
         self.retry_after = retry_after
         self.retryable = retryable
-        self.provider_message = provider_message
+        self.provider_message = scrub_text(provider_message) if provider_message is not None else None
 
 
 @final

@@ -14,10 +14,76 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-__all__ = ["JSON", "JSONObject", "canonical_json", "canonical_json_or_none", "compact_json", "loads_object"]
+__all__ = [
+    "JSON",
+    "MAX_JSON_DEPTH",
+    "JSONDepthError",
+    "JSONObject",
+    "canonical_json",
+    "canonical_json_or_none",
+    "compact_json",
+    "json_depth_exceeds",
+    "loads_bounded",
+    "loads_object",
+]
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 JSONObject: TypeAlias = dict[str, Any]
+
+#: How deep JSON arrays and objects may nest in anything the library decodes
+#: (wire replies, stream chunks, error bodies, tool arguments, traces, session
+#: records). Real documents nest a few dozen levels at most; a hostile or broken
+#: peer can send 100k levels, which would otherwise crash the decoder (or the
+#: code walking the value) with ``RecursionError`` instead of a typed error.
+MAX_JSON_DEPTH = 512
+
+
+class JSONDepthError(ValueError):
+    """JSON text or a value nests deeper than the allowed depth (a ``ValueError``)."""
+
+
+def json_depth_exceeds(value: object, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value``'s lists/tuples/dicts nest more than ``max_depth`` levels (checked without recursion).
+
+    >>> json_depth_exceeds([[1]], 2), json_depth_exceeds([[[1]]], 2)
+    (False, True)
+    """
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    return False
+
+
+def loads_bounded(text: str | bytes | bytearray, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that refuses documents nesting deeper than ``max_depth``.
+
+    Raises ``JSONDepthError`` (a ``ValueError``) for too deep a document and
+    ``ValueError`` for anything that is not JSON (including bytes that are not
+    UTF-8), never ``RecursionError``.
+
+    >>> loads_bounded("[[1]]")
+    [[1]]
+    >>> loads_bounded("[" * 600 + "]" * 600)
+    Traceback (most recent call last):
+    ...
+    tower_llm_fx.serde.JSONDepthError: the JSON nests deeper than 512 levels
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JSONDepthError(f"the JSON nests deeper than {max_depth} levels") from None
+    if isinstance(value, (dict, list)) and json_depth_exceeds(value, max_depth):
+        raise JSONDepthError(f"the JSON nests deeper than {max_depth} levels")
+    return value
 
 
 def canonical_json(value: object) -> str:
@@ -30,11 +96,13 @@ def canonical_json(value: object) -> str:
     """
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads_bounded(value)
         except ValueError as exc:
             raise ValueError(f"expected JSON text or a JSON-compatible value, got {value!r}: {exc}") from None
     try:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise JSONDepthError("value is not JSON-serialisable: it nests too deep") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"value is not JSON-serialisable: {exc}") from None
 
@@ -65,7 +133,7 @@ def compact_json(value: object) -> str:
 
 def loads_object(text: str) -> dict[str, Any]:
     """Parse JSON text that must hold an object; raise ``ValueError`` otherwise."""
-    value = json.loads(text)
+    value = loads_bounded(text)
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
     return dict(value)

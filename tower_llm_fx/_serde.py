@@ -160,18 +160,26 @@ class Codec:
         """``value`` (a known value, a JSON scalar, or a tuple, list or dict of them) as JSON data.
 
         Raises:
-            TypeError: something in ``value`` is not of a type this codec knows.
+            TypeError: something in ``value`` is not of a type this codec knows, or
+                it nests too deep to encode.
         """
-        return _encode(self, value)
+        try:
+            return _encode(self, value)
+        except RecursionError:
+            raise TypeError("the value nests too deep to encode as JSON") from None
 
     def decode(self, data: Any, path: str = "$") -> Any:
         """Decode JSON data made by `encode` (v2) or by format v1.
 
         Raises:
-            DecodeError: unknown type tag, missing or unexpected field, or an invalid
-                value; the message names the path (``path`` is the root's name).
+            DecodeError: unknown type tag, missing or unexpected field, an invalid
+                value, or data nested too deep to decode; the message names the
+                path (``path`` is the root's name).
         """
-        return _decode(self, data, path)
+        try:
+            return _decode(self, data, path)
+        except RecursionError:
+            raise DecodeError(path, "the data nests too deep to decode (hostile or corrupted input?)") from None
 
     def with_types(
         self, types: Mapping[str, type[Any]], *, v1_tags: Mapping[str, str] | None = None
@@ -308,7 +316,7 @@ def to_json(value: Any, *, codec: Codec = DEFAULT) -> Any:
     >>> to_json(UserMessage(content="hi"))
     {'type': 'message.user', 'content': 'hi', 'name': None}
     """
-    return _encode(codec, value)
+    return codec.encode(value)
 
 
 def from_json(data: Any, path: str = "$", *, codec: Codec = DEFAULT) -> Any:
@@ -324,7 +332,7 @@ def from_json(data: Any, path: str = "$", *, codec: Codec = DEFAULT) -> Any:
     >>> from_json({"type": "UserMessage", "content": "hi", "name": None}) == UserMessage(content="hi")
     True
     """
-    return _decode(codec, data, path)
+    return codec.decode(data, path)
 
 
 def _encode(codec: Codec, value: Any) -> Any:

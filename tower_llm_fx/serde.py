@@ -19,7 +19,10 @@ of your own, make a new codec with `Codec.with_types` and pass it as
     Ticket(id=7)
 """
 
+from ._json import MAX_JSON_DEPTH as MAX_JSON_DEPTH
+from ._json import JSONDepthError as JSONDepthError
 from ._json import compact_json as compact_json
+from ._json import loads_bounded as loads_bounded
 from ._publish import publish as _publish
 from ._serde import DEFAULT as DEFAULT
 from ._serde import Codec as Codec
@@ -27,7 +30,10 @@ from ._serde import Codec as Codec
 __all__ = [
     "Codec",
     "DEFAULT",
+    "JSONDepthError",
+    "MAX_JSON_DEPTH",
     "compact_json",
+    "loads_bounded",
 ]
 
 _publish(__name__, globals(), __all__)

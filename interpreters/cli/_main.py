@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import trio
 
+import tower_llm_fx
+
 __all__ = ["main"]
 
 
@@ -21,6 +23,7 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each sub-command registers itself here."""
     parser = argparse.ArgumentParser(prog="tower-llm-fx", description="tower_llm_fx command line tools")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tower_llm_fx.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = sub.add_parser("demo", help="run the demo agent on the scripted interpreter (no network)")
     demo.set_defaults(func=_demo)

@@ -8,8 +8,11 @@
 
 A TRACE is a ``.jsonl``/``.json`` trace file, a directory of them, or a SQLite
 trace store (``.db``, ``.sqlite``, ``.sqlite3``; ``file.db#id`` names one trace).
-Progress bars go to stderr, results to stdout. Exit status: 0 when all is
-well, 1 when a trace diverged or could not be read, 2 for a usage error.
+``--allow-truncated`` (all three) reads a trace whose writer crashed mid-line,
+without its torn last exchange. Progress bars go to stderr, results to stdout.
+Exit status: 0 when all is well, 1 when a trace diverged or could not be read
+(one ``UNREADABLE`` line each), 2 for a usage error (e.g. ``--prefix`` past a
+trace's end).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import importlib
 import inspect
 import json
 import os
+import stat
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -49,6 +53,28 @@ class UsageError(Exception):
     """A mistake on the command line (exit status 2)."""
 
 
+_UNREADABLE = (fx.trace.TraceDecodeError, fx.trace.TraceStoreError, fx.ConfigurationError, OSError)
+"""What reading a trace may raise; the commands report it (UNREADABLE, exit status 1)."""
+
+
+def _diagnosis(exc: BaseException) -> str:
+    """``exc``'s message in the command line's terms (its options rather than the library's arguments)."""
+    if isinstance(exc, OSError) and exc.strerror:  # the name is printed already; it may be long
+        return f"cannot read it: {exc.strerror}"
+    return str(exc).replace("allow_truncated=True", "--allow-truncated")
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; use a number of exchanges, 0 or more")
+    return n
+
+
 # -- finding and loading traces ----------------------------------------------------
 
 
@@ -59,16 +85,23 @@ class _Source:
     name: str
     path: Path
     trace_id: str | None = None
+    error: Exception | None = None  # why it could not even be listed; loading raises it
 
-    def load(self) -> fx.trace.Trace:
+    def load(self, allow_truncated: bool = False) -> fx.trace.Trace:
+        if self.error is not None:
+            raise self.error
         if self.trace_id is None:
-            return read_trace(self.path)
-        return trio.run(SqliteTraceStore(self.path).load, self.trace_id)
+            return read_trace(self.path, allow_truncated=allow_truncated)
+        return trio.run(self.aload, allow_truncated)
 
-    async def aload(self) -> fx.trace.Trace:
+    async def aload(self, allow_truncated: bool = False) -> fx.trace.Trace:
+        if self.error is not None:
+            raise self.error
         if self.trace_id is None:
-            return await trio.to_thread.run_sync(read_trace, self.path)
-        return await SqliteTraceStore(self.path).load(self.trace_id)
+            return await trio.to_thread.run_sync(
+                lambda: read_trace(self.path, allow_truncated=allow_truncated)
+            )
+        return await SqliteTraceStore(self.path).load(self.trace_id, allow_truncated=allow_truncated)
 
 
 def _sources(args: list[str]) -> list[_Source]:
@@ -76,15 +109,22 @@ def _sources(args: list[str]) -> list[_Source]:
     for arg in args:
         path_text, _, trace_id = arg.partition("#")
         path = Path(path_text)
-        if path.is_dir():
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise UsageError(f"{path_text}: no such file or directory") from None
+        except OSError as exc:  # a name too long, a folder we may not enter, ...
+            found.append(_Source(arg, path, error=exc))
+            continue
+        if stat.S_ISDIR(mode):
             files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _TRACE_SUFFIXES)
             found.extend(_Source(str(p), p) for p in files)
             dbs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _SQLITE_SUFFIXES)
             for db in dbs:
                 found.extend(_sqlite_sources(db))
-        elif path.suffix in _SQLITE_SUFFIXES and path.is_file():
+        elif path.suffix in _SQLITE_SUFFIXES and stat.S_ISREG(mode):
             found.extend(_sqlite_sources(path) if not trace_id else [_Source(arg, path, trace_id)])
-        elif path.is_file():
+        elif stat.S_ISREG(mode):
             found.append(_Source(str(path), path))
         else:
             raise UsageError(f"{path_text}: no such file or directory")
@@ -92,7 +132,10 @@ def _sources(args: list[str]) -> list[_Source]:
 
 
 def _sqlite_sources(db: Path) -> list[_Source]:
-    ids = trio.run(SqliteTraceStore(db).list)
+    try:
+        ids = trio.run(SqliteTraceStore(db).list)
+    except fx.trace.TraceStoreError as exc:  # not a database, locked, ...
+        return [_Source(str(db), db, error=exc)]
     return [_Source(f"{db}#{i}", db, i) for i in ids]
 
 
@@ -178,21 +221,21 @@ def _replay(args: argparse.Namespace) -> int:
             for source in sources:
                 progress.update(task, description=f"replaying {source.name}")
                 try:
-                    trace = await source.aload()
+                    trace = await source.aload(args.allow_truncated)
+                    if args.prefix is not None and args.prefix > len(trace.exchanges):
+                        raise UsageError(
+                            f"--prefix {args.prefix}: {source.name} has only {len(trace.exchanges)} "
+                            f"exchange(s); use a prefix between 0 and {len(trace.exchanges)}"
+                        )
                     await _replay_one(target, trace, args.input, args.prefix)
                 except fx.trace.ReplayMismatch as exc:
                     failures += 1
                     out.print(Text.assemble(("DIVERGED ", "bold red"), source.name))
                     out.print(Text(_indent(str(exc))))
-                except (
-                    fx.trace.TraceDecodeError,
-                    fx.trace.TraceStoreError,
-                    fx.ConfigurationError,
-                    OSError,
-                ) as exc:
+                except _UNREADABLE as exc:
                     failures += 1
                     out.print(Text.assemble(("UNREADABLE ", "bold red"), source.name))
-                    out.print(Text(_indent(str(exc))))
+                    out.print(Text(_indent(_diagnosis(exc))))
                 else:
                     n = len(trace.exchanges) if args.prefix is None else args.prefix
                     out.print(Text.assemble(("OK ", "bold green"), f"{source.name} ({n} exchanges)"))
@@ -297,9 +340,9 @@ def _show(args: argparse.Namespace) -> int:
     status = 0
     for source in _sources([args.trace]):
         try:
-            trace = source.load()
-        except (fx.trace.TraceDecodeError, fx.trace.TraceStoreError, OSError) as exc:
-            out.print(Text.assemble(("UNREADABLE ", "bold red"), f"{source.name}: {exc}"))
+            trace = source.load(args.allow_truncated)
+        except _UNREADABLE as exc:
+            out.print(Text.assemble(("UNREADABLE ", "bold red"), f"{source.name}: {_diagnosis(exc)}"))
             status = 1
             continue
         out.print(Text(f"Trace {source.name}", style="bold underline"))
@@ -323,9 +366,9 @@ def _stats(args: argparse.Namespace) -> int:
         task = progress.add_task("reading", total=len(sources))
         for source in sources:
             try:
-                total = total + fx.trace.trace_stats(source.load())
-            except (fx.trace.TraceDecodeError, fx.trace.TraceStoreError, OSError) as exc:
-                unreadable.append(f"{source.name}: {exc}")
+                total = total + fx.trace.trace_stats(source.load(args.allow_truncated))
+            except _UNREADABLE as exc:
+                unreadable.append(f"{source.name}: {_diagnosis(exc)}")
             progress.advance(task)
     if args.json:
         data = attrs.asdict(total)
@@ -392,15 +435,28 @@ def register(sub: Any) -> None:
         help="the Agent or Group to replay (e.g. myapp.agents:calculator), or an async function taking an interpreter",
     )
     p.add_argument("--input", help="the user's text, for traces that do not start with a model call")
-    p.add_argument("--prefix", type=int, metavar="N", help="replay only the first N exchanges of each trace")
+    p.add_argument(
+        "--prefix", type=_count, metavar="N", help="replay only the first N exchanges of each trace"
+    )
+    _allow_truncated(p)
     p.set_defaults(func=_guarded(_replay))
 
     p = sub.add_parser("show", help="print a readable transcript of a trace")
     p.add_argument("trace", metavar="TRACE", help="trace file, or SQLite store (file.db#id for one trace)")
     p.add_argument("--full", action="store_true", help="print each model call's whole conversation")
+    _allow_truncated(p)
     p.set_defaults(func=_guarded(_show))
 
     p = sub.add_parser("stats", help="count traces, exchanges, model and tool calls, errors and tokens")
     p.add_argument("dir", nargs="+", metavar="DIR", help="directory of traces, trace file, or SQLite store")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _allow_truncated(p)
     p.set_defaults(func=_guarded(_stats))
+
+
+def _allow_truncated(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="read a trace whose writer crashed mid-line: drop the torn last exchange instead of refusing",
+    )

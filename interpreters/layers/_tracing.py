@@ -19,6 +19,7 @@ API: with no SDK installed every span is a no-op.
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar, final
 
@@ -46,6 +47,7 @@ from tower_llm_fx import (
     ToolMessage,
     ToolResult,
 )
+from tower_llm_fx.trace import scrub_text
 
 from . import _semconv as sc
 
@@ -92,8 +94,19 @@ def _request_attributes(call: ModelCall) -> dict[str, Any]:
 
 def _fail(span: Span, exc: BaseException) -> None:
     span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
-    span.record_exception(exc)
-    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
+    if not span.is_recording():
+        return
+    # Secrets never reach a span: the message and the stack trace (chained
+    # exceptions included, e.g. an httpx error quoting a URL) are scrubbed.
+    stacktrace = "".join(traceback.format_exception(exc))
+    span.record_exception(
+        exc,
+        attributes={
+            "exception.message": scrub_text(str(exc)),
+            "exception.stacktrace": scrub_text(stacktrace),
+        },
+    )
+    span.set_status(Status(StatusCode.ERROR, scrub_text(f"{type(exc).__qualname__}: {exc}")))
 
 
 def _cancelled(span: Span) -> None:

@@ -32,6 +32,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, final
 
 import anyio
@@ -160,9 +161,12 @@ _LOAD = (
 class SqliteStore:
     """A session store in one SQLite file; open it with `open_sqlite_store`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str, *, codec: Codec = DEFAULT) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: str, *, codec: Codec = DEFAULT, busy_timeout: float = 10.0
+    ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._path = path
+        self._busy_timeout = busy_timeout
         self._lock = anyio.Lock()
         self.codec = codec
         self._decode = decode_record if codec is DEFAULT else functools.partial(decode_record, codec=codec)
@@ -175,7 +179,12 @@ class SqliteStore:
             conn = self._conn
             if conn is None:
                 raise SessionError(f"{self!r} is closed; use it inside its `async with` block")
-            return await anyio.to_thread.run_sync(fn, conn)
+            try:
+                return await anyio.to_thread.run_sync(fn, conn)
+            except sqlite3.Error as exc:
+                raise SessionError(
+                    sqlite_problem(exc, self._path, self._busy_timeout, "busy_timeout")
+                ) from exc
 
     async def __call__(self, effect: Effect[R], /) -> R:
         if isinstance(effect, LoadSession):
@@ -300,7 +309,33 @@ class SqliteStore:
                 await anyio.to_thread.run_sync(conn.close)
 
 
-def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+_sleep = time.sleep  # how `use_wal` waits between tries (tests replace it to see it wait)
+
+
+def sqlite_problem(exc: sqlite3.Error, path: str, timeout: float, option: str) -> str:
+    """A one-line diagnosis of ``exc``, raised on the database at ``path``, saying what to do.
+
+    ``timeout`` is how long SQLite waited for a lock, and ``option`` the
+    argument that sets it (``busy_timeout=``, ``timeout=``).
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (
+            f"{path} is locked: another connection held a write lock on it for longer than "
+            f"{option}={timeout:g}s ({exc}). Raise {option}, keep the other writers' transactions "
+            "short, or find the process that holds the file in a transaction"
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            return f"cannot open {path}: the folder {folder} does not exist; create it first"
+        return f"cannot open {path} ({exc}); check the path and the folder's permissions"
+    if code == sqlite3.SQLITE_NOTADB:
+        return f"{path} is not a SQLite database ({exc})"
+    return f"SQLite failed on {path}: {exc}"
+
+
+def use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
     # Switching a file to WAL needs an exclusive lock and SQLite reports "database is
     # locked" at once, without waiting, when another process holds one (say, it is
     # opening the same new file): wait for it here, up to busy_timeout.
@@ -315,16 +350,22 @@ def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
             busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
             if not busy or time.monotonic() > deadline:
                 raise
-        time.sleep(delay)
+        _sleep(delay)
         delay = min(delay * 2, 0.05)
 
 
 def _connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     try:
-        _use_wal(conn, busy_timeout)
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise SessionError(sqlite_problem(exc, path, busy_timeout, "busy_timeout")) from exc
+    try:
+        use_wal(conn, busy_timeout)
         conn.execute(f"PRAGMA synchronous={synchronous}")
         migrate(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise SessionError(sqlite_problem(exc, path, busy_timeout, "busy_timeout")) from exc
     except Exception:
         conn.close()
         raise
@@ -352,7 +393,10 @@ async def open_sqlite_store(
             ``DEFAULT.with_types(...)`` if records hold types of your own.
 
     Raises:
-        SessionError: the file was written by a newer version of tower_llm_fx.
+        SessionError: the file was written by a newer version of tower_llm_fx,
+            its folder does not exist, it is not a SQLite database, or another
+            connection kept it locked for longer than ``busy_timeout`` (also
+            raised by the store's operations then).
 
     >>> import trio, tower_llm_fx as fx
     >>> async def main():
@@ -366,7 +410,7 @@ async def open_sqlite_store(
         raise ValueError(f"durability must be 'normal' or 'full', got {durability!r}")
     name = os.fspath(path)
     conn = await anyio.to_thread.run_sync(_connect, name, busy_timeout, durability.upper())
-    store = SqliteStore(conn, name, codec=codec)
+    store = SqliteStore(conn, name, codec=codec, busy_timeout=busy_timeout)
     try:
         yield store
     finally:

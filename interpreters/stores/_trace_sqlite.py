@@ -35,6 +35,7 @@ from tower_llm_fx.trace import (
     next_base,
 )
 
+from ._sqlite import sqlite_problem, use_wal
 from ._traces import exists_error, not_found_error
 
 __all__ = ["SqliteTraceStore"]
@@ -63,7 +64,12 @@ class SqliteTraceStore:
 
     Safe for several processes at once (SQLite locking, WAL journal); appends
     to one trace must still come from one writer, in order. ``codec`` encodes
-    and decodes the values (default: the library's).
+    and decodes the values (default: the library's). ``timeout`` is how long
+    an operation waits for another connection's write lock.
+
+    Every operation raises `TraceStoreError` (naming the file and what to do)
+    when the database's folder does not exist, the file is not a SQLite
+    database, or another connection keeps it locked for longer than ``timeout``.
     """
 
     def __init__(
@@ -96,15 +102,18 @@ class SqliteTraceStore:
                 f"{self.path} uses trace-store schema version {version}; this tower_llm_fx understands "
                 f"up to {_SCHEMA_VERSION}. Upgrade tower_llm_fx to use it."
             )
-        conn.execute("PRAGMA journal_mode=WAL")
+        use_wal(conn, self.timeout)  # waits for a writer, which switching to WAL does not do by itself
         conn.executescript(_SCHEMA)
         conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         self._ready = True
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def work() -> T:
-            with self._connect() as conn:
-                return fn(conn)
+            try:
+                with self._connect() as conn:
+                    return fn(conn)
+            except sqlite3.Error as exc:  # locked for longer than timeout, no folder, not a database
+                raise TraceStoreError(sqlite_problem(exc, str(self.path), self.timeout, "timeout")) from exc
 
         return await anyio.to_thread.run_sync(work)
 

@@ -19,6 +19,7 @@ with ``DEFAULT.with_types(...)`` to store values of your own types.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -281,7 +282,8 @@ def read_trace(
 ) -> Trace:
     """Read a trace file (blocking; for scripts, notebooks and the CLI), format 1 or 2.
 
-    ``codec`` decodes the values: pass the one the trace was written with.
+    ``codec`` decodes the values: pass the one the trace was written with. A
+    leading UTF-8 byte order mark is ignored.
 
     Raises:
         FileNotFoundError: there is no such file.
@@ -289,6 +291,8 @@ def read_trace(
             version; the message names the file, the line and the field.
     """
     raw = Path(path).read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):  # as some Windows editors save UTF-8
+        raw = raw[len(codecs.BOM_UTF8) :]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

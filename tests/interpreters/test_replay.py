@@ -29,12 +29,15 @@ pytestmark = pytest.mark.anyio
 
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz"
 finished: list[str] = []
+held: dict[int, anyio.Event] = {}  # `add(a, ...)` waits for held[a], when a test holds it (no real sleeps)
 
 
 @fx.tool
 async def add(a: int, b: int) -> int:
-    """Add two integers (slowly for small sums, so parallel calls finish out of order)."""
-    await anyio.sleep(0.01 * max(0, 5 - a))
+    """Add two integers (when a test holds the call, once it lets it go, so calls finish in its order)."""
+    gate = held.get(a)
+    if gate is not None:
+        await gate.wait()
     finished.append(f"{a}+{b}")
     return a + b
 
@@ -219,7 +222,23 @@ async def test_a_prefix_without_then_stops_at_the_prefix() -> None:
 async def test_parallel_tool_calls_replay_deterministically() -> None:
     finished.clear()
     script = [fx.assistant(None, req("a", "add", 1, 1), req("b", "add", 4, 4), req("c", "add", 5, 5)), "done"]
-    final, trace = await recorded(PARALLEL, script, "sum them")
+    out: list[tuple[fx.RunState, fx.trace.Trace]] = []
+
+    async def record_it() -> None:
+        out.append(await recorded(PARALLEL, script, "sum them"))
+
+    held.update({a: anyio.Event() for a in (1, 4, 5)})
+    try:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(record_it)
+                await anyio.wait_all_tasks_blocked()  # the three calls are all waiting
+                for a in (5, 4, 1):  # let them finish in reverse, each recorded before the next goes
+                    held[a].set()
+                    await anyio.wait_all_tasks_blocked()
+    finally:
+        held.clear()
+    ((final, trace),) = out
     assert finished == ["5+5", "4+4", "1+1"], "they completed in reverse"
     calls = trace.exchanges[1:4]  # one exchange per call, as they finished
     assert [tool_call(ex).id for ex in calls] == ["c", "b", "a"]
@@ -451,5 +470,5 @@ async def test_a_changed_call_of_a_batch_is_diffed_against_the_recorded_call_wit
     await interp(trace.exchanges[0].effect)
     with pytest.raises(fx.trace.ReplayMismatch) as info:
         await interp(attrs.evolve(b, arguments='{"a": 2, "b": 4}'))
-    assert info.value.expected is not None and info.value.expected.effect == b
+    assert isinstance(info.value.expected, fx.trace.Exchange) and info.value.expected.effect == b
     assert 'arguments["b"]: 3 -> 4' in str(info.value)  # a field diff against call b

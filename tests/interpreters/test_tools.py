@@ -200,3 +200,48 @@ async def test_blocking_sync_tools_can_run_in_a_thread() -> None:
     threaded = local_tools([where], run_sync_in_thread=True)
     assert (await inline(fx.ToolCall(id="1", name="where"))).content == "true"
     assert (await threaded(fx.ToolCall(id="1", name="where"))).content == "false"
+
+
+# --- hostile inputs and outcomes fail typed (issue items 1 and 5) -----------
+
+
+async def test_deeply_nested_arguments_are_invalid_arguments() -> None:
+    @fx.tool
+    def echo(x: Any = None) -> str:
+        "Echo."
+        return "ok"
+
+    deep = '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    result = await local_tools([echo])(fx.ToolCall(id="c1", name="echo", arguments=deep))
+    assert result.is_error and "invalid_arguments" in result.content and "nest too deep" in result.content
+
+
+class _BadStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda: 10**5000, "not_serialisable"),
+        (lambda: _deep_list(100_000), "not_serialisable"),
+        (lambda: (_ for _ in ()).throw(_BadStr()), "tool_raised"),
+    ],
+    ids=["huge-int", "deep-list", "bad-str-exception"],
+)
+async def test_hostile_outcomes_are_error_results(make: Any, kind: str) -> None:
+    @fx.tool
+    def hostile() -> Any:
+        "Return something hostile."
+        return make()
+
+    result = await local_tools([hostile])(fx.ToolCall(id="c1", name="hostile", arguments="{}"))
+    assert result.is_error and kind in result.content
+
+
+def _deep_list(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value

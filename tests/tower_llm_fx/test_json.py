@@ -170,3 +170,55 @@ def test_loads_object_refuses_other_documents(text: str, kind: str) -> None:
 def test_loads_object_refuses_text_that_is_not_json() -> None:
     with pytest.raises(ValueError):
         loads_object("{")
+
+
+# --- hostile JSON fails typed (issue item 1) ---------------------------------
+
+import contextlib  # noqa: E402
+
+from hypothesis import settings  # noqa: E402
+
+from tower_llm_fx import MalformedResponse, ProviderError  # noqa: E402
+from tower_llm_fx._json import MAX_JSON_DEPTH, JSONDepthError, loads_bounded  # noqa: E402
+from tower_llm_fx.openai import OpenAIStream, from_openai_response  # noqa: E402
+from tower_llm_fx.trace import TraceDecodeError, decode_trace  # noqa: E402
+
+_DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_loads_bounded_refuses_deep_documents() -> None:
+    with pytest.raises(JSONDepthError):
+        loads_bounded(_DEEP)
+    with pytest.raises(JSONDepthError):
+        loads_bounded("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))
+    assert loads_bounded("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
+
+
+def test_deep_wire_and_trace_documents_fail_typed() -> None:
+    with pytest.raises(MalformedResponse):
+        from_openai_response(_DEEP)
+    with pytest.raises(MalformedResponse):
+        OpenAIStream().feed(_DEEP)
+    with pytest.raises(TraceDecodeError):
+        decode_trace(_DEEP)
+
+
+_hostile = st.one_of(
+    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 3000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+    st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
+    st.text(max_size=64),
+    st.sampled_from(["1", "null", "[]", '"x"', '{"choices": 1}', '{"choices": [1]}', '{"error": []}']),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_hostile)
+def test_fuzz_decoders_raise_only_typed_errors(text: str) -> None:
+    for decode, expected in (
+        (from_openai_response, ProviderError),
+        (lambda t: OpenAIStream().feed(t), ProviderError),
+        (decode_trace, TraceDecodeError),
+    ):
+        with contextlib.suppress(expected):
+            decode(text)

@@ -649,3 +649,15 @@ def test_core_tags_and_the_table_import_no_family() -> None:
         """
     )
     assert printed.splitlines() == ["$", f"{len(DEFAULT.types())} []"]
+
+
+def test_data_nested_too_deep_is_a_decode_error_and_too_deep_to_encode_a_type_error() -> None:
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(fx.DecodeError, match="nests too deep"):
+        fx.from_json(deep)
+    with pytest.raises(fx.DecodeError, match="nests too deep"):
+        fx.sessions.decode_record({"type": "message.user", "content": deep, "name": None})
+    with pytest.raises(TypeError, match="nests too deep"):
+        fx.to_json(deep)

@@ -30,6 +30,7 @@ from tower_llm_fx._errors import (
     RateLimitError,
     ServerError,
 )
+from tower_llm_fx._json import loads_bounded
 
 __all__ = ["from_openai_error", "retry_after_from_headers"]
 
@@ -124,7 +125,7 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     if isinstance(body, (bytes, str)):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
-            data = json.loads(text)
+            data = loads_bounded(text)
         except ValueError:
             return (clip(text.strip(), 1000) or None, None, None)
     if not isinstance(data, Mapping):

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from tower_llm_fx._json import loads_bounded
 from tower_llm_fx._messages import AssistantMessage, ToolCallRequest
 from tower_llm_fx._results import ModelReply, Usage, trusted_usage
 from tower_llm_fx._serde import DecodeError
@@ -114,7 +115,7 @@ def from_openai_response(body: Mapping[str, Any] | str | bytes) -> ModelReply:
     """
     if isinstance(body, (str, bytes)):
         try:
-            body = json.loads(body)
+            body = loads_bounded(body)
         except ValueError:
             raise malformed_response("the body is not JSON", body) from None
     if type(body) is not dict and not isinstance(body, Mapping):

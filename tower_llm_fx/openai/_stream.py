@@ -12,12 +12,12 @@ whole codec is in ``tower_llm_fx.openai._messages``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, final
 
 from tower_llm_fx._errors import MalformedResponse, StreamInterrupted
 from tower_llm_fx._events import RefusalDelta, RunEvent, TokenDelta, ToolCallArgumentsDelta, ToolCallStarted
+from tower_llm_fx._json import loads_bounded
 from tower_llm_fx._messages import ToolCallRequest
 from tower_llm_fx._results import ModelReply
 from tower_llm_fx._unchecked import unchecked_factory
@@ -207,7 +207,7 @@ class OpenAIStream:
             self._done = True
             return ()
         try:
-            chunk = json.loads(data)
+            chunk = loads_bounded(data)
         except ValueError:
             raise MalformedResponse(
                 f"stream chunk #{self._chunks + 1} is not valid JSON: {clip(repr(data))}; the stream "

@@ -37,7 +37,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from tower_llm_fx._effects import Effect, ModelCall, ModelParams, ToolCall
-from tower_llm_fx._json import compact_json
+from tower_llm_fx._json import compact_json, loads_bounded
 from tower_llm_fx._messages import AssistantMessage, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
 from tower_llm_fx._results import ModelReply, ToolError, ToolResult, Usage
 from tower_llm_fx._serde import DEFAULT, Codec, DecodeError
@@ -335,7 +335,7 @@ class _Decoder:
 
 def _slow_line(text: str, lineno: int, index: int, base: DeltaBase | None, codec: Codec) -> Exchange:
     try:
-        data = json.loads(text)
+        data = loads_bounded(text)
     except ValueError as exc:
         raise TraceDecodeError(f"not valid JSON ({exc})", line=lineno) from None
     return _exchange_from_json(data, lineno, index, "", base, codec)
@@ -504,10 +504,10 @@ def decode_trace(text: str, *, allow_truncated: bool = False, codec: Codec = DEF
     lines = text.split("\n")
     first = next(i for i, ln in enumerate(lines) if ln.strip())
     try:
-        header = json.loads(lines[first])
+        header = loads_bounded(lines[first])
     except ValueError:
         try:  # a pretty-printed JSON document?
-            document = json.loads(text)
+            document = loads_bounded(text)
         except ValueError:
             raise TraceDecodeError("the header is not valid JSON", line=first + 1) from None
         return trace_from_json(document, codec=codec)

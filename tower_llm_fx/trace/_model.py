@@ -239,7 +239,7 @@ def new_exchange(effect: Effect[Any], result: object) -> Exchange:
     return _exchange(effect, result)
 
 
-_TRACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_TRACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # whole string: fullmatch, not `$`
 
 
 def check_trace_id(trace_id: object) -> str:
@@ -256,7 +256,7 @@ def check_trace_id(trace_id: object) -> str:
     ...
     tower_llm_fx.ConfigurationError: trace id '../etc/passwd' is not allowed: ...
     """
-    if not isinstance(trace_id, str) or not _TRACE_ID.match(trace_id) or ".." in trace_id:
+    if not isinstance(trace_id, str) or not _TRACE_ID.fullmatch(trace_id) or ".." in trace_id:
         raise ConfigurationError(
             f"trace id {trace_id!r} is not allowed: use 1-200 letters, digits, '_', '-' and '.', "
             "starting with a letter or digit and without '..' (trace ids become file names)"

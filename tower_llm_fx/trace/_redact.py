@@ -5,8 +5,10 @@ interpreters own those), but a request knob (``ModelParams.extra``), a tool's
 arguments or a message can still hold one. Every trace line is scrubbed as it
 is encoded (`scrub_json`): string values under credential-like keys become
 ``[REDACTED]``, and strings that look like API keys or bearer tokens are
-masked wherever they appear, including inside JSON text. A user hook
-(`Redactor`) masks anything else, on the JSON form of an exchange.
+masked wherever they appear, including inside JSON text. The primitive
+(`scrub_text`, `sensitive_key`) is the kernel's ``_secrets``, shared with error
+messages and spans. A user hook (`Redactor`) masks anything else, on the JSON
+form of an exchange.
 
 Masking changes the recorded effect, so the replayer compares an effect that
 differs from the recording once more after masking it the same way.
@@ -15,13 +17,13 @@ differs from the recording once more after masking it the same way.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
 from tower_llm_fx._errors import ConfigurationError
+from tower_llm_fx._secrets import REDACTED, scrub_text, sensitive_key
 from tower_llm_fx._serde import DEFAULT, Codec
 
 from ._model import Exchange
@@ -31,83 +33,7 @@ __all__ = ["REDACTED", "Redactor", "redact_exchange", "scrub_exchanges", "scrub_
 Redactor = Callable[[dict[str, Any]], dict[str, Any]]
 """A redaction hook: takes ``{"effect": <JSON>, "result": <JSON>}`` and returns it masked."""
 
-REDACTED: Final = "[REDACTED]"
-"""What a masked value becomes."""
-
-_SENSITIVE_KEYS = frozenset(
-    {
-        "api_key",
-        "apikey",
-        "x_api_key",
-        "api_token",
-        "authorization",
-        "proxy_authorization",
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "auth_token",
-        "bearer_token",
-        "cookie",
-        "set_cookie",
-        "private_key",
-    }
-)
-_SENSITIVE_SUFFIXES = ("_api_key", "_secret", "_password")
-_KEY_HINT = re.compile(r"key|auth|secret|passw|token|cookie", re.I)
-_SECRET_VALUE = re.compile(
-    r"(?P<scheme>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{8,}"
-    r"|\bsk-[A-Za-z0-9_-]{20,}"
-    r"|\bgh[pousr]_[A-Za-z0-9]{30,}"
-    r"|\bxox[abpr]-[A-Za-z0-9-]{10,}"
-    r"|\bAKIA[0-9A-Z]{16}\b"
-)
-
-
-def _sensitive(key: str) -> bool:
-    k = key.lower().replace("-", "_")
-    return k in _SENSITIVE_KEYS or k.endswith(_SENSITIVE_SUFFIXES)
-
-
-def _sub(match: re.Match[str]) -> str:
-    return (match.group("scheme") or "") + REDACTED
-
-
-def scrub_text(text: str) -> str:
-    """Replace API keys and bearer tokens inside ``text`` with ``[REDACTED]``.
-
-    Also masks credential-like keys inside JSON object text (tool arguments,
-    ``ModelParams.extra``), which is then re-encoded compactly.
-
-    >>> scrub_text("use sk-abcdefghijklmnopqrstuvwx please")
-    'use [REDACTED] please'
-    >>> scrub_text('{"headers": {"Authorization": "token 123"}, "q": 1}')
-    '{"headers":{"Authorization":"[REDACTED]"},"q":1}'
-    """
-    out = _SECRET_VALUE.sub(_sub, text) if _SECRET_VALUE.search(text) else text
-    if out[:1] in ("{", "[") and _KEY_HINT.search(out):
-        try:
-            doc = json.loads(out)
-        except ValueError:
-            return out
-        cleaned = _scrub_keys(doc)
-        if cleaned != doc:
-            return json.dumps(cleaned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return out
-
-
-def _scrub_keys(doc: Any) -> Any:
-    if isinstance(doc, dict):
-        return {
-            k: (REDACTED if _sensitive(k) and not isinstance(val, (dict, list)) else _scrub_keys(val))
-            for k, val in doc.items()
-        }
-    if isinstance(doc, list):
-        return [_scrub_keys(x) for x in doc]
-    return doc
+_sensitive = sensitive_key
 
 
 def scrub_json(data: Any) -> Any:

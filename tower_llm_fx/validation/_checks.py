@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tower_llm_fx._json import loads_bounded
 from tower_llm_fx._messages import ToolCallRequest
 from tower_llm_fx._tools import ToolSpec
 
@@ -73,7 +74,7 @@ def arguments_problem(arguments: str) -> str | None:
     if arguments == "{}" or not arguments.strip():
         return None
     try:
-        value = json.loads(arguments)
+        value = loads_bounded(arguments)
     except ValueError as exc:
         return f"not valid JSON ({exc})"
     if not isinstance(value, dict):

@@ -234,6 +234,84 @@ def test_stats_counts_traces(traces: Path, capsys: pytest.CaptureFixture[str]) -
     assert "multiply" in out
 
 
+def test_a_torn_trace_is_read_with_allow_truncated(traces: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = traces / "run-2.jsonl"
+    path.write_text(path.read_text()[:-30])
+    assert main(["show", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "--allow-truncated" in out, "the advice names the command line's flag"
+    assert "allow_truncated=True" not in out
+    assert main(["show", "--allow-truncated", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "#2 " in out and "#3 " not in out  # the three complete exchanges, not the torn fourth
+    assert main(["stats", "--json", "--allow-truncated", str(traces)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["traces"], data["exchanges"], data["unreadable"]) == (3, 11, [])
+    args = [
+        "replay",
+        str(path),
+        "--agent",
+        "interpreters.cli._demo:AGENT",
+        "--allow-truncated",
+        "--prefix",
+        "3",
+    ]
+    assert main(args) == 1, "read, replayed; the agent goes on past the torn end, as past a prefix"
+    out = capsys.readouterr().out
+    assert f"DIVERGED {path}" in out and "UNREADABLE" not in out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x" * 300 + ".jsonl", "d" * 300 + "/t.jsonl", "notatrace.db"],
+    ids=["long-file-name", "long-folder-name", "not-a-database"],
+)
+def test_paths_that_cannot_be_read_get_a_one_line_diagnosis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    if name == "notatrace.db":
+        (tmp_path / name).write_text("this is not a database, it is a text file\n" * 50)
+    path = str(tmp_path / name)
+    for command in (["show", path], ["stats", path]):
+        assert main(command) == 1, command
+        out, err = capsys.readouterr()
+        (line,) = [line for line in out.splitlines() if "UNREADABLE" in line]  # one line, no traceback
+        assert line.startswith(f"UNREADABLE {path}"), out
+        assert err == ""
+    assert "File name too long" in out or "is not a SQLite database" in out
+    assert main(["replay", path, "--agent", "interpreters.cli._demo:AGENT"]) == 1
+    assert "UNREADABLE" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [("99", "--prefix 99: "), ("-1", "-1 is negative"), ("two", "'two' is not a whole number")],
+)
+def test_a_bad_prefix_is_a_usage_error(
+    traces: Path, capsys: pytest.CaptureFixture[str], prefix: str, message: str
+) -> None:
+    status: object
+    try:
+        status = main(
+            [
+                "replay",
+                str(traces / "run-1.jsonl"),
+                "--agent",
+                "interpreters.cli._demo:AGENT",
+                "--prefix",
+                prefix,
+            ]
+        )
+    except SystemExit as exc:  # argparse's own usage errors
+        status = exc.code
+    assert status == 2
+    out, err = capsys.readouterr()
+    assert message in err
+    assert "UNREADABLE" not in out
+    if prefix == "99":
+        assert "has only 4 exchange(s)" in err
+
+
 def test_sqlite_stores_work_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "traces.db"
     store = SqliteTraceStore(db)

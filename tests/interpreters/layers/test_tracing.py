@@ -229,3 +229,16 @@ async def test_without_an_sdk_tracing_is_a_harmless_no_op() -> None:
     tr = tracing()
     final = await tr.run(AGENT, tr(agent_interpreter(AGENT, model=script())), "hi")  # type: ignore[arg-type]
     assert final.output == "5"
+
+
+async def test_no_secret_reaches_a_span(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
+    async def model(effect: fx.ModelCall) -> fx.ModelReply:
+        raise fx.MalformedResponse("the body is not JSON: b'<html>WAF blocked: Bearer sk-abc12345</html>'")
+
+    tr = tracing(tracer_provider=provider)
+    with pytest.raises(fx.MalformedResponse):
+        await tr.run(AGENT, tr(model), "hi")  # type: ignore[arg-type]
+    for span in exporter.get_finished_spans():
+        assert "sk-abc12345" not in (span.status.description or "")
+        for event in span.events:
+            assert "sk-abc12345" not in json.dumps(dict(event.attributes or {}))

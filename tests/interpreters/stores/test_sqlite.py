@@ -3,9 +3,12 @@ the middle of a run, and a 100k-message session. Trio and asyncio."""
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import tower_llm_fx as fx
 import tower_llm_fx.serde
 import tower_llm_fx.sessions
 from interpreters import agent_interpreter, run_session, sequence
-from interpreters.stores import open_sqlite_store
+from interpreters.stores import _sqlite, open_sqlite_store
 from interpreters.stores._sqlite import MIGRATIONS, migrate
 from tests.laws._conversations import check_valid
 
@@ -199,10 +202,25 @@ def test_migrations_apply_once_in_order_and_refuse_newer_files(tmp_path: Path) -
         conn.close()
 
 
-async def test_opening_waits_for_another_writer_instead_of_failing(tmp_path: Path) -> None:
+def watch_wal_retries(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set when a store, switching a file to WAL, finds it locked and waits to try again."""
+    retried = threading.Event()
+
+    def sleep(delay: float) -> None:
+        retried.set()
+        time.sleep(delay)
+
+    monkeypatch.setattr(_sqlite, "_sleep", sleep)
+    return retried
+
+
+async def test_opening_waits_for_another_writer_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Switching a file to WAL while another connection is writing makes SQLite answer
     # "database is locked" at once, without waiting (this made concurrent processes
     # opening a new file fail now and then); the store waits for the writer instead.
+    retried = watch_wal_retries(monkeypatch)
     db = tmp_path / "busy.db"
     other = sqlite3.connect(db, isolation_level=None)
     try:
@@ -218,7 +236,8 @@ async def test_opening_waits_for_another_writer_instead_of_failing(tmp_path: Pat
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(open_store)
-            await anyio.sleep(0.3)
+            # No real sleep: wait until the store has found the file locked and is waiting.
+            assert await anyio.to_thread.run_sync(retried.wait, 60)
             assert not opened.is_set()  # still waiting for the other writer
             other.execute("COMMIT")
         assert opened.is_set()
@@ -229,6 +248,41 @@ async def test_opening_waits_for_another_writer_instead_of_failing(tmp_path: Pat
         assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         fresh.close()
+
+
+async def test_a_write_lock_held_past_busy_timeout_is_a_session_error(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    async with open_sqlite_store(db, busy_timeout=0.05) as store:
+        await store(save(0, fx.user("a")))
+        other = sqlite3.connect(db, isolation_level=None)  # a second real connection holds the write lock
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(fx.sessions.SessionError) as info:
+                await store(save(1, fx.user("b")))
+            message = str(info.value)
+            assert str(db) in message and "is locked" in message
+            assert "busy_timeout=0.05s" in message and "Raise busy_timeout" in message
+            assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+            assert (await store.load("s")).last_seq == 1  # readers are not blocked (WAL)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert (await store(save(1, fx.user("b")))).last_seq == 2  # and the store works on afterwards
+
+
+async def test_a_missing_folder_is_a_session_error_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "no" / "such"
+    with pytest.raises(fx.sessions.SessionError, match=f"the folder {re.escape(str(folder))} does not exist"):
+        async with open_sqlite_store(folder / "s.db"):
+            pass
+
+
+async def test_a_file_that_is_not_a_database_is_a_session_error(tmp_path: Path) -> None:
+    db = tmp_path / "notes.db"
+    db.write_text("not a database\n" * 100)
+    with pytest.raises(fx.sessions.SessionError, match="is not a SQLite database"):
+        async with open_sqlite_store(db):
+            pass
 
 
 async def test_opening_a_newer_file_is_an_error(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ trace store keeps is in ``test_traces.py``. Trio and asyncio.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 import textwrap
@@ -24,6 +25,7 @@ import tower_llm_fx.trace
 from interpreters.stores import SqliteTraceStore, TraceStore, open_sqlite_store, save_trace
 
 from ._trace_data import EXCHANGES, FINAL, META, V1_TEXT
+from .test_sqlite import watch_wal_retries
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +85,78 @@ async def test_sqlite_reports_a_corrupted_row(tmp_path: Path) -> None:
 
 
 # --- the file ---
+
+
+async def test_a_write_lock_held_past_the_timeout_is_a_trace_store_error(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    store = SqliteTraceStore(db, timeout=0.05)
+    await save_trace(store, "a", WHOLE)
+    other = sqlite3.connect(db, isolation_level=None)  # a second real connection holds the write lock
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(fx.trace.TraceStoreError) as info:
+            await store.begin("b", META)
+        message = str(info.value)
+        assert str(db) in message and "is locked" in message
+        assert "timeout=0.05s" in message and "Raise timeout" in message
+        assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+        assert await store.load("a") == WHOLE  # readers are not blocked (WAL)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    await store.begin("b", META)
+    assert await store.list() == ("a", "b")
+
+
+async def test_switching_to_wal_waits_for_another_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the session store does (SQLite answers "database is locked" at once, without
+    # waiting, when a file is switched to WAL while another connection writes).
+    retried = watch_wal_retries(monkeypatch)
+    db = tmp_path / "busy.db"
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        other.execute("CREATE TABLE t (x)")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        done = anyio.Event()
+
+        async def write() -> None:
+            await save_trace(SqliteTraceStore(db), "t", WHOLE)
+            done.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(write)
+            assert await anyio.to_thread.run_sync(retried.wait, 60)
+            assert not done.is_set()
+            other.execute("COMMIT")
+    finally:
+        other.close()
+    assert await SqliteTraceStore(db).load("t") == WHOLE
+    fresh = sqlite3.connect(db)
+    try:
+        assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        fresh.close()
+
+
+async def test_a_missing_folder_is_a_trace_store_error_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "no" / "such"
+    store = SqliteTraceStore(folder / "traces.db")
+    for call in (store.list(), store.begin("t", META), store.load("t")):
+        with pytest.raises(
+            fx.trace.TraceStoreError, match=f"the folder {re.escape(str(folder))} does not exist"
+        ):
+            await call
+    assert not folder.exists()
+
+
+async def test_a_file_that_is_not_a_database_is_a_trace_store_error(tmp_path: Path) -> None:
+    db = tmp_path / "notatrace.db"
+    db.write_text("not a database\n" * 100)
+    with pytest.raises(fx.trace.TraceStoreError, match=f"{re.escape(str(db))} is not a SQLite database"):
+        await SqliteTraceStore(db).list()
 
 
 async def test_the_file_and_schema_are_made_on_first_use(tmp_path: Path) -> None:

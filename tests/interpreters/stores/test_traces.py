@@ -159,6 +159,18 @@ def test_read_trace_reports_bytes_that_are_not_utf8(tmp_path: Path) -> None:
         read_trace(tmp_path / "missing.jsonl")
 
 
+async def test_a_leading_utf8_bom_is_ignored(tmp_path: Path) -> None:
+    # As some editors on Windows save UTF-8 files.
+    whole = fx.trace.Trace(meta=META, exchanges=EXCHANGES)
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + fx.trace.encode_trace(whole).encode())
+    assert read_trace(path) == whole
+    assert await DirectoryTraceStore(tmp_path).load("t") == whole
+    path.write_bytes(b"\xef\xbb\xbf" + fx.trace.encode_trace(whole).encode()[:-20])
+    with pytest.raises(fx.trace.TraceDecodeError, match=r"line 4: the file ends in the middle"):
+        read_trace(path)  # line numbers are the file's
+
+
 def test_write_trace_replaces_atomically(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     write_trace(path, fx.trace.Trace(meta=META, exchanges=EXCHANGES))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.trace
@@ -74,11 +75,24 @@ def test_trace_prefix_keeps_the_header() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "../x", "a/b", "a\\b", ".hidden", "-x", "a..b", "x" * 201, "naïve", "a b", "a\nb", None, 3],
+    ["", "../x", "a/b", "a\\b", ".hidden", "-x", "a..b", "x" * 201, "naïve", "a b", "a\nb", "abc\n", None, 3],
 )
 def test_unsafe_trace_ids_are_refused(bad: object) -> None:
     with pytest.raises(fx.ConfigurationError, match="is not allowed"):
         fx.trace.check_trace_id(bad)
+
+
+@given(
+    st.text(alphabet=st.characters(codec="ascii"), max_size=20),
+    st.characters(categories=["Cc"]),
+    st.text(alphabet=st.characters(codec="ascii"), max_size=20),
+)
+def test_trace_ids_with_a_control_character_are_refused(before: str, control: str, after: str) -> None:
+    # `$` matches before a final newline, so "abc\n" used to pass (and became "abc\n.jsonl").
+    with pytest.raises(fx.ConfigurationError, match="is not allowed"):
+        fx.trace.check_trace_id("run" + before + control + after)
+    with pytest.raises(fx.ConfigurationError, match="is not allowed"):
+        fx.trace.check_trace_id("run-1" + control)
 
 
 @pytest.mark.parametrize("good", ["a", "run-1", "2025-01-01T12_00.x", "A_b-C.d", "x" * 200])
