@@ -1,4 +1,4 @@
-"""No credential in ``base_url`` shows in ``repr()``, errors or httpx's request log."""
+"""The live interpreter against hostile servers and inputs: no secret leaks, deep bodies fail typed."""
 
 from __future__ import annotations
 
@@ -42,3 +42,25 @@ async def test_a_connection_error_quotes_no_password() -> None:
         with pytest.raises(fx.ProviderConnectionError) as info:
             await model(CALL)
     assert "pa55word" not in str(info.value) and "user:" not in repr(info.value)
+
+
+async def test_a_deep_reply_body_is_a_malformed_response_not_a_recursion_error(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """Issue 15.1: hostile nesting in a reply body fails typed."""
+    fake_openai.raw(200, b'{"choices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    async with openai(
+        base_url=fake_openai.base_url, api_key="sk-test-0123456789abcdef", stream=False
+    ) as model:
+        with pytest.raises(fx.MalformedResponse):
+            await model(fx.ModelCall(model="m", messages=[fx.user("hi")]))
+
+
+async def test_a_deep_error_body_is_still_a_provider_error(fake_openai: FakeOpenAI) -> None:
+    fake_openai.raw(500, b'{"error": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    async with openai(
+        base_url=fake_openai.base_url, api_key="sk-test-0123456789abcdef", stream=False
+    ) as model:
+        with pytest.raises(fx.ProviderError) as info:
+            await model(fx.ModelCall(model="m", messages=[fx.user("hi")]))
+    assert info.value.status == 500
