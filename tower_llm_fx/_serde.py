@@ -179,7 +179,7 @@ class Codec:
         try:
             return _decode(self, data, path)
         except RecursionError:
-            raise DecodeError(path, "the data nests too deep to decode (hostile or corrupted input?)") from None
+            raise DecodeError(path, "the data nests too deep to decode (hostile input?)") from None
 
     def with_types(
         self, types: Mapping[str, type[Any]], *, v1_tags: Mapping[str, str] | None = None
