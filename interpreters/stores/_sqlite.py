@@ -229,13 +229,13 @@ class SqliteStore:
             # sequence numbers, concatenated in the same order, prove the order.
             if seqs == ",".join(map(str, range(1, count + 1))):
                 with _no_gc():
-                    return tuple(map(self._decode, json.loads(array)))
+                    return tuple(map(self._decode, _parse(array, session_id)))
         query = "SELECT seq, data FROM records WHERE session_id = ? AND seq <= ? ORDER BY seq"
         rows = conn.execute(query, (session_id, upto if upto is not None else 2**62)).fetchall()
         for i, (seq, _) in enumerate(rows, 1):
             if seq != i:
                 raise SessionError(f"session {session_id!r} is missing record {i}; the file is corrupt")
-        return tuple(self._decode(json.loads(data)) for _, data in rows)
+        return tuple(self._decode(_parse(data, session_id)) for _, data in rows)
 
     async def load(self, session_id: str, /) -> SessionLog:
         """The session's whole log (empty for an unknown session)."""
@@ -416,3 +416,15 @@ async def open_sqlite_store(
     finally:
         with anyio.CancelScope(shield=True):
             await store.aclose()
+
+
+def _parse(text: str, session_id: str) -> Any:
+    """A stored row's JSON, or a `SessionError` saying the file is corrupt (never a raw error)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        problem = "nests too deep" if isinstance(exc, RecursionError) else f"is not valid JSON ({exc})"
+        raise SessionError(
+            f"a stored record of session {session_id!r} {problem}: the file is corrupt or was "
+            "written by something else; restore it from a backup"
+        ) from None

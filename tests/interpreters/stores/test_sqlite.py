@@ -436,3 +436,28 @@ async def test_sigkill_at_a_random_moment_leaves_a_valid_prefix(tmp_path: Path) 
     assert [m.content for m in view if isinstance(m, fx.ToolMessage)] == [
         str(i) for i in range(1, completed + 1)
     ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "{not json",
+        "[" * 100_000 + "]" * 100_000,
+        '{"type": "message.user", "content": ' + "[" * 100_000 + "]" * 100_000 + ', "name": null}',
+        '{"type": "no.such_type"}',
+    ],
+    ids=["not-json", "deep", "deep-field", "unknown-type"],
+)
+async def test_a_corrupt_row_is_a_typed_error_not_a_raw_one(tmp_path: Path, data: str) -> None:
+    db = tmp_path / "corrupt.db"
+    async with open_sqlite_store(db) as store:
+        await store(save(0, fx.user("a"), fx.user("b")))
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("UPDATE records SET data = ? WHERE seq = 2", (data,))
+        conn.commit()
+    finally:
+        conn.close()
+    async with open_sqlite_store(db) as store:
+        with pytest.raises((fx.sessions.SessionError, fx.DecodeError)):
+            await store.load("s")

@@ -226,3 +226,43 @@ def test_decode_record_agrees_with_from_json_on_damaged_data(
             fx.sessions.decode_record(encoded)
         return
     assert fx.sessions.decode_record(encoded) == expected
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+_tags = st.sampled_from(
+    [
+        "message.user",
+        "message.assistant",
+        "message.tool",
+        "session.compaction",
+        "UserMessage",
+        "Compaction",
+        "x.y",
+    ]
+)
+
+
+@given(
+    st.one_of(
+        _json_values,
+        st.builds(
+            lambda tag, fields: {"type": tag, **fields},
+            _tags,
+            st.dictionaries(st.text(max_size=10), _json_values, max_size=5),
+        ),
+    )
+)
+def test_decode_record_fails_only_typed_on_any_json(data: object) -> None:
+    """Issue 15: whatever a session row holds, decoding gives a record or a typed error."""
+    try:
+        record = fx.sessions.decode_record(data)
+    except (fx.DecodeError, fx.sessions.SessionError):
+        return
+    assert isinstance(
+        record,
+        (fx.UserMessage, fx.AssistantMessage, fx.ToolMessage, fx.SystemMessage, fx.sessions.Compaction),
+    )
