@@ -46,7 +46,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from typing import final
+from typing import Any, final
 
 from ._secrets import scrub_text
 
@@ -87,7 +87,25 @@ __all__ = [
 
 
 class TowerLLMFXError(Exception):
-    """Base class of every error raised by tower_llm_fx and its interpreters."""
+    """Base class of every error raised by tower_llm_fx and its interpreters.
+
+    Every one pickles with its message and details (so it crosses a process
+    pool or a task queue intact), whatever its ``__init__`` takes.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default calls cls(*args), which fails for errors whose details are
+        # required keyword-only arguments; rebuild from args and attributes instead.
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(
+    cls: type[TowerLLMFXError], args: tuple[Any, ...], state: dict[str, Any]
+) -> TowerLLMFXError:
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class ConfigurationError(TowerLLMFXError, ValueError):

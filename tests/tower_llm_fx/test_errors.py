@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import pickle
 import re
-from typing import Any
 
 import pytest
 
@@ -225,17 +224,6 @@ def test_the_other_errors_with_details_keep_them() -> None:
 # ---------------------------------------------------------------- pickling
 
 
-def _pickle_bug(name: str) -> Any:
-    return pytest.mark.xfail(
-        strict=True,
-        raises=TypeError,
-        reason=(
-            f"{name}.__init__ takes required keyword-only details but defines no __reduce__, so "
-            "unpickling calls it with the message alone and raises TypeError"
-        ),
-    )
-
-
 ERRORS = [
     pytest.param(fx.ConfigurationError("bad agent"), id="ConfigurationError"),
     pytest.param(fx.StepError("not an effect"), id="StepError"),
@@ -247,25 +235,27 @@ ERRORS = [
     pytest.param(fx.ProviderTimeoutError("late", retryable=True), id="ProviderTimeoutError"),
     pytest.param(tower_llm_fx.group.UnknownAgent("no 'x'"), id="UnknownAgent"),
     pytest.param(tower_llm_fx.trace.TraceNotFound("no trace"), id="TraceNotFound"),
+    pytest.param(fx.DecodeError("$.a[2]", "bad value"), id="DecodeError"),
+    pytest.param(
+        tower_llm_fx.trace.TraceDecodeError("torn", line=3, field="result", source="t.jsonl"),
+        id="TraceDecodeError",
+    ),
+    pytest.param(fx.MalformedResponse("not JSON: sk-abcdefgh12345678", status=200), id="MalformedResponse"),
     pytest.param(
         tower_llm_fx.trace.ReplayMismatch("diverged", index=2, expected="e", actual="a"),
         id="ReplayMismatch",
-        marks=_pickle_bug("ReplayMismatch"),
     ),
     pytest.param(
         tower_llm_fx.sessions.SessionConflict("raced", session_id="s", expected_seq=1, actual_seq=2),
         id="SessionConflict",
-        marks=_pickle_bug("SessionConflict"),
     ),
     pytest.param(
         fx.EffectTimeout("late", effect_type="ToolCall", seconds=2.0),
         id="EffectTimeout",
-        marks=_pickle_bug("EffectTimeout"),
     ),
     pytest.param(
         tower_llm_fx.resilience.CircuitOpen("open", retry_in=3.0, consecutive_failures=4),
         id="CircuitOpen",
-        marks=_pickle_bug("CircuitOpen"),
     ),
 ]
 

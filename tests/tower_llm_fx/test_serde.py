@@ -496,12 +496,6 @@ def test_a_decode_error_keeps_path_and_problem_and_is_a_value_error() -> None:
     assert str(err) == f"at {err.path}: {err.problem}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="DecodeError(path, problem) stores only the formatted message in args and has no __reduce__, "
-    "so unpickling calls DecodeError(message) and raises TypeError (missing 'problem')",
-)
 def test_a_decode_error_survives_pickling() -> None:
     err = fx.DecodeError("$.a[2]", "bad value")
     back = pickle.loads(pickle.dumps(err))
