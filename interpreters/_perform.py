@@ -70,7 +70,8 @@ def fail_fast_cancelled(call: ToolCall) -> ToolResult:
     )
 
 
-def _fails_batch(result: ToolResult) -> bool:
+def fails_batch(result: ToolResult) -> bool:
+    """Whether ``result`` makes a FAIL_FAST batch stop: an error, other than ``"cancelled"``."""
     error = result.error
     return error is not None and error.kind != "cancelled"
 
@@ -125,7 +126,7 @@ async def perform_parallel(interpreter: Interpreter, batch: Parallel, /) -> tupl
             everything.cancel()
             return
         results[i] = result
-        if fail_fast and _fails_batch(result):
+        if fail_fast and fails_batch(result):
             everything.cancel()  # the calls in flight, those not started yet, and this loop
 
     async with anyio.create_task_group() as tg:

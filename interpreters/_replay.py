@@ -61,7 +61,7 @@ from tower_llm_fx.trace import (
     start_messages,
 )
 
-from ._perform import fail_fast_cancelled
+from ._perform import fail_fast_cancelled, fails_batch
 from ._run import check_program, run
 from ._types import Interpreter
 
@@ -159,7 +159,7 @@ class _Replay:
             if ex.effect.id == call.id:  # type: ignore[attr-defined]
                 return False  # recorded: a different call with this id is a divergence
             result = ex.result
-            failed = failed or (isinstance(result, ToolResult) and result.is_error and not _cancelled(result))
+            failed = failed or (isinstance(result, ToolResult) and fails_batch(result))
         return failed
 
     def _run_start(self) -> int:

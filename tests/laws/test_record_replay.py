@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import tower_llm_fx as fx
 import tower_llm_fx.trace
 from interpreters import agent_interpreter, function, perform, replay, replay_run, run
-from interpreters._perform import CANCELLED_BY_FAIL_FAST
+from interpreters._perform import CANCELLED_BY_FAIL_FAST, fails_batch
 from interpreters.layers import record
 from interpreters.stores import MemoryTraceStore
 from tower_llm_fx import strategies as fxst
@@ -123,7 +123,7 @@ def unreal_fail_fast(ex: fx.trace.Exchange) -> bool:
         return False
     if batch.limit is None or batch.limit >= len(batch.calls):
         return False
-    return any(r.is_error and r.error.kind != "cancelled" for r in ex.result)
+    return any(fails_batch(r) for r in ex.result)
 
 
 @settings(max_examples=40)
