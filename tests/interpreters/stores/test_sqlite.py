@@ -7,8 +7,6 @@ import re
 import signal
 import sqlite3
 import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +21,11 @@ import tower_llm_fx as fx
 import tower_llm_fx.serde
 import tower_llm_fx.sessions
 from interpreters import agent_interpreter, run_session, sequence
-from interpreters.stores import _sqlite, open_sqlite_store
+from interpreters.stores import open_sqlite_store
 from interpreters.stores._sqlite import MIGRATIONS, migrate
 from tests.laws._conversations import check_valid
+
+from ._sqlite_help import another_writer, journal_mode, watch_wal_retries
 
 pytestmark = pytest.mark.anyio
 
@@ -202,18 +202,6 @@ def test_migrations_apply_once_in_order_and_refuse_newer_files(tmp_path: Path) -
         conn.close()
 
 
-def watch_wal_retries(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """An event set when a store, switching a file to WAL, finds it locked and waits to try again."""
-    retried = threading.Event()
-
-    def sleep(delay: float) -> None:
-        retried.set()
-        time.sleep(delay)
-
-    monkeypatch.setattr(_sqlite, "_sleep", sleep)
-    return retried
-
-
 async def test_opening_waits_for_another_writer_instead_of_failing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -222,11 +210,7 @@ async def test_opening_waits_for_another_writer_instead_of_failing(
     # opening a new file fail now and then); the store waits for the writer instead.
     retried = watch_wal_retries(monkeypatch)
     db = tmp_path / "busy.db"
-    other = sqlite3.connect(db, isolation_level=None)
-    try:
-        other.execute("CREATE TABLE t (x)")
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO t VALUES (1)")
+    with another_writer(db, new_file=True) as other:
         opened = anyio.Event()
 
         async def open_store() -> None:
@@ -241,22 +225,14 @@ async def test_opening_waits_for_another_writer_instead_of_failing(
             assert not opened.is_set()  # still waiting for the other writer
             other.execute("COMMIT")
         assert opened.is_set()
-    finally:
-        other.close()
-    fresh = sqlite3.connect(db)
-    try:
-        assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    finally:
-        fresh.close()
+    assert journal_mode(db) == "wal"
 
 
 async def test_a_write_lock_held_past_busy_timeout_is_a_session_error(tmp_path: Path) -> None:
     db = tmp_path / "locked.db"
     async with open_sqlite_store(db, busy_timeout=0.05) as store:
         await store(save(0, fx.user("a")))
-        other = sqlite3.connect(db, isolation_level=None)  # a second real connection holds the write lock
-        try:
-            other.execute("BEGIN IMMEDIATE")
+        with another_writer(db) as other:  # a second real connection holds the write lock
             with pytest.raises(fx.sessions.SessionError) as info:
                 await store(save(1, fx.user("b")))
             message = str(info.value)
@@ -265,8 +241,6 @@ async def test_a_write_lock_held_past_busy_timeout_is_a_session_error(tmp_path: 
             assert isinstance(info.value.__cause__, sqlite3.OperationalError)
             assert (await store.load("s")).last_seq == 1  # readers are not blocked (WAL)
             other.execute("ROLLBACK")
-        finally:
-            other.close()
         assert (await store(save(1, fx.user("b")))).last_seq == 2  # and the store works on afterwards
 
 

@@ -24,8 +24,8 @@ import tower_llm_fx as fx
 import tower_llm_fx.trace
 from interpreters.stores import SqliteTraceStore, TraceStore, open_sqlite_store, save_trace
 
+from ._sqlite_help import another_writer, journal_mode, watch_wal_retries
 from ._trace_data import EXCHANGES, FINAL, META, V1_TEXT
-from .test_sqlite import watch_wal_retries
 
 pytestmark = pytest.mark.anyio
 
@@ -91,9 +91,7 @@ async def test_a_write_lock_held_past_the_timeout_is_a_trace_store_error(tmp_pat
     db = tmp_path / "locked.db"
     store = SqliteTraceStore(db, timeout=0.05)
     await save_trace(store, "a", WHOLE)
-    other = sqlite3.connect(db, isolation_level=None)  # a second real connection holds the write lock
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    with another_writer(db) as other:  # a second real connection holds the write lock
         with pytest.raises(fx.trace.TraceStoreError) as info:
             await store.begin("b", META)
         message = str(info.value)
@@ -102,8 +100,6 @@ async def test_a_write_lock_held_past_the_timeout_is_a_trace_store_error(tmp_pat
         assert isinstance(info.value.__cause__, sqlite3.OperationalError)
         assert await store.load("a") == WHOLE  # readers are not blocked (WAL)
         other.execute("ROLLBACK")
-    finally:
-        other.close()
     await store.begin("b", META)
     assert await store.list() == ("a", "b")
 
@@ -115,11 +111,7 @@ async def test_switching_to_wal_waits_for_another_writer(
     # waiting, when a file is switched to WAL while another connection writes).
     retried = watch_wal_retries(monkeypatch)
     db = tmp_path / "busy.db"
-    other = sqlite3.connect(db, isolation_level=None)
-    try:
-        other.execute("CREATE TABLE t (x)")
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO t VALUES (1)")
+    with another_writer(db, new_file=True) as other:
         done = anyio.Event()
 
         async def write() -> None:
@@ -131,14 +123,8 @@ async def test_switching_to_wal_waits_for_another_writer(
             assert await anyio.to_thread.run_sync(retried.wait, 60)
             assert not done.is_set()
             other.execute("COMMIT")
-    finally:
-        other.close()
     assert await SqliteTraceStore(db).load("t") == WHOLE
-    fresh = sqlite3.connect(db)
-    try:
-        assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    finally:
-        fresh.close()
+    assert journal_mode(db) == "wal"
 
 
 async def test_a_missing_folder_is_a_trace_store_error_naming_it(tmp_path: Path) -> None:
