@@ -81,7 +81,9 @@ def loads_bounded(text: str | bytes | bytearray, max_depth: int = MAX_JSON_DEPTH
         value = json.loads(text)
     except RecursionError:
         raise JSONDepthError(f"the JSON nests deeper than {max_depth} levels") from None
-    if isinstance(value, (dict, list)) and json_depth_exceeds(value, max_depth):
+    # Nesting deeper than max_depth takes at least 2 * (max_depth + 1) bracket characters,
+    # so short documents (every stream chunk, most tool arguments) skip the walk.
+    if len(text) > 2 * max_depth and isinstance(value, (dict, list)) and json_depth_exceeds(value, max_depth):
         raise JSONDepthError(f"the JSON nests deeper than {max_depth} levels")
     return value
 
