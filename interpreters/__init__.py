@@ -14,11 +14,18 @@ asyncio.
 """
 
 from ._dispatch import by_type as by_type
+from ._durable import Reconciler as Reconciler
+from ._durable import resume as resume
 from ._event_sink import EventSink as EventSink
 from ._event_sink import discard_attempt as discard_attempt
 from ._event_sink import event_sink as event_sink
 from ._event_sink import observe_deltas as observe_deltas
 from ._group import group_interpreter as group_interpreter
+from ._mcp import MCPSession as MCPSession
+from ._mcp import MCPSessionClosed as MCPSessionClosed
+from ._mcp import MCPToolError as MCPToolError
+from ._mcp import mcp_http as mcp_http
+from ._mcp import mcp_stdio as mcp_stdio
 from ._openai import openai as openai
 from ._perform import perform as perform
 from ._perform import perform_parallel as perform_parallel
@@ -46,6 +53,10 @@ __all__ = [
     "EventSink",
     "Interpreter",
     "Layer",
+    "MCPSession",
+    "MCPSessionClosed",
+    "MCPToolError",
+    "Reconciler",
     "Reply",
     "RunStream",
     "agent_interpreter",
@@ -57,12 +68,15 @@ __all__ = [
     "group_interpreter",
     "identity",
     "local_tools",
+    "mcp_http",
+    "mcp_stdio",
     "observe_deltas",
     "openai",
     "perform",
     "perform_parallel",
     "replay",
     "replay_run",
+    "resume",
     "run",
     "run_session",
     "sequence",

@@ -19,13 +19,13 @@ import base64
 import contextlib
 import os
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import TypeVar, cast, final
 
 import anyio
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
+from httpx_sse import ServerSentEvent, SSEError
 
 from tower_llm_fx import (
     ConfigurationError,
@@ -43,8 +43,9 @@ from tower_llm_fx import (
 from tower_llm_fx.openai import OpenAIStream, from_openai_error, from_openai_response, to_openai_request
 
 from ._event_sink import event_sink
+from ._sse import strict_sse
 
-__all__ = ["DEFAULT_TIMEOUT", "openai"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "openai"]
 
 R = TypeVar("R")
 
@@ -52,6 +53,111 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """10 minutes for a reply (long generations are slow), 5 seconds to connect."""
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=30.0)
+"""Up to 256 requests in flight on as many kept-alive connections; more calls wait their turn.
+
+Agent workloads hold a connection for the whole reply (seconds, for a model), so
+connections, not CPU, bound how many calls run at once; every connection is
+kept alive (closing idle ones beyond a smaller keep-alive limit only makes the
+next call reconnect). 256 stays well below a server's listen backlog.
+"""
+
+_SHARD = 8  # connections per httpcore pool inside _ScalingTransport
+_CONNECT_RETRIES = (
+    2  # a failed connection attempt is tried again at once, then after 0.5 s (nothing was sent yet)
+)
+
+
+@final
+class _Release(httpx.AsyncByteStream):
+    """A response body that gives its transport slot back when it is closed."""
+
+    __slots__ = ("_release", "_stream")
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()  # no generator of ours in the chain (see _abandon)
+
+    async def aclose(self) -> None:
+        release, self._release = self._release, None
+        try:
+            await self._stream.aclose()
+        finally:
+            if release is not None:
+                release()
+
+
+@final
+class _ScalingTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport, made to scale with the number of calls in flight.
+
+    httpcore's pool does work proportional to (queued requests x connections)
+    on every request and every response, so a single pool with hundreds of calls
+    in flight spends more CPU per call the more calls there are. This transport
+    keeps that work small and flat: it queues calls itself, first come first
+    served, when ``max_connections`` are in flight (so the pools never queue and
+    the server's listen backlog is never overrun), and spreads the calls over
+    small httpcore pools of ``_SHARD`` connections each, filling them in order
+    (so a lone caller reuses one connection). Connection attempts that fail are
+    retried by httpcore (``retries``): nothing was sent yet.
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        total = limits.max_connections
+        assert total is not None  # openai() checked it is a positive int
+        keepalive = total if limits.max_keepalive_connections is None else limits.max_keepalive_connections
+        count = -(-total // _SHARD)
+        ssl_context = httpx.create_ssl_context()  # one for all the pools (each would load the CA file)
+        self._shards = [
+            httpx.AsyncHTTPTransport(
+                verify=ssl_context,
+                limits=httpx.Limits(
+                    max_connections=_SHARD,
+                    max_keepalive_connections=min(_SHARD, -(-keepalive // count)),
+                    keepalive_expiry=limits.keepalive_expiry,
+                ),
+                retries=_CONNECT_RETRIES,
+            )
+            for _ in range(count)
+        ]
+        self._busy = [0] * count
+        self._slots = anyio.Semaphore(total)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self._slots.acquire()
+        busy = self._busy
+        shard = next(i for i, n in enumerate(busy) if n < _SHARD)  # at most `total` in flight
+        busy[shard] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                busy[shard] -= 1
+                self._slots.release()
+
+        try:
+            response = await self._shards[shard].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_Release(response.stream, release),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        for shard in self._shards:
+            await shard.aclose()
+
 
 _SENSITIVE = ("key", "auth", "token", "secret")
 
@@ -175,12 +281,15 @@ class _OpenAI:
             self._request_params = self._query or None
             self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
         else:
+            transport = self._transport
+            if transport is None and self._limits.max_connections is not None:
+                transport = _ScalingTransport(self._limits)
             self._client = httpx.AsyncClient(
                 base_url=self._base_url,
                 headers=self._headers,
                 params=self._query,
                 timeout=self._timeout,
-                transport=self._transport,
+                transport=transport,
                 limits=self._limits,
             )
             self._owned = True
@@ -228,17 +337,36 @@ class _OpenAI:
 
     async def _plain(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
         body = to_openai_request(call)
+        request = client.build_request(
+            "POST", self._url(), json=body, headers=self._request_headers, params=self._request_params
+        )
         try:
-            response = await client.post(
-                self._url(), json=body, headers=self._request_headers, params=self._request_params
-            )
+            # What client.post does, in two steps: a body that breaks off after the
+            # headers came is a cut reply (retried like a cut stream), not a connect failure.
+            response = await client.send(request, stream=True)
+            try:
+                content = await response.aread()
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                await response.aclose()
+                if not 200 <= response.status_code < 300:
+                    raise self._status_error(response, call, b"") from exc
+                announced = response.headers.get("content-length")
+                of = f" of the {announced} its Content-Length announced" if announced else ""
+                raise StreamInterrupted(
+                    f"the reply body was cut after {response.num_bytes_downloaded} bytes{of} "
+                    f"({type(exc).__name__}: {exc}); the model call failed and may be retried",
+                    retryable=True,
+                ) from exc
+            except BaseException:
+                await response.aclose()
+                raise
         except httpx.TimeoutException as exc:
             raise _timeout_error(exc, self._timeout, self._base_url, False) from exc
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
         if not 200 <= response.status_code < 300:
             raise self._status_error(response, call)
-        return from_openai_response(response.content)
+        return from_openai_response(content)
 
     async def _streamed(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
         sink = event_sink()
@@ -250,10 +378,18 @@ class _OpenAI:
                 "POST", self._url(), json=body, headers=self._stream_headers, params=self._request_params
             ) as response:
                 if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._status_error(response, call)
+                    try:
+                        content = await response.aread()
+                    except (httpx.RemoteProtocolError, httpx.ReadError):
+                        content = b""  # the status says what failed; the cut body adds nothing
+                    raise self._status_error(response, call, content)
+                if "json" in response.headers.get("content-type", ""):
+                    # A JSON error object instead of a stream is the error it would be in one
+                    # (a completion instead is still "not a stream", below).
+                    from_openai_response(await response.aread())
                 started = True
-                sse_events = EventSource(response).aiter_sse()
+                # Strict UTF-8: a bad byte is MalformedResponse, never U+FFFD in the arguments.
+                sse_events = strict_sse(response)
                 finished = False
                 try:
                     # Read to the end even after [DONE], so the connection goes back to the pool.
@@ -286,11 +422,13 @@ class _OpenAI:
             raise self._connection_error(exc) from exc
         return decoder.reply()
 
-    def _status_error(self, response: httpx.Response, call: ModelCall) -> Exception:
+    def _status_error(
+        self, response: httpx.Response, call: ModelCall, content: bytes | None = None
+    ) -> Exception:
         return from_openai_error(
             response.status_code,
             response.headers,
-            response.content,
+            response.content if content is None else content,
             model=call.model,
             base_url=self._base_url,
             now=time.time(),
@@ -346,8 +484,13 @@ def openai(
         stream: ``None`` (default) streams exactly when ``stream`` is
             listening; ``True`` always streams, ``False`` never does. Either
             way the interpreter returns the same whole ``ModelReply``.
-        limits: the connection pool's ``httpx.Limits``.
-        transport: an ``httpx`` transport to send requests through.
+        limits: the connection pool's ``httpx.Limits``; default `DEFAULT_LIMITS`
+            (256 calls in flight, each on a kept-alive connection; more wait
+            their turn, first come first served). ``max_connections=None``
+            lifts the limit and uses httpx's plain transport.
+        transport: an ``httpx`` transport to send requests through (instead
+            of ours, which keeps the cost per call flat however many calls
+            are in flight and retries failed connection attempts).
         http_client: a client of your own to use (and not close) instead.
 
     Raises:
@@ -384,6 +527,12 @@ def openai(
             "no API key for api.openai.com: pass openai(api_key=...) or set OPENAI_API_KEY; "
             "for a local OpenAI-compatible server pass base_url='http://127.0.0.1:<port>/v1'"
         )
+    if limits is not None and not isinstance(limits, httpx.Limits):
+        raise ConfigurationError(f"limits must be an httpx.Limits, got {limits!r}")
+    if limits is not None and limits.max_connections is not None and limits.max_connections < 1:
+        raise ConfigurationError(
+            f"limits.max_connections must be at least 1 (or None for no limit), got {limits.max_connections}"
+        )
     if stream is not None and not isinstance(stream, bool):
         raise ConfigurationError(f"stream must be True, False or None (automatic), got {stream!r}")
     all_headers: dict[str, str] = {
@@ -415,8 +564,6 @@ def openai(
         timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
         stream=stream,
         transport=transport,
-        limits=limits
-        if limits is not None
-        else httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=limits if limits is not None else DEFAULT_LIMITS,
         http_client=http_client,
     )

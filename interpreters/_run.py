@@ -10,7 +10,7 @@ through `perform`, call by call, so layers only ever see ``ToolCall``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar, cast
 
 from tower_llm_fx import (
@@ -26,9 +26,11 @@ from tower_llm_fx import (
 from tower_llm_fx.testing import check_step_output
 
 from ._dispatch import by_type
+from ._durable import Reconciler, run_durable
 from ._perform import perform_parallel
 from ._tools import local_tools
 from ._types import Interpreter
+from .stores._journal import JournalStore
 
 __all__ = ["agent_interpreter", "drive", "run"]
 
@@ -93,13 +95,30 @@ def check_program(program: object, where: str) -> None:
         )
 
 
-async def run(program: Program[S], interpreter: Interpreter, input: object) -> S:
+async def run(
+    program: Program[S],
+    interpreter: Interpreter,
+    input: object,
+    *,
+    journal: JournalStore | None = None,
+    run_id: str | None = None,
+    reconcile: Reconciler | None = None,
+    idempotent: Collection[str] = (),
+) -> S:
     """Run ``program`` on ``input`` until its step says ``Done``; return the final state.
 
     ``program`` is an `Agent` (returns a `RunState`), a ``group.Group``
     (returns a ``GroupState``), a ``sessions.with_session(...)`` (returns a
     ``SessionState``) or any `Program`. ``input`` is what ``program.start``
     takes: the user's text, a list of messages, or a state to resume.
+
+    With ``journal`` (a ``MemoryJournal`` or ``open_sqlite_journal(...)``) and
+    ``run_id`` the run is *durable*: every effect is journalled before and
+    after it is performed, and running the same ``run_id`` again resumes it
+    (see `resume`, docs/durable.md): completed effects are replayed, tools
+    not declared idempotent are never run twice (``reconcile`` decides, or the
+    model reads an ``outcome_unknown`` result), and ``idempotent`` adds tool
+    names to those the program's agents declare.
 
     Raises:
         StepError: the step returned something that is not an effect.
@@ -114,6 +133,18 @@ async def run(program: Program[S], interpreter: Interpreter, input: object) -> S
     ('Hello!', 'no_tool_calls')
     """
     check_program(program, "run")
+    if journal is not None or run_id is not None:
+        if journal is None or run_id is None:
+            raise TypeError("a durable run needs both journal= and run_id= (or neither, for a plain run)")
+        return await run_durable(
+            program,
+            interpreter,
+            input,
+            journal=journal,
+            run_id=run_id,
+            reconcile=reconcile,
+            idempotent=idempotent,
+        )
     state, done = await drive(program, interpreter, program.start(input))
     return program.finish(state, done)
 

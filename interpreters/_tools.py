@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import json
 from collections.abc import Callable, Iterable
@@ -32,9 +33,12 @@ from tower_llm_fx import (
     ToolCall,
     ToolErrorKind,
     ToolResult,
+    ToolSpec,
     UnhandledEffect,
 )
 from tower_llm_fx.serde import MAX_JSON_DEPTH, JSONDepthError, loads_bounded
+
+from ._tool_context import context_for
 
 __all__ = ["local_tools", "serialise_output"]
 
@@ -189,6 +193,8 @@ class _LocalTools:
         tool = entry.tool
         try:
             kwargs = tool.bind(arguments)
+            if tool.context is not None:  # the tool asked for its ToolContext (idempotency key, ...)
+                kwargs[tool.context] = context_for(call)
             if entry.is_async:
                 output = await tool.fn(**kwargs)
             elif self.run_sync_in_thread:
@@ -248,14 +254,30 @@ def local_tools(tools: Iterable[Tool], *, run_sync_in_thread: bool = False) -> _
             raise TypeError(f"local_tools() item {i} is {t!r}, not a Tool; decorate the function with @tool")
         if t.name in entries:
             raise ValueError(f"two tools are named {t.name!r}; tool names must be unique")
-        schema = t.spec.schema()
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        try:
-            cls.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise ValueError(f"tool {t.name!r} has an invalid JSON schema: {exc.message}") from None
+        validator, fast = _validator(t.spec)
         fn = t.fn
         # Only an optimisation: a sync-looking function returning an awaitable is awaited too.
         is_async = inspect.iscoroutinefunction(fn)
-        entries[t.name] = _Entry(tool=t, validator=cls(schema), is_async=is_async, fast=_compile_fast(schema))
+        entries[t.name] = _Entry(tool=t, validator=validator, is_async=is_async, fast=fast)
     return _LocalTools(entries, run_sync_in_thread)
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(spec: ToolSpec) -> tuple[Validator, Callable[[dict[str, Any]], bool] | None]:
+    """The schema validator (and fast check) for ``spec``, built once per spec value.
+
+    ``check_schema`` costs about half a millisecond per tool; a ``ToolSpec`` is a
+    frozen, hashable value, so every ``local_tools`` (and ``agent_interpreter``)
+    built from the same specs shares one validator. jsonschema validators are
+    immutable and safe to share between tasks and threads.
+
+    Raises:
+        ValueError: the schema is not a valid JSON schema (not cached: raised again each time).
+    """
+    schema = spec.schema()
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ValueError(f"tool {spec.name!r} has an invalid JSON schema: {exc.message}") from None
+    return cls(schema), _compile_fast(schema)

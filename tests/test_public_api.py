@@ -78,6 +78,12 @@ PINNED: dict[str, tuple[str, ...]] = {
         "compact", "custom_compaction", "decode_record", "drop_oldest", "estimate_tokens", "fold_log",
         "plan_compaction", "summarise", "summary_message", "summary_request", "with_session",
     ),
+    "tower_llm_fx.durable": (
+        "CheckSaved", "Decision", "Entry", "Failure", "FailureKind", "Intent", "Key", "Outcome", "OutcomeHow",
+        "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "decide", "fold_journal",
+        "idempotency_key", "idempotent_tools", "journal_input", "journal_trace", "new_intent", "new_outcome",
+        "outcome_unknown", "reconcile_save",
+    ),
     "tower_llm_fx.resilience": (
         "ApprovalError", "Approve", "BreakerPolicy", "BreakerState", "BucketState", "Budget", "CircuitOpen",
         "DEFAULT_RETRY_STATUSES", "Decision", "NON_RETRYABLE_CODES", "Price", "RetryPolicy", "TokenBucket",
@@ -91,10 +97,10 @@ PINNED: dict[str, tuple[str, ...]] = {
         "tool_results", "tool_specs", "traces", "usages", "user_messages", "validation_policies",
     ),
     "interpreters": (
-        "EventSink", "Interpreter", "Layer", "Reply", "RunStream", "agent_interpreter", "by_type",
-        "discard_attempt", "event_sink", "fixed", "function", "group_interpreter", "identity", "local_tools",
-        "observe_deltas", "openai", "perform", "perform_parallel", "replay", "replay_run", "run",
-        "run_session", "sequence", "serialise_output", "stack", "stream", "tap",
+        "EventSink", "Interpreter", "Layer", "MCPSession", "MCPSessionClosed", "MCPToolError", "Reconciler",
+        "Reply", "RunStream", "agent_interpreter", "by_type", "discard_attempt", "event_sink", "fixed",
+        "function", "group_interpreter", "identity", "local_tools", "mcp_http", "mcp_stdio", "observe_deltas",
+        "openai", "perform", "perform_parallel", "replay", "replay_run", "resume", "run", "run_session", "sequence", "serialise_output", "stack", "stream", "tap",
     ),
     "interpreters.layers": (
         "Approver", "Chaos", "CircuitBreaker", "Fault", "FaultKind", "MetricRecord", "PendingApproval",
@@ -102,9 +108,9 @@ PINNED: dict[str, tuple[str, ...]] = {
         "metrics", "new_trace_id", "record", "retry", "timeout", "tracing", "validate", "with_store",
     ),
     "interpreters.stores": (
-        "DirectoryTraceStore", "MemoryStore", "MemoryTraceStore", "SessionInfo", "SessionStore",
-        "SqliteStore", "SqliteTraceStore", "TraceStore", "memory_store", "open_sqlite_store", "read_trace",
-        "save_trace", "write_trace",
+        "DirectoryTraceStore", "JournalStore", "MemoryJournal", "MemoryStore", "MemoryTraceStore",
+        "SessionInfo", "SessionStore", "SqliteJournal", "SqliteStore", "SqliteTraceStore", "TraceStore",
+        "memory_store", "open_sqlite_journal", "open_sqlite_store", "read_trace", "save_trace", "write_trace",
     ),
     "interpreters.cli": (
         "build_parser", "main",

@@ -20,6 +20,17 @@ from ._agent import DEFAULT_POLICY as DEFAULT_POLICY
 from ._agent import Agent as Agent
 from ._agent import AgentBuilder as AgentBuilder
 from ._agent import agent_step as agent_step
+from ._content import AudioPart as AudioPart
+from ._content import Content as Content
+from ._content import ContentPart as ContentPart
+from ._content import FilePart as FilePart
+from ._content import ImagePart as ImagePart
+from ._content import OtherPart as OtherPart
+from ._content import TextPart as TextPart
+from ._content import audio as audio
+from ._content import file as file
+from ._content import image as image
+from ._content import text_of as text_of
 from ._effects import Done as Done
 from ._effects import Effect as Effect
 from ._effects import JoinPolicy as JoinPolicy
@@ -51,6 +62,7 @@ from ._errors import UnhandledEffect as UnhandledEffect
 from ._errors import WrongResultType as WrongResultType
 from ._events import AttemptDiscarded as AttemptDiscarded
 from ._events import ModelReplied as ModelReplied
+from ._events import ReasoningDelta as ReasoningDelta
 from ._events import RefusalDelta as RefusalDelta
 from ._events import RunEvent as RunEvent
 from ._events import RunFinished as RunFinished
@@ -70,12 +82,15 @@ from ._items import items_are_canonical as items_are_canonical
 from ._items import items_to_messages as items_to_messages
 from ._items import messages_to_items as messages_to_items
 from ._messages import AssistantMessage as AssistantMessage
+from ._messages import DeveloperMessage as DeveloperMessage
 from ._messages import Message as Message
+from ._messages import Reasoning as Reasoning
 from ._messages import SystemMessage as SystemMessage
 from ._messages import ToolCallRequest as ToolCallRequest
 from ._messages import ToolMessage as ToolMessage
 from ._messages import UserMessage as UserMessage
 from ._messages import assistant as assistant
+from ._messages import developer as developer
 from ._messages import system as system
 from ._messages import user as user
 from ._policies import AnyOf as AnyOf
@@ -108,21 +123,27 @@ from ._tools import tool_typed as tool_typed
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_POLICY",
     "Agent",
     "AgentBuilder",
     "AnyOf",
     "AssistantMessage",
     "AttemptDiscarded",
+    "AudioPart",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
-    "DEFAULT_POLICY",
+    "Content",
+    "ContentPart",
     "DecodeError",
+    "DeveloperMessage",
     "Done",
     "Effect",
     "EffectTimeout",
+    "FilePart",
     "HandoffItem",
+    "ImagePart",
     "InterpreterError",
     "JoinPolicy",
     "LayerError",
@@ -134,6 +155,7 @@ __all__ = [
     "ModelReplied",
     "ModelReply",
     "NotFoundError",
+    "OtherPart",
     "Parallel",
     "Policy",
     "Program",
@@ -141,6 +163,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitError",
+    "Reasoning",
+    "ReasoningDelta",
     "RefusalDelta",
     "RunEvent",
     "RunFinished",
@@ -155,6 +179,7 @@ __all__ = [
     "StopReason",
     "StreamInterrupted",
     "SystemMessage",
+    "TextPart",
     "TokenDelta",
     "Tool",
     "ToolCall",
@@ -179,8 +204,12 @@ __all__ = [
     "agent_step",
     "any_of",
     "assistant",
+    "audio",
+    "developer",
+    "file",
     "finish",
     "from_json",
+    "image",
     "items_are_canonical",
     "items_to_messages",
     "max_steps",
@@ -189,6 +218,7 @@ __all__ = [
     "reply_events",
     "step_completed",
     "system",
+    "text_of",
     "to_json",
     "tool",
     "tool_typed",

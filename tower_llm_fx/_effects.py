@@ -20,6 +20,7 @@ from attrs import validators as v
 
 from ._json import canonical_json, canonical_json_or_none
 from ._messages import MESSAGE_TYPES, Message
+from ._repr import quiet_repr
 from ._results import ModelReply, ToolResult
 from ._tools import ToolSpec
 
@@ -94,7 +95,21 @@ def _specs(value: Sequence[ToolSpec]) -> tuple[ToolSpec, ...]:
     return tuple(value)
 
 
-_CHOICES = frozenset({"auto", "none", "required"})
+def _provider_tools(value: Sequence[object]) -> tuple[str, ...]:
+    if value == ():
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"provider_tools must be a sequence of JSON objects, got {type(value).__name__}")
+    out = []
+    for i, tool in enumerate(value):
+        text = canonical_json(tool)
+        if not text.startswith("{"):
+            raise ValueError(f"provider_tools[{i}] must be a JSON object with a 'type', got {text[:80]}")
+        out.append(text)
+    return tuple(out)
+
+
+_CHOICES = frozenset({"auto", "none", "required", "any"})
 
 
 def _tool_choice(value: str | Mapping[str, Any] | None) -> str | None:
@@ -102,7 +117,7 @@ def _tool_choice(value: str | Mapping[str, Any] | None) -> str | None:
         return value
     if isinstance(value, (Mapping, str)):
         return canonical_json(value)
-    raise TypeError(f"tool_choice must be 'auto', 'none', 'required' or an object, got {value!r}")
+    raise TypeError(f"tool_choice must be 'auto', 'none', 'required', 'any' or an object, got {value!r}")
 
 
 def _stop(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -158,6 +173,7 @@ class ModelParams:
 
 
 @final
+@quiet_repr("provider_tools")
 @attrs.frozen(kw_only=True)
 class ModelCall(Effect[ModelReply]):
     """Ask a chat model for its next message.
@@ -170,6 +186,9 @@ class ModelCall(Effect[ModelReply]):
     messages: tuple[Message, ...] = attrs.field(converter=_messages)
     tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_specs)
     params: ModelParams = attrs.field(factory=ModelParams, validator=v.instance_of(ModelParams))
+    #: Tools that are not functions (a provider's own, like OpenRouter's
+    #: ``{"type": "openrouter:web_search"}``), as canonical JSON text, sent after ``tools``.
+    provider_tools: tuple[str, ...] = attrs.field(default=(), converter=_provider_tools)
 
 
 @final

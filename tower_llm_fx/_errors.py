@@ -24,7 +24,7 @@ Hierarchy::
     │   ├── ServerError             5xx, or an error event in the middle of a stream (retryable)
     │   ├── ProviderTimeoutError    408, or a connect/read/write/pool timeout (retryable)
     │   ├── ProviderConnectionError could not connect, or the connection broke (retryable)
-    │   ├── StreamInterrupted       the event stream ended before ``[DONE]`` (retryable)
+    │   ├── StreamInterrupted       the stream ended before ``[DONE]``, or the body was cut (retryable)
     │   └── MalformedResponse       the body or a stream chunk is not what the API defines
     ├── UnknownAgent                a handoff or picker named an agent the group does not have
     ├── SequenceMismatch            run_sequence saw an effect it did not expect
@@ -91,7 +91,35 @@ class TowerLLMFXError(Exception):
 
     Every one pickles with its message and details (so it crosses a process
     pool or a task queue intact), whatever its ``__init__`` takes.
+
+    Every one's text is scrubbed of secrets when it is built: the arguments
+    (which ``str()``, ``repr()`` and pickling show) and ``message`` go through
+    ``_secrets.scrub_text``, so no API key, bearer token or URL password a
+    message quotes reaches a log, a span or a traceback.
+
+    >>> str(TowerLLMFXError("sent Authorization: Bearer sk-abc12345 to https://u:p@host"))
+    'sent Authorization: Bearer [REDACTED] to https://[REDACTED]@host'
     """
+
+    def __init__(self, *args: object) -> None:
+        # The one place every error's text passes (scrub_text is idempotent, so text a
+        # subclass scrubbed already comes out the same).
+        super().__init__(*(scrub_text(a) if isinstance(a, str) else a for a in args))
+
+    @property
+    def message(self) -> str:
+        """The message, for the errors that keep it as an attribute (scrubbed like the arguments)."""
+        try:
+            value: str = self.__dict__["message"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no 'message' attribute; use str(error)"
+            ) from None
+        return value
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self.__dict__["message"] = scrub_text(value) if isinstance(value, str) else value
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The default calls cls(*args), which fails for errors whose details are
@@ -149,14 +177,19 @@ class ProviderError(TowerLLMFXError):
 
     Attributes:
         status: HTTP status code, or ``None`` for transport failures.
-        code: the provider's machine-readable error code, if any.
+        code: the provider's machine-readable error code, if any: a string
+            (``"rate_limit_exceeded"``) or, as OpenRouter and vLLM send it, an
+            int (``429``).
         request_id: the provider's request id (quote it in support tickets).
         retry_after: seconds the server asked us to wait, if it said so.
         retryable: whether trying again may succeed (429, 5xx, timeouts).
         provider_message: the provider's own error message, verbatim but with
             anything that looks like an API key redacted (``None`` if it sent none).
+        details: the other fields of the provider's error object, as canonical
+            JSON text (OpenRouter's ``metadata`` with the upstream ``raw`` error,
+            Groq's ``failed_generation``), or ``None`` if it sent none.
 
-    The message and ``provider_message`` are scrubbed of secrets on
+    The message, ``provider_message`` and ``details`` are scrubbed of secrets on
     construction (API keys, bearer tokens, URL passwords: see ``_secrets``).
     """
 
@@ -165,11 +198,12 @@ class ProviderError(TowerLLMFXError):
         message: str,
         *,
         status: int | None = None,
-        code: str | None = None,
+        code: int | str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
         retryable: bool = False,
         provider_message: str | None = None,
+        details: str | None = None,
     ) -> None:
         # The one place every provider error's text passes: no secret a server
         # echoed back (or a base_url held) reaches str(), repr(), logs or spans.
@@ -182,6 +216,7 @@ class ProviderError(TowerLLMFXError):
         self.retry_after = retry_after
         self.retryable = retryable
         self.provider_message = scrub_text(provider_message) if provider_message is not None else None
+        self.details = scrub_text(details) if details is not None else None
 
 
 @final
@@ -246,7 +281,8 @@ class ProviderConnectionError(ProviderError, ConnectionError):
 
 @final
 class StreamInterrupted(ProviderError):
-    """A streamed reply ended before the ``data: [DONE]`` line: the reply is incomplete.
+    """The reply was cut short: a stream ended before the ``data: [DONE]`` line,
+    or a JSON body ended before its document did (a dropped connection, a proxy).
 
     The events already delivered were provisional; the model call failed as a
     whole and may be retried.

@@ -16,7 +16,7 @@ Order of the events of one run (``step`` is 1-based; one step is one model
 call plus the tool calls it asked for)::
 
     RunStarted
-    ( TokenDelta | RefusalDelta | ToolCallStarted | ToolCallArgumentsDelta )*   provisional
+    ( TokenDelta | ReasoningDelta | RefusalDelta | ToolCallStarted | ToolCallArgumentsDelta )*   provisional
     ModelReplied                                                            authoritative
     ToolCallFinished*                                                     in call order
     StepFinished                                          when the step is complete
@@ -46,6 +46,7 @@ from ._state import RunState
 __all__ = [
     "ModelReplied",
     "RefusalDelta",
+    "ReasoningDelta",
     "RunEvent",
     "RunFinished",
     "RunStarted",
@@ -110,6 +111,21 @@ class TokenDelta(RunEvent):
 @attrs.frozen(kw_only=True)
 class RefusalDelta(RunEvent):
     """A piece of the model's refusal text (provisional)."""
+
+    step: int = attrs.field(validator=_positive)
+    text: str = attrs.field(validator=_str)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ReasoningDelta(RunEvent):
+    """A piece of a reasoning model's thinking (``reasoning_content``, ``reasoning``,
+    Mistral's ``thinking`` parts), in arrival order (provisional). The reply's
+    message keeps the whole of it in ``reasoning`` (or its content parts).
+
+    >>> ReasoningDelta(step=1, text="Let me")
+    ReasoningDelta(step=1, text='Let me')
+    """
 
     step: int = attrs.field(validator=_positive)
     text: str = attrs.field(validator=_str)

@@ -15,7 +15,9 @@ import attrs
 from attrs import validators as v
 from returns.result import Failure, Result, Success
 
+from ._content import json_object_or_none
 from ._messages import AssistantMessage, ToolMessage
+from ._repr import quiet_repr
 from ._unchecked import unchecked_factory
 
 __all__ = [
@@ -31,30 +33,105 @@ __all__ = [
 _nonneg = [v.instance_of(int), v.ge(0)]
 
 
+_opt_nonneg = v.optional(_nonneg)
+
+
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Usage:
     """Token counts of one model call, or totals over a run.
 
+    ``prompt_tokens`` and ``completion_tokens`` are what the provider sent;
+    ``reported_total_tokens`` its ``total_tokens`` when it sent one (it can
+    exceed the sum, e.g. with thought tokens), which `total_tokens` prefers.
+    The details (``None`` when not reported) come from
+    ``prompt_tokens_details`` / ``completion_tokens_details``; any other usage
+    key the provider sent is kept in ``extra`` (canonical JSON, deep-merged
+    back on encode).
+
     >>> Usage(prompt_tokens=3, completion_tokens=2) + Usage(prompt_tokens=1)
     Usage(prompt_tokens=4, completion_tokens=2)
+    >>> Usage(prompt_tokens=3, completion_tokens=2, reported_total_tokens=9).total_tokens
+    9
     """
 
     prompt_tokens: int = attrs.field(default=0, validator=_nonneg)
     completion_tokens: int = attrs.field(default=0, validator=_nonneg)
+    reported_total_tokens: int | None = attrs.field(default=None, validator=_opt_nonneg)
+    cached_tokens: int | None = attrs.field(default=None, validator=_opt_nonneg)
+    reasoning_tokens: int | None = attrs.field(default=None, validator=_opt_nonneg)
+    prompt_audio_tokens: int | None = attrs.field(default=None, validator=_opt_nonneg)
+    completion_audio_tokens: int | None = attrs.field(default=None, validator=_opt_nonneg)
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
     @property
     def total_tokens(self) -> int:
-        """``prompt_tokens + completion_tokens``."""
-        return self.prompt_tokens + self.completion_tokens
+        """The provider's ``total_tokens`` if it sent one, else ``prompt_tokens + completion_tokens``."""
+        reported = self.reported_total_tokens
+        return self.prompt_tokens + self.completion_tokens if reported is None else reported
+
+    def __repr__(self) -> str:
+        shown = [f"prompt_tokens={self.prompt_tokens!r}", f"completion_tokens={self.completion_tokens!r}"]
+        for name in _DETAIL_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                shown.append(f"{name}={value!r}")
+        return f"Usage({', '.join(shown)})"
 
     def __add__(self, other: Usage) -> Usage:
-        if not other.prompt_tokens and not other.completion_tokens:
+        """Sum two usages: counts add (a detail only one side reported counts the
+        other as 0; ``None`` if neither did). ``extra`` is per call, not summed."""
+        if type(other) is not Usage:
+            return NotImplemented
+        if not other.prompt_tokens and not other.completion_tokens and other._plain:
             return self
-        # Sums of valid counts are valid: no need to run the validators again.
-        return _usage(
-            self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
+        if self._plain and other._plain:
+            # Sums of valid counts are valid: no need to run the validators again.
+            return _usage(
+                self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
+            )
+        total = (
+            None
+            if self.reported_total_tokens is None and other.reported_total_tokens is None
+            else self.total_tokens + other.total_tokens
         )
+        return _full_usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            total,
+            _add(self.cached_tokens, other.cached_tokens),
+            _add(self.reasoning_tokens, other.reasoning_tokens),
+            _add(self.prompt_audio_tokens, other.prompt_audio_tokens),
+            _add(self.completion_audio_tokens, other.completion_audio_tokens),
+            None,
+        )
+
+    @property
+    def _plain(self) -> bool:
+        return (
+            self.reported_total_tokens is None
+            and self.cached_tokens is None
+            and self.reasoning_tokens is None
+            and self.prompt_audio_tokens is None
+            and self.completion_audio_tokens is None
+            and self.extra is None
+        )
+
+
+_DETAIL_FIELDS = (
+    "reported_total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "prompt_audio_tokens",
+    "completion_audio_tokens",
+    "extra",
+)
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 def trusted_usage(prompt_tokens: int, completion_tokens: int) -> Usage:
@@ -64,6 +141,21 @@ def trusted_usage(prompt_tokens: int, completion_tokens: int) -> Usage:
 
 
 _usage: Callable[[int, int], Usage] = unchecked_factory(Usage, "prompt_tokens", "completion_tokens")
+trusted_full_usage: Callable[
+    [int, int, int | None, int | None, int | None, int | None, int | None, str | None], Usage
+] = unchecked_factory(
+    Usage,
+    "prompt_tokens",
+    "completion_tokens",
+    "reported_total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "prompt_audio_tokens",
+    "completion_audio_tokens",
+    "extra",
+)
+"""Every field of `Usage`, unchecked (the caller checked the counts; ``extra`` is canonical JSON or None)."""
+_full_usage = trusted_full_usage
 
 
 FinishReason: TypeAlias = str
@@ -71,11 +163,16 @@ FinishReason: TypeAlias = str
 
 
 @final
+@quiet_repr("extra", "choice_extra")
 @attrs.frozen(kw_only=True)
 class ModelReply:
     """The result of a ``ModelCall``: the assistant message plus metadata.
 
     ``model`` and ``id`` are what the provider reported, when it did.
+    ``extra`` keeps the other keys of the reply body (``system_fingerprint``,
+    ``created``, ``service_tier``, OpenRouter's ``provider``, ...) and
+    ``choice_extra`` those of its choice (``logprobs``, ``native_finish_reason``,
+    ...), as canonical JSON text, so nothing the server sent is lost.
     """
 
     message: AssistantMessage = attrs.field(validator=v.instance_of(AssistantMessage))
@@ -83,6 +180,8 @@ class ModelReply:
     finish_reason: FinishReason = attrs.field(default="stop", validator=v.instance_of(str))
     model: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
     id: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
+    choice_extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 ToolErrorKind: TypeAlias = Literal[
@@ -93,6 +192,7 @@ ToolErrorKind: TypeAlias = Literal[
     "cancelled",
     "timeout",
     "denied",
+    "outcome_unknown",  # a durable run lost the outcome of a non-idempotent tool in a crash
 ]
 
 TOOL_ERROR_KINDS: tuple[ToolErrorKind, ...] = get_args(ToolErrorKind)

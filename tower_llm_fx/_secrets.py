@@ -5,9 +5,10 @@ show or store by many routes: an error body a server (or a WAF in front of it)
 echoes back, a ``base_url`` with ``user:pass@`` in it, a tool's arguments, a
 request knob. Rather than redact at each route, every route calls `scrub_text`:
 
-* the error classes (``ProviderError`` and its subclasses) pass their message
-  and ``provider_message`` through it when constructed, so ``str()``, ``repr()``,
-  logs and span exception events never quote a secret;
+* every error class (``TowerLLMFXError.__init__``) passes its arguments and
+  ``message`` through it when constructed, as ``ProviderError`` does its
+  ``provider_message``, so ``str()``, ``repr()``, pickles, logs and span
+  exception events never quote a secret;
 * the tracing layer passes span status descriptions and exception events
   through it (for exceptions that are not ours);
 * the trace codec scrubs every line (``tower_llm_fx.trace.scrub_json`` builds on
@@ -15,8 +16,9 @@ request knob. Rather than redact at each route, every route calls `scrub_text`:
 
 What it masks: ``sk-`` / ``sk-proj-`` style keys (8 or more characters after
 ``sk-``), ``Bearer`` / ``Basic`` credentials, GitHub, Slack and AWS access key
-ids, the ``user:password@`` part of URLs, and, in JSON object text, values
-under credential-like keys (``api_key``, ``Authorization``, ``token``, …).
+ids, the ``user:password@`` part of URLs, and values under credential-like keys
+(``api_key``, ``Authorization``, ``token``, …): in JSON text, and in JSON or
+Python-dict pairs and URL query parameters quoted inside other text.
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ _SECRET_VALUE = re.compile(
 )
 
 
+# A credential-like key and its value inside free text that is not itself one JSON
+# document: JSON or Python-dict pairs (``'failed: {"token": "x"}'``, ``{'api_key': 'x'}``) and
+# URL query parameters (``?api_key=x``). `_sub_pair` keeps the pair when the key is harmless.
+_PAIR = re.compile(
+    r"""(?P<q>["'])(?P<key>[A-Za-z0-9_-]{1,64})(?P=q)(?P<sep>\s*:\s*)"""
+    r"""(?P<val>"(?:[^"\\]|\\.)*(?:"|$)|'(?:[^'\\]|\\.)*(?:'|$)|[^\s,{}\[\]"']+)"""
+    r"|(?P<qsep>[?&;])(?P<qkey>[A-Za-z0-9_.-]{1,64})=(?P<qval>[^&#\s\"'<>]+)"
+)
+
+
 def sensitive_key(key: str) -> bool:
     """Whether a value under ``key`` (a JSON key, header or field name) is a credential.
 
@@ -84,6 +96,17 @@ def _sub(match: re.Match[str]) -> str:
     return (match.group("scheme") or "") + REDACTED
 
 
+def _sub_pair(match: re.Match[str]) -> str:
+    if match.group("qsep"):
+        if not sensitive_key(match.group("qkey")):
+            return match.group(0)
+        return f"{match.group('qsep')}{match.group('qkey')}={REDACTED}"
+    if not sensitive_key(match.group("key")):
+        return match.group(0)
+    q = match.group("q")
+    return f"{q}{match.group('key')}{q}{match.group('sep')}{q}{REDACTED}{q}"
+
+
 def scrub_text(text: str) -> str:
     """Replace API keys, bearer tokens and URL passwords inside ``text`` with ``[REDACTED]``.
 
@@ -96,21 +119,32 @@ def scrub_text(text: str) -> str:
     'at https://[REDACTED]@example.com/v1'
     >>> scrub_text('{"headers": {"Authorization": "token 123"}, "q": 1}')
     '{"headers":{"Authorization":"[REDACTED]"},"q":1}'
+    >>> scrub_text('refused {"token": "t0ps3cret", "max_tokens": 5} at /v1?api_key=k3y&n=1')
+    'refused {"token": "[REDACTED]", "max_tokens": 5} at /v1?api_key=[REDACTED]&n=1'
+
+    Idempotent: scrubbing scrubbed text changes nothing.
     """
     out = _SECRET_VALUE.sub(_sub, text) if _SECRET_VALUE.search(text) else text
-    if out[:1] in ("{", "[") and _KEY_HINT.search(out):
+    if not _KEY_HINT.search(out):
+        return out
+    if out[:1] in ("{", "["):
         try:
             doc = loads_bounded(out)
         except (ValueError, RecursionError):
+            pass  # not one JSON document: scrub the pairs it quotes, below
+        else:
+            cleaned = scrub_keys(doc)
+            if cleaned != doc:
+                return json.dumps(cleaned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             return out
-        cleaned = scrub_keys(doc)
-        if cleaned != doc:
-            return json.dumps(cleaned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return out
+    return _PAIR.sub(_sub_pair, out)
 
 
 def scrub_keys(doc: Any) -> Any:
-    """``doc`` (parsed JSON) with every scalar under a `sensitive_key` replaced by ``[REDACTED]``."""
+    """``doc`` (parsed JSON) with every scalar under a `sensitive_key` replaced by ``[REDACTED]``,
+    and the secrets inside its strings masked (JSON escapes can hide them from the text)."""
+    if isinstance(doc, str):
+        return _SECRET_VALUE.sub(_sub, doc) if _SECRET_VALUE.search(doc) else doc
     if isinstance(doc, dict):
         return {
             k: (REDACTED if sensitive_key(k) and not isinstance(val, (dict, list)) else scrub_keys(val))

@@ -17,18 +17,30 @@ Theory of operation:
   wrote, ``_wire.V1_TAGS``): data written by v1 still loads, as the same values.
 * So for any value ``v`` the codec knows: ``codec.decode(codec.encode(v)) == v``,
   the property traces, sessions and resume-after-crash rely on.
+* Decoding has one meaning and two speeds. Each attrs class gets a decoder
+  compiled from its own ``attrs.fields`` the first time it is decoded (so a
+  field added to a class is decoded with no change here): it checks the keys,
+  decodes nested values, runs every converter, default and validator the way
+  ``cls(**fields)`` would (``instance_of`` checks inline, any other validator
+  called as attrs calls it) and fills the slots. Whenever it meets anything
+  unusual (a missing or unknown key, an invalid value, a class with its own
+  ``__init__``), it gives up and the careful decoder decodes the *whole* value
+  again, building ``cls(**fields)`` and naming the path of any error. So the
+  fast decoder only ever returns what the careful one would.
 """
 
 from __future__ import annotations
 
 import enum
 import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeAlias, final
 
 import attrs
 
 from ._errors import ConfigurationError, TowerLLMFXError
+from ._unchecked import _has_hash_cache as has_hash_cache
+from ._unchecked import _setter as slot_setter
 from ._wire import V1_TAGS, WIRE_NAME, WIRE_NAMES
 
 __all__ = ["Codec", "DEFAULT", "DecodeError", "Target", "from_json", "to_json"]
@@ -103,7 +115,7 @@ class Codec:
     ...     id: int
     >>> codec = DEFAULT.with_types({"acme.ticket": Ticket})
     >>> codec.encode((Ticket(id=7), fx.user("hi")))
-    [{'type': 'acme.ticket', 'id': 7}, {'type': 'message.user', 'content': 'hi', 'name': None}]
+    [{'type': 'acme.ticket', 'id': 7}, {'type': 'message.user', 'content': 'hi', 'name': None, 'extra': None}]
     >>> codec.decode(codec.encode(Ticket(id=7)))
     Ticket(id=7)
     """
@@ -116,6 +128,7 @@ class Codec:
     _by_path: dict[str, str] = attrs.field(init=False, eq=False)
     _classes: dict[str, type[Any]] = attrs.field(init=False, eq=False)
     _names: dict[type[Any], str] = attrs.field(init=False, eq=False)
+    _fast: Callable[[Any], Any] = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         targets: dict[str, Target] = {}
@@ -152,6 +165,7 @@ class Codec:
         set_(self, "_by_path", by_path)
         set_(self, "_classes", {})
         set_(self, "_names", names)
+        set_(self, "_fast", _fast_decoder(self))
 
     def __repr__(self) -> str:
         return f"Codec(<{len(self._targets)} types, {len(self._v1_names)} v1 tags>)"
@@ -176,6 +190,10 @@ class Codec:
                 value, or data nested too deep to decode; the message names the
                 path (``path`` is the root's name).
         """
+        try:
+            return self._fast(data)
+        except Exception:  # anything unusual: the careful decoder decides (and explains)
+            pass
         try:
             return _decode(self, data, path)
         except RecursionError:
@@ -300,6 +318,244 @@ def _import(name: str, path: str) -> type[Any]:
     return obj  # type: ignore[no-any-return]
 
 
+# -- the compiled decoders ------------------------------------------------------------
+#
+# Why compiled: a long session or trace decodes hundreds of thousands of values, and
+# ``cls(**fields)`` behind a generic loop costs several microseconds each. The decoder
+# generated for a class does what attrs' ``__init__`` does, field by field, with the
+# field names and defaults baked in; the common case (every field present, as
+# ``encode`` writes them) takes one length check and no per-field bookkeeping. The
+# empty tuple is a singleton in CPython (``() is ()``), which the generated code uses.
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_MISSING: Final = object()
+
+
+class _Slow(Exception):
+    """Not something the compiled decoders take: the careful decoder decides."""
+
+
+_Decoder: TypeAlias = Callable[[dict[str, Any], Callable[[Any], Any]], Any]
+_DECODERS: dict[type[Any], _Decoder] = {}  # per class (the same for every codec)
+
+
+def _fast_decoder(codec: Codec) -> Callable[[Any], Any]:
+    """The fast ``decode`` of ``codec``: JSON data → value, or an exception to give up."""
+    by_tag: dict[str, _Decoder] = {}  # wire name or v1 tag → the decoder of its class
+    class_of = codec.class_of
+    scalars = _SCALARS
+
+    def fast(data: Any) -> Any:
+        t = data.__class__
+        if t is dict:
+            decoder = by_tag.get(data.get("type"))
+            if decoder is None:
+                tag = data.get("type")
+                if tag.__class__ is not str:
+                    raise _Slow
+                cls = class_of(tag)  # KeyError / ImportError: the careful decoder explains
+                decoder = _DECODERS.get(cls)
+                if decoder is None:
+                    decoder = _DECODERS[cls] = _compile_decoder(cls)
+                by_tag[tag] = decoder
+            return decoder(data, fast)
+        if t is list:
+            return tuple([v if v.__class__ in scalars else fast(v) for v in data])
+        if t in scalars:
+            return data
+        raise _Slow
+
+    return fast
+
+
+def _decode_enum(cls: type[enum.Enum]) -> _Decoder:
+    def decode(data: dict[str, Any], _fast: Callable[[Any], Any]) -> Any:
+        return cls(data.get("value"))
+
+    return decode
+
+
+def _by_init(cls: type[Any]) -> _Decoder:
+    """For classes the compiled path cannot mirror exactly: check the keys, then ``cls(**fields)``."""
+    known = frozenset(f.alias or f.name for f in attrs.fields(cls) if f.init) | {"type"}
+
+    def decode(data: dict[str, Any], fast: Callable[[Any], Any]) -> Any:
+        if not known.issuperset(data):
+            raise _Slow
+        return cls(**{k: v if v.__class__ in _SCALARS else fast(v) for k, v in data.items() if k != "type"})
+
+    return decode
+
+
+def _inline_checks(validator: Any, name: str, ns: dict[str, Any], key: str) -> list[str] | None:
+    """Source lines checking ``name`` as ``validator`` would (raising ``_Slow``) if it is an
+    ``instance_of``, ``optional`` or ``and_`` of those; ``None`` if it must be called."""
+    kind = type(validator).__name__
+    if kind == "_InstanceOfValidator":
+        ns[key] = validator.type
+        return [f"if not isinstance({name}, {key}): raise _Slow"]
+    if kind == "_AndValidator":
+        lines: list[str] = []
+        for i, inner in enumerate(validator._validators):
+            more = _inline_checks(inner, name, ns, f"{key}_{i}")
+            if more is None:
+                return None
+            lines += more
+        return lines
+    if kind == "_OptionalValidator":
+        inner_lines = _inline_checks(validator.validator, name, ns, f"{key}_o")
+        if inner_lines is None:
+            return None
+        return [f"if {name} is not None:", *(f"    {line}" for line in inner_lines)]
+    return None
+
+
+_JSON_SCALAR_TYPES: Final = (str, int, float, bool)
+
+
+def _requires_scalar(validator: Any) -> bool:
+    """Whether ``validator`` refuses every value but a JSON scalar (so nested data needs no decoding)."""
+    kind = type(validator).__name__
+    if kind == "_InstanceOfValidator":
+        types = validator.type if isinstance(validator.type, tuple) else (validator.type,)
+        return all(isinstance(t, type) and issubclass(t, _JSON_SCALAR_TYPES) for t in types)
+    if kind == "_AndValidator":
+        return any(_requires_scalar(inner) for inner in validator._validators)
+    if kind == "_OptionalValidator":
+        return _requires_scalar(validator.validator)
+    return False
+
+
+def _constant_results(converter: Callable[[Any], Any]) -> dict[Any, Any]:
+    """``converter``'s results for ``None`` and ``()`` (the values of most optional
+    fields), where they are immutable scalars or ``()``, worked out once.
+
+    Converters are functions of their value, so calling one again on ``None`` or
+    ``()`` gives the same result; skipping the call saves a function call per field.
+    """
+    out: dict[Any, Any] = {}
+    for value in (None, ()):
+        try:
+            result = converter(value)
+        except Exception:
+            continue
+        if result.__class__ in _SCALARS or result == ():
+            out[value] = result
+    return out
+
+
+def _compile_decoder(cls: type[Any]) -> _Decoder:
+    """A decoder for ``cls``, generated from its attrs fields (see the module docstring)."""
+    if issubclass(cls, enum.Enum):
+        return _decode_enum(cls)
+    fields = attrs.fields(cls)
+    init_code = getattr(cls.__init__, "__code__", None)
+    generated = init_code is not None and init_code.co_filename.startswith("<attrs generated")
+    if not generated or hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return _by_init(cls)
+    ns: dict[str, Any] = {
+        "_Slow": _Slow,
+        "_MISSING": _MISSING,
+        "_SCALARS": _SCALARS,
+        "_EMPTY": (),
+        "_new": object.__new__,
+    }
+    ns["_cls"] = cls
+    keys: list[str] = ["type"]
+    exact: list[str] = []  # every key present: the common case
+    general = ["n = 1"]  # some missing (they take their defaults), or unknown ones
+    after: list[str] = []  # conversions
+    sets: list[str] = []
+    checks: list[str] = []
+    for i, f in enumerate(fields):
+        default = f.default
+        factory = default if isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
+        if factory is not None and factory.takes_self:
+            return _by_init(cls)
+        converter = f.converter
+        if isinstance(converter, attrs.Converter):
+            if converter.takes_self or converter.takes_field:  # type: ignore[attr-defined]
+                return _by_init(cls)
+            converter = converter.converter  # type: ignore[attr-defined]
+        ns[f"_set{i}"] = slot_setter(cls, f.name)
+        if factory is not None:
+            ns[f"_factory{i}"] = factory.factory
+            make_default = f"_factory{i}()"
+        else:
+            ns[f"_default{i}"] = default
+            make_default = f"_default{i}"
+        if not f.init:
+            if converter is not None or f.validator is not None:
+                return _by_init(cls)
+            if default is not attrs.NOTHING:
+                sets.append(f"_set{i}(o, {make_default})")
+            continue
+        value = f"v{i}"
+        key = f.alias or f.name
+        keys.append(key)
+        decode_nested = (
+            f"if {value}.__class__ not in _SCALARS: "
+            f"{value} = (tuple(map(fast, {value})) if {value} else ()) if {value}.__class__ is list else fast({value})"
+        )
+        if converter is None and _requires_scalar(f.validator):
+            decode_nested = "pass"  # a list or an object fails the check below, and the careful path explains
+        exact += [f"{value} = data[{key!r}]", decode_nested]
+        general += [
+            f"{value} = data.get({key!r}, _MISSING)",
+            f"if {value} is _MISSING:",
+            "    raise _Slow" if default is attrs.NOTHING else f"    {value} = {make_default}",
+            "else:",
+            "    n += 1",
+            f"    {decode_nested}",
+        ]
+        if converter is not None:
+            ns[f"_convert{i}"] = converter
+            constants = _constant_results(converter)
+            if None in constants and () in constants:
+                ns[f"_none{i}"], ns[f"_empty{i}"] = constants[None], constants[()]
+                after.append(
+                    f"{value} = _none{i} if {value} is None else _empty{i} if {value} is _EMPTY "
+                    f"else _convert{i}({value})"
+                )
+            elif None in constants:
+                ns[f"_none{i}"] = constants[None]
+                after.append(f"{value} = _none{i} if {value} is None else _convert{i}({value})")
+            elif () in constants:
+                ns[f"_empty{i}"] = constants[()]
+                after.append(f"{value} = _empty{i} if {value} is _EMPTY else _convert{i}({value})")
+            else:
+                after.append(f"{value} = _convert{i}({value})")
+        sets.append(f"_set{i}(o, {value})")
+        if f.validator is not None:
+            inline = _inline_checks(f.validator, value, ns, f"_type{i}")
+            if inline is None:
+                ns[f"_validate{i}"] = f.validator
+                ns[f"_field{i}"] = f
+                checks.append(f"_validate{i}(o, _field{i}, {value})")
+            else:
+                checks += inline
+    if has_hash_cache(cls):
+        ns["_hash_slot"] = slot_setter(cls, "_attrs_cached_hash")
+        sets.append("_hash_slot(o, None)")
+    body = [
+        # As many keys as fields (and "type"): if each field's key is there, no other is.
+        f"if len(data) == {len(keys)}:",
+        *(f"    {line}" for line in exact),
+        "else:",
+        *(f"    {line}" for line in general),
+        "    if n != len(data): raise _Slow",
+        *after,
+        "o = _new(_cls)",
+        *sets,
+        *checks,
+        "return o",
+    ]
+    source = "def decode(data, fast):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(source, f"<decoder {cls.__qualname__}>", "exec"), ns)
+    decoder: _Decoder = ns["decode"]
+    return decoder
+
+
 DEFAULT: Final = Codec(types=WIRE_NAMES, v1_tags=V1_TAGS)
 """The library's codec: every library value, by the wire names of ``_wire.WIRE_NAMES``."""
 
@@ -314,7 +570,7 @@ def to_json(value: Any, *, codec: Codec = DEFAULT) -> Any:
 
     >>> from tower_llm_fx import UserMessage
     >>> to_json(UserMessage(content="hi"))
-    {'type': 'message.user', 'content': 'hi', 'name': None}
+    {'type': 'message.user', 'content': 'hi', 'name': None, 'extra': None}
     """
     return codec.encode(value)
 

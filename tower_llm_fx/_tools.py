@@ -24,8 +24,11 @@ from typing import Any, Literal, TypeVar, cast, final, get_args, get_origin, ove
 import attrs
 from attrs import validators as v
 
+from ._content import json_object_or_none
+from ._context import ToolContext
 from ._errors import ConfigurationError, ToolSchemaError
 from ._json import canonical_json, loads_object
+from ._repr import quiet_repr
 
 __all__ = ["Tool", "ToolSpec", "tool", "tool_typed"]
 
@@ -51,6 +54,7 @@ def _schema_text(value: object) -> str:
 
 
 @final
+@quiet_repr("extra")
 @attrs.frozen(kw_only=True)
 class ToolSpec:
     """What the model is told about a tool: name, description, parameter schema.
@@ -69,6 +73,9 @@ class ToolSpec:
     description: str = attrs.field(default="", validator=v.instance_of(str))
     parameters: str = attrs.field(default='{"properties":{},"type":"object"}', converter=_schema_text)
     strict: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Wire keys the library does not name (``cache_control``, ...), as canonical
+    #: JSON text of an object, deep-merged into the wire tool on encode.
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
     def schema(self) -> dict[str, Any]:
         """Return a fresh dict of the parameter schema."""
@@ -84,12 +91,16 @@ class Tool:
     """A `ToolSpec` plus the function that implements it (sync or async).
 
     ``idempotent`` declares that calling the tool twice with the same arguments
-    is safe; retry layers only retry tool calls of idempotent tools.
+    is safe; retry layers only retry tool calls of idempotent tools, and a
+    resumed durable run performs again only those whose outcome it lost.
+    ``context`` names the function's `ToolContext` parameter, if it has one
+    (``@tool`` finds it; the model never sees it).
     """
 
     spec: ToolSpec = attrs.field(validator=v.instance_of(ToolSpec))
     fn: Callable[..., Any] = attrs.field(validator=v.is_callable(), eq=False)
     idempotent: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    context: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
     _converters: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, alias="converters")
 
     @property
@@ -322,7 +333,7 @@ def _structure(value: Any, hint: Any) -> Any:
 
 def _derive(
     fn: Callable[..., Any], name: str | None, description: str | None
-) -> tuple[ToolSpec, dict[str, Any]]:
+) -> tuple[ToolSpec, dict[str, Any], str | None]:
     tool_name = name or getattr(fn, "__name__", None)
     if not tool_name or tool_name == "<lambda>":
         raise ToolSchemaError("a lambda has no usable name; use @tool(name='...') on a def instead")
@@ -336,7 +347,11 @@ def _derive(
     required: list[str] = []
     converters: dict[str, Any] = {}
     defs: dict[str, Any] = {}
+    context: str | None = None
     for param in inspect.signature(fn).parameters.values():
+        if hints.get(param.name) is ToolContext:
+            context = param.name  # filled in by the shell, not described to the model
+            continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ToolSchemaError(
                 f"{where}: *args/**kwargs cannot be described to the model; name each argument"
@@ -373,7 +388,7 @@ def _derive(
         description=description if description is not None else doc_desc,
         parameters=parameters,
     )
-    return spec, converters
+    return spec, converters, context
 
 
 def _plain(value: Any) -> Any:
@@ -425,8 +440,8 @@ def tool(
             raise ToolSchemaError("@tool applied twice; remove one of the decorators")
         if not callable(f):
             raise ToolSchemaError(f"@tool expects a function, got {type(f).__name__}")
-        spec, converters = _derive(f, name, description)
-        return Tool(spec=spec, fn=f, idempotent=idempotent, converters=converters)
+        spec, converters, context = _derive(f, name, description)
+        return Tool(spec=spec, fn=f, idempotent=idempotent, context=context, converters=converters)
 
     if fn is not None:
         return wrap(fn)

@@ -37,6 +37,13 @@ WIRE_NAMES: Final = MappingProxyType(
         "message.assistant": "tower_llm_fx:AssistantMessage",
         "message.tool": "tower_llm_fx:ToolMessage",
         "message.tool_call": "tower_llm_fx:ToolCallRequest",
+        "message.developer": "tower_llm_fx:DeveloperMessage",
+        "message.reasoning": "tower_llm_fx:Reasoning",
+        "content.text": "tower_llm_fx:TextPart",
+        "content.image": "tower_llm_fx:ImagePart",
+        "content.audio": "tower_llm_fx:AudioPart",
+        "content.file": "tower_llm_fx:FilePart",
+        "content.other": "tower_llm_fx:OtherPart",
         "tool.spec": "tower_llm_fx:ToolSpec",
         # effects (_effects.py)
         "effect.model_call": "tower_llm_fx:ModelCall",
@@ -57,6 +64,7 @@ WIRE_NAMES: Final = MappingProxyType(
         "event.run_started": "tower_llm_fx:RunStarted",
         "event.token_delta": "tower_llm_fx:TokenDelta",
         "event.refusal_delta": "tower_llm_fx:RefusalDelta",
+        "event.reasoning_delta": "tower_llm_fx:ReasoningDelta",
         "event.tool_call_started": "tower_llm_fx:ToolCallStarted",
         "event.tool_call_arguments_delta": "tower_llm_fx:ToolCallArgumentsDelta",
         "event.model_replied": "tower_llm_fx:ModelReplied",
@@ -88,6 +96,11 @@ WIRE_NAMES: Final = MappingProxyType(
         "resilience.breaker_state": "tower_llm_fx.resilience:BreakerState",
         "resilience.price": "tower_llm_fx.resilience:Price",
         "resilience.bucket_state": "tower_llm_fx.resilience:BucketState",
+        # tower_llm_fx.durable (a durable run's journal)
+        "journal.begun": "tower_llm_fx.durable:RunBegun",
+        "journal.intent": "tower_llm_fx.durable:Intent",
+        "journal.outcome": "tower_llm_fx.durable:Outcome",
+        "journal.failure": "tower_llm_fx.durable:Failure",
         # tower_llm_fx.trace
         "trace.meta": "tower_llm_fx.trace:TraceMeta",
         "trace.exchange": "tower_llm_fx.trace:Exchange",

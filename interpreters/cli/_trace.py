@@ -8,11 +8,16 @@
 
 A TRACE is a ``.jsonl``/``.json`` trace file, a directory of them, or a SQLite
 trace store (``.db``, ``.sqlite``, ``.sqlite3``; ``file.db#id`` names one trace).
+A durable run's journal in a SQLite file (``open_sqlite_journal``) is a trace
+too: ``file.db#run_id`` shows, replays or counts its completed exchanges.
 ``--allow-truncated`` (all three) reads a trace whose writer crashed mid-line,
 without its torn last exchange. Progress bars go to stderr, results to stdout.
-Exit status: 0 when all is well, 1 when a trace diverged or could not be read
-(one ``UNREADABLE`` line each), 2 for a usage error (e.g. ``--prefix`` past a
-trace's end).
+Exit status: 0 when all is well; 1 when a trace diverged, could not be read
+(one ``UNREADABLE`` line each, on stdout) or its replay raised (``FAILED``);
+2 for a usage error (one ``tower-llm-fx COMMAND: error: ...`` line on stderr:
+a path that does not exist or is not a trace, ``--prefix`` past a trace's end,
+an ``--agent`` that cannot be imported). Names are printed on one line, with
+unprintable characters escaped; a SQLite file is only read, never written.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import importlib
 import inspect
 import json
 import os
+import sqlite3
 import stat
 import sys
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,9 +43,11 @@ from rich.table import Table
 from rich.text import Text
 
 import tower_llm_fx as fx
+import tower_llm_fx.durable
 import tower_llm_fx.trace
 from interpreters._replay import replay, replay_run
 from interpreters._types import Interpreter
+from interpreters.stores._journal_sqlite import journal_runs, read_journal
 from interpreters.stores._trace_sqlite import SqliteTraceStore
 from interpreters.stores._traces import read_trace
 from tower_llm_fx.trace import scrub_text
@@ -57,11 +66,18 @@ _UNREADABLE = (fx.trace.TraceDecodeError, fx.trace.TraceStoreError, fx.Configura
 """What reading a trace may raise; the commands report it (UNREADABLE, exit status 1)."""
 
 
+def _shown(text: str) -> str:
+    """``text`` as it is when printable, else its repr: one line, no control characters."""
+    return text if text.isprintable() else repr(text)
+
+
 def _diagnosis(exc: BaseException) -> str:
     """``exc``'s message in the command line's terms (its options rather than the library's arguments)."""
     if isinstance(exc, OSError) and exc.strerror:  # the name is printed already; it may be long
         return f"cannot read it: {exc.strerror}"
-    return str(exc).replace("allow_truncated=True", "--allow-truncated")
+    return " ".join(
+        _shown(line) for line in str(exc).replace("allow_truncated=True", "--allow-truncated").splitlines()
+    )
 
 
 def _count(text: str) -> int:
@@ -82,10 +98,11 @@ def _count(text: str) -> int:
 class _Source:
     """One trace to read: a file, or an id in a SQLite store."""
 
-    name: str
+    name: str = attrs.field(converter=_shown)  # printed: one line, no control characters
     path: Path
     trace_id: str | None = None
     error: Exception | None = None  # why it could not even be listed; loading raises it
+    journal: bool = False  # a durable run's journal (its completed exchanges are the trace)
 
     def load(self, allow_truncated: bool = False) -> fx.trace.Trace:
         if self.error is not None:
@@ -101,6 +118,10 @@ class _Source:
             return await trio.to_thread.run_sync(
                 lambda: read_trace(self.path, allow_truncated=allow_truncated)
             )
+        if self.journal:
+            run_id = self.trace_id
+            entries = await trio.to_thread.run_sync(lambda: read_journal(self.path, run_id))
+            return fx.durable.journal_trace(entries)
         return await SqliteTraceStore(self.path).load(self.trace_id, allow_truncated=allow_truncated)
 
 
@@ -112,31 +133,88 @@ def _sources(args: list[str]) -> list[_Source]:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            raise UsageError(f"{path_text}: no such file or directory") from None
+            raise UsageError(f"{_shown(path_text)}: no such file or directory") from None
+        except ValueError as exc:  # a NUL byte in the name
+            raise UsageError(f"{_shown(path_text)}: not a usable path ({exc})") from None
         except OSError as exc:  # a name too long, a folder we may not enter, ...
             found.append(_Source(arg, path, error=exc))
             continue
         if stat.S_ISDIR(mode):
-            files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _TRACE_SUFFIXES)
-            found.extend(_Source(str(p), p) for p in files)
-            dbs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _SQLITE_SUFFIXES)
-            for db in dbs:
+            try:
+                entries = sorted(p for p in path.iterdir() if p.is_file())
+            except OSError as exc:  # a folder we may not list
+                found.append(_Source(arg, path, error=exc))
+                continue
+            found.extend(_Source(str(p), p) for p in entries if p.suffix in _TRACE_SUFFIXES)
+            for db in (p for p in entries if p.suffix in _SQLITE_SUFFIXES):
                 found.extend(_sqlite_sources(db))
         elif path.suffix in _SQLITE_SUFFIXES and stat.S_ISREG(mode):
-            found.extend(_sqlite_sources(path) if not trace_id else [_Source(arg, path, trace_id)])
+            if trace_id and not _encodable(trace_id):
+                raise UsageError(f"{_shown(arg)}: the trace id is not valid text (a lone surrogate)")
+            if not trace_id:
+                found.extend(_sqlite_sources(path))
+            elif trace_id in (_journal_ids(path) or ()):
+                found.append(_Source(arg, path, trace_id, journal=True))
+            else:
+                found.append(_Source(arg, path, trace_id, error=_not_a_trace_store(path)))
         elif stat.S_ISREG(mode):
             found.append(_Source(str(path), path))
         else:
-            raise UsageError(f"{path_text}: no such file or directory")
+            raise UsageError(
+                f"{_shown(path_text)}: not a trace file, a directory of traces or a SQLite store"
+            )
     return found
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_a_trace_store(db: Path) -> fx.trace.TraceStoreError | None:
+    """Why ``db``, a SQLite database, holds no traces; checked read-only, so a stranger's database
+    is never written to (opening it as a store would add the store's tables)."""
+    uri = "file:" + urllib.parse.quote(str(db.resolve())) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            row = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tower_llm_fx_traces'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError):  # not a database, locked, ...: the store explains
+        return None
+    if row is not None:
+        return None
+    return fx.trace.TraceStoreError(
+        f"{db} is a SQLite database but not a tower_llm_fx trace store (it has no "
+        "tower_llm_fx_traces table); name a .jsonl trace or a store written by record(into=...)"
+    )
+
+
+def _journal_ids(db: Path) -> tuple[str, ...] | None:
+    """The durable runs journalled in ``db`` (read-only), or ``None``."""
+    try:
+        return journal_runs(db)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+
+
 def _sqlite_sources(db: Path) -> list[_Source]:
+    runs = _journal_ids(db)
+    journals = [_Source(f"{db}#{r}", db, r, journal=True) for r in runs or ()]
+    foreign = _not_a_trace_store(db)
+    if foreign is not None:
+        return journals or [_Source(str(db), db, error=foreign)]
     try:
         ids = trio.run(SqliteTraceStore(db).list)
     except fx.trace.TraceStoreError as exc:  # not a database, locked, ...
         return [_Source(str(db), db, error=exc)]
-    return [_Source(f"{db}#{i}", db, i) for i in ids]
+    return [_Source(f"{db}#{i}", db, i) for i in ids] + journals
 
 
 def _is_tty(stream: Any) -> bool:
@@ -175,13 +253,22 @@ def _load_target(spec: str) -> Any:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(
-            f"--agent {spec!r}: cannot import {module_name!r} ({exc}); run from the directory that "
-            "holds it, or add its directory to PYTHONPATH"
+            f"--agent {spec!r}: cannot import {module_name!r} ({_diagnosis(exc)}); run from the directory "
+            "that holds it, or add its directory to PYTHONPATH"
+        ) from None
+    except Exception as exc:  # a relative name (TypeError), or the module raised while importing
+        raise UsageError(
+            f"--agent {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {_diagnosis(exc)}"
         ) from None
     for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise UsageError(f"--agent {spec!r}: {module_name!r} has no attribute {attribute!r}")
-        target = getattr(target, part)
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise UsageError(f"--agent {spec!r}: {module_name!r} has no attribute {attribute!r}") from None
+        except Exception as exc:  # a property that raised
+            raise UsageError(
+                f"--agent {spec!r}: reading {part!r} raised {type(exc).__name__}: {_diagnosis(exc)}"
+            ) from None
     if isinstance(target, fx.Program) or inspect.iscoroutinefunction(target):
         return target
     raise UsageError(
@@ -211,7 +298,7 @@ def _replay(args: argparse.Namespace) -> int:
     target = _load_target(args.agent)
     sources = _sources(args.traces)
     if not sources:
-        raise UsageError(f"no traces in {' '.join(args.traces)}")
+        raise UsageError(f"no traces in {' '.join(map(_shown, args.traces))}")
     failures = 0
 
     async def main() -> None:
@@ -236,6 +323,12 @@ def _replay(args: argparse.Namespace) -> int:
                     failures += 1
                     out.print(Text.assemble(("UNREADABLE ", "bold red"), source.name))
                     out.print(Text(_indent(_diagnosis(exc))))
+                except UsageError:
+                    raise
+                except Exception as exc:  # the agent (or a function of yours) raised: report, go on
+                    failures += 1
+                    out.print(Text.assemble(("FAILED ", "bold red"), source.name))
+                    out.print(Text(_indent(f"the replay raised {type(exc).__name__}: {_diagnosis(exc)}")))
                 else:
                     n = len(trace.exchanges) if args.prefix is None else args.prefix
                     out.print(Text.assemble(("OK ", "bold green"), f"{source.name} ({n} exchanges)"))
@@ -262,7 +355,7 @@ def _message_lines(m: fx.Message) -> Iterator[Text]:
     style = _ROLE_STYLE.get(role, "")
     if isinstance(m, fx.AssistantMessage):
         if m.content is not None:
-            yield Text.assemble((f"{role}: ", style), scrub_text(m.content))
+            yield Text.assemble((f"{role}: ", style), scrub_text(fx.text_of(m.content)))
         for c in m.tool_calls:
             yield Text.assemble(
                 (f"{role} → ", style), (f"{c.name}", "bold"), scrub_text(f"({c.arguments})  [{c.id}]")
@@ -272,9 +365,11 @@ def _message_lines(m: fx.Message) -> Iterator[Text]:
         if m.content is None and not m.tool_calls and m.refusal is None:
             yield Text.assemble((f"{role}: ", style), ("(empty)", "dim"))
     elif isinstance(m, fx.ToolMessage):
-        yield Text.assemble((f"{role} ← ", style), scrub_text(m.content), (f"  [{m.tool_call_id}]", "dim"))
-    else:
-        yield Text.assemble((f"{role}: ", style), scrub_text(m.content))
+        yield Text.assemble(
+            (f"{role} ← ", style), scrub_text(fx.text_of(m.content)), (f"  [{m.tool_call_id}]", "dim")
+        )
+    else:  # content parts (images, files) show as their text parts
+        yield Text.assemble((f"{role}: ", style), scrub_text(fx.text_of(m.content)))
 
 
 def _result_lines(result: object) -> Iterator[Text]:
@@ -338,7 +433,10 @@ def _transcript(trace: fx.trace.Trace, full: bool) -> Iterator[Text]:
 def _show(args: argparse.Namespace) -> int:
     out = Console(highlight=False, soft_wrap=True, force_jupyter=False)
     status = 0
-    for source in _sources([args.trace]):
+    sources = _sources([args.trace])
+    if not sources:
+        raise UsageError(f"no traces in {_shown(args.trace)}")
+    for source in sources:
         try:
             trace = source.load(args.allow_truncated)
         except _UNREADABLE as exc:
@@ -377,7 +475,7 @@ def _stats(args: argparse.Namespace) -> int:
         data["unreadable"] = unreadable
         out.print_json(json.dumps(data))
         return 1 if unreadable else 0
-    table = Table(title=f"{total.traces} trace(s) in {' '.join(args.dir)}", show_header=False)
+    table = Table(title=f"{total.traces} trace(s) in {' '.join(map(_shown, args.dir))}", show_header=False)
     for label, value in (
         ("exchanges", total.exchanges),
         ("model calls", total.model_calls),

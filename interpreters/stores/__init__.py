@@ -16,6 +16,10 @@ your own) and read data written in format v1 as well as v2.
 
 from interpreters._publish import publish as _publish
 
+from ._journal import JournalStore as JournalStore
+from ._journal import MemoryJournal as MemoryJournal
+from ._journal_sqlite import SqliteJournal as SqliteJournal
+from ._journal_sqlite import open_sqlite_journal as open_sqlite_journal
 from ._sessions import MemoryStore as MemoryStore
 from ._sessions import SessionInfo as SessionInfo
 from ._sessions import SessionStore as SessionStore
@@ -32,14 +36,18 @@ from ._traces import write_trace as write_trace
 
 __all__ = [
     "DirectoryTraceStore",
+    "JournalStore",
+    "MemoryJournal",
     "MemoryStore",
     "MemoryTraceStore",
     "SessionInfo",
     "SessionStore",
+    "SqliteJournal",
     "SqliteStore",
     "SqliteTraceStore",
     "TraceStore",
     "memory_store",
+    "open_sqlite_journal",
     "open_sqlite_store",
     "read_trace",
     "save_trace",

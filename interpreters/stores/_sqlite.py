@@ -5,8 +5,11 @@ Design:
 * One dedicated ``sqlite3`` connection per store, used from worker threads
   (``anyio.to_thread.run_sync``) one call at a time under an ``anyio.Lock``, so
   the event loop never blocks on the disk and transactions never interleave.
-  A cancelled call still finishes its transaction in the thread: a save is
-  either wholly in the file or not at all.
+* Cancelling a call (a deadline, a closed nursery) interrupts it: the statement
+  running in the thread is stopped with ``Connection.interrupt()`` (SQLite rolls
+  its transaction back), a save not yet begun is not begun, and the caller gets
+  its cancellation as soon as the thread has let go of the connection. A save
+  is still either wholly in the file or not at all.
 * WAL journal, so readers never block the writer; several processes may share
   one file (writers take turns, waiting up to ``busy_timeout``).
 * A save is ``BEGIN IMMEDIATE``, a check that the session's last sequence number
@@ -16,6 +19,10 @@ Design:
 * Records are stored as the JSON text of a ``tower_llm_fx.serde.Codec``
   (``codec=``, default the library's): format v2, whose type tags are wire
   names. Rows written in format v1 (class-name tags) are read as they are.
+  Loading parses with ``orjson``. The few documents orjson would not read
+  exactly (integers beyond 64 bits, which it reads as floats; lone surrogates)
+  are written with a leading newline, which is still the same JSON and which
+  compact JSON never holds otherwise, and are parsed with ``json``.
 * ``schema_version`` records the migrations applied; opening a file runs the
   missing ones in one transaction and refuses a file from a newer version.
   Version 2 marks a file whose rows may hold format v2, so an older
@@ -29,13 +36,15 @@ import gc
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, final
+from typing import Any, Literal, TypeVar, cast, final, get_args
 
 import anyio
+import orjson
 
 from tower_llm_fx import Effect
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
@@ -117,9 +126,57 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[s
     return max(current, latest)
 
 
+_RECORD_TYPES = frozenset(get_args(Record))  # every message class, and Compaction
+
+
 def _encode(record: Record, codec: Codec) -> tuple[str, str]:
     kind = "compaction" if type(record) is Compaction else "message"
-    return kind, compact_json(codec.encode(record))
+    data = codec.encode(record)
+    text = compact_json(data)
+    try:
+        orjson.dumps(data)  # refuses exactly what orjson.loads would not read back exactly
+    except TypeError:
+        text = "\n" + text  # still the same JSON; tells _parse to use json
+    return kind, text
+
+
+class _Stopped(Exception):
+    """The caller was cancelled before the work began (never seen: the cancellation wins)."""
+
+
+async def _interruptible(conn: sqlite3.Connection, stop: threading.Event, fn: Callable[[], T]) -> T:
+    """``fn()`` in a worker thread; if the caller is cancelled meanwhile, stop it early.
+
+    The thread call itself is shielded (the connection must not be used by the
+    next call while a statement of this one still runs). A cancellation of the
+    caller sets ``stop`` (``fn`` checks it before it begins a transaction) and
+    interrupts the running statement; the cancellation is raised once the thread
+    has returned, in microseconds rather than after the whole save or load.
+    """
+    box: list[tuple[bool, Any]] = []
+
+    async with anyio.create_task_group() as tg:
+
+        async def call() -> None:
+            with anyio.CancelScope(shield=True):
+                try:
+                    box.append((True, await anyio.to_thread.run_sync(fn)))
+                except Exception as exc:
+                    box.append((False, exc))
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(call)
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            if not box:  # cancelled from outside, not by call() finishing
+                stop.set()
+                conn.interrupt()
+            raise
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return cast("T", value)
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
@@ -151,6 +208,30 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+_COUNTING = ["1"]  # "1,2,3,...,n" for the largest n seen (one string, grown as needed)
+
+
+def _counting(n: int) -> str:
+    """``",".join(map(str, range(1, n + 1)))``, sliced from a cached string (a load checks it)."""
+    text = _COUNTING[0]
+    length = _counting_length(n)
+    if len(text) < length:
+        text = _COUNTING[0] = ",".join(map(str, range(1, max(n, 2 * text.count(",") + 2) + 1)))
+    return text[:length]
+
+
+def _counting_length(n: int) -> int:
+    """``len(",".join(map(str, range(1, n + 1))))``, worked out digit by digit."""
+    if n <= 0:
+        return 0
+    total, low, digits = 0, 1, 1
+    while low <= n:
+        high = min(n, low * 10 - 1)
+        total += (high - low + 1) * digits
+        low, digits = low * 10, digits + 1
+    return total + n - 1
+
+
 _LOAD = (
     "SELECT COUNT(*), group_concat(seq), '[' || group_concat(data, ',') || ']' "
     "FROM (SELECT seq, data FROM records WHERE session_id = ? ORDER BY seq)"
@@ -168,6 +249,7 @@ class SqliteStore:
         self._path = path
         self._busy_timeout = busy_timeout
         self._lock = anyio.Lock()
+        self._stop = threading.Event()
         self.codec = codec
         self._decode = decode_record if codec is DEFAULT else functools.partial(decode_record, codec=codec)
 
@@ -179,8 +261,9 @@ class SqliteStore:
             conn = self._conn
             if conn is None:
                 raise SessionError(f"{self!r} is closed; use it inside its `async with` block")
+            self._stop.clear()
             try:
-                return await anyio.to_thread.run_sync(fn, conn)
+                return await _interruptible(conn, self._stop, lambda: fn(conn))
             except sqlite3.Error as exc:
                 raise SessionError(
                     sqlite_problem(exc, self._path, self._busy_timeout, "busy_timeout")
@@ -196,6 +279,8 @@ class SqliteStore:
     def _save(self, conn: sqlite3.Connection, effect: SaveSession) -> Saved:
         sid = effect.session_id
         encoded = [_encode(r, self.codec) for r in effect.records]
+        if self._stop.is_set():  # cancelled while encoding: do not begin
+            raise _Stopped
 
         def transaction() -> Saved:
             row = conn.execute("SELECT last_seq FROM sessions WHERE session_id = ?", (sid,)).fetchone()
@@ -227,15 +312,22 @@ class SqliteStore:
                 return ()
             # One JSON array decodes much faster than one document per row; the
             # sequence numbers, concatenated in the same order, prove the order.
-            if seqs == ",".join(map(str, range(1, count + 1))):
+            if seqs == _counting(count):
                 with _no_gc():
-                    return tuple(map(self._decode, _parse(array, session_id)))
+                    return self._decode_all(_parse(array, session_id), session_id)
         query = "SELECT seq, data FROM records WHERE session_id = ? AND seq <= ? ORDER BY seq"
         rows = conn.execute(query, (session_id, upto if upto is not None else 2**62)).fetchall()
         for i, (seq, _) in enumerate(rows, 1):
             if seq != i:
                 raise SessionError(f"session {session_id!r} is missing record {i}; the file is corrupt")
         return tuple(self._decode(_parse(data, session_id)) for _, data in rows)
+
+    def _decode_all(self, data: list[Any], session_id: str) -> tuple[Record, ...]:
+        """Every record of a loaded array, decoded in one call (errors name the record's index)."""
+        records = self.codec.decode(data)
+        if all(type(r) in _RECORD_TYPES for r in records):
+            return cast("tuple[Record, ...]", records)
+        return tuple(map(self._decode, data))  # raises the SessionError naming what is wrong
 
     async def load(self, session_id: str, /) -> SessionLog:
         """The session's whole log (empty for an unknown session)."""
@@ -420,6 +512,11 @@ async def open_sqlite_store(
 
 def _parse(text: str, session_id: str) -> Any:
     """A stored row's JSON, or a `SessionError` saying the file is corrupt (never a raw error)."""
+    if "\n" not in text:  # compact JSON has no raw newline; a row that starts with one needs json
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # let json decide (it reads NaN, which older files may hold) and explain
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -245,3 +245,22 @@ def _deep_list(depth: int) -> list[Any]:
     for _ in range(depth):
         value = [value]
     return value
+
+
+async def test_validators_are_built_once_per_spec_and_shared() -> None:
+    # The same spec (equal value, not just the same object) gets the same validator, so
+    # building agent_interpreter per request costs no schema check; a different schema does not.
+    twin = fx.tool_typed("add", "Add.", add.spec.schema(), lambda a, b: a - b)
+    first, second = local_tools([add]), local_tools([twin])
+    assert first.entries["add"].validator is second.entries["add"].validator
+    other = fx.tool_typed("add", "Add.", {"type": "object", "properties": {"a": {"type": "string"}}}, str)
+    assert local_tools([other]).entries["add"].validator is not first.entries["add"].validator
+    # Sharing the validator does not share the function: each interpreter calls its own tool.
+    call = fx.ToolCall(id="c1", name="add", arguments='{"a": 5, "b": 3}')
+    assert (await first(call)).content == "8"
+    assert (await second(call)).content == "2"
+    # An invalid schema is refused every time, not only the first (errors are not cached).
+    bad = fx.tool_typed("bad", "x", {"type": "object", "properties": {"a": {"type": 5}}}, lambda: None)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="invalid JSON schema"):
+            local_tools([bad])

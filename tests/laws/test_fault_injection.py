@@ -10,6 +10,10 @@ replies; the agent runs its tools in parallel (some slow enough to time out) und
 * in every state and trace, each tool call is answered once;
 * an answer is true: a call whose tool finished carries its real output; only a call whose
   tool did not finish may say ``timeout``.
+
+The second law adds model *hangs*: the server stalls before the body, mid-body, or mid-stream
+(a tool-call turn that stops after its first chunks, then comes again whole), and a short
+``ModelCall`` deadline cancels each stalled attempt so ``retry`` can try again.
 """
 
 from __future__ import annotations
@@ -100,17 +104,13 @@ def check_answers(messages: tuple[fx.Message, ...]) -> None:
         if real is not None:
             assert m.content == real, f"{m.tool_call_id} finished but was answered {m.content!r}"
         else:
-            assert m.content.startswith("error (timeout)"), m.content
+            assert isinstance(m.content, str) and m.content.startswith("error (timeout)"), m.content
 
 
-@pytest.mark.parametrize("backend", ["trio", "asyncio"])
-@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(script=scripts())
-def test_faulty_provider_runs_end_typed_with_every_tool_call_answered_once_and_truly(
-    fake_openai_server: FakeOpenAI, backend: str, streamed: bool, script: list[Any]
+def run_against(
+    server: FakeOpenAI, script: list[Any], *, backend: str, streamed: bool, model_deadline: float
 ) -> None:
-    server = fake_openai_server
+    """Run the agent over ``script``; check the outcome is typed and every answer true and unique."""
     server.reset()
     server.push(*script)
     finished.clear()
@@ -121,7 +121,7 @@ def test_faulty_provider_runs_end_typed_with_every_tool_call_answered_once_and_t
             interp = stack(
                 record(into=store, trace_id="t"),
                 retry(POLICY, models=True),
-                timeout({fx.ModelCall: 5.0, fx.ToolCall: TOOL_DEADLINE}),
+                timeout({fx.ModelCall: model_deadline, fx.ToolCall: TOOL_DEADLINE}),
             )(agent_interpreter(AGENT, model=model))
             try:
                 if streamed:
@@ -155,3 +155,77 @@ def test_faulty_provider_runs_end_typed_with_every_tool_call_answered_once_and_t
         if isinstance(ex.effect, fx.ToolCall):
             real = finished.get(ex.effect.id)
             assert ex.result.content == real if real is not None else ex.result.is_error
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=scripts())
+def test_faulty_provider_runs_end_typed_with_every_tool_call_answered_once_and_truly(
+    fake_openai_server: FakeOpenAI, backend: str, streamed: bool, script: list[Any]
+) -> None:
+    run_against(fake_openai_server, script, backend=backend, streamed=streamed, model_deadline=5.0)
+
+
+# -- hangs -------------------------------------------------------------------------------
+
+HANG = 30.0  # how long a stalled response would stay silent; the deadline ends it long before
+MODEL_DEADLINE = 0.5  # per attempt; a hang costs this much, so scripts hold at most two
+
+
+def hangs(streamed: bool, turn_reply: fx.ModelReply | None) -> st.SearchStrategy[Any]:
+    """A response that stalls: after the headers, mid-body or mid-stream; streamed, with
+    ``turn_reply``, also that tool turn stalling after its first chunks (then sent again whole)."""
+    if not streamed:
+        return st.sampled_from(
+            [
+                RawResponse(status=200, body=b"", stall=HANG),
+                RawResponse(
+                    status=200, body=b'{"id": "chatcmpl-hang", "choices": [{"index": 0, ', stall=HANG
+                ),
+            ]
+        )
+    options: list[Any] = [
+        RawResponse(status=200, body=b"", content_type="text/event-stream", stall=HANG),
+        Completion(reply=fx.ModelReply(message=fx.assistant("stalls mid-stream")), size=2, delay=HANG),
+    ]
+    if turn_reply is not None:
+        options.append(Completion(reply=turn_reply, size=4, delay=HANG))
+    return st.sampled_from(options)
+
+
+@st.composite
+def hanging_scripts(draw: st.DrawFn, streamed: bool) -> list[Any]:
+    out: list[Any] = []
+    for turn in range(draw(st.integers(1, 2))):
+        n = draw(st.integers(1, 3))
+        slow = draw(st.sets(st.integers(0, n - 1), max_size=n))
+        reply = fx.ModelReply(message=tool_turn(n, slow, turn), finish_reason="tool_calls")
+        out.extend(draw(st.lists(hangs(streamed, reply) | faults, max_size=2)))
+        out.append(Completion(reply=reply))
+    out.extend(draw(st.lists(hangs(streamed, None) | faults, max_size=1)))
+    # one hang at least, two at most: each costs a whole deadline
+    kept: list[Any] = []
+    for response in out:
+        if not _is_hang(response) or sum(map(_is_hang, kept)) < 2:
+            kept.append(response)
+    if not any(map(_is_hang, kept)):
+        kept.insert(draw(st.integers(0, len(kept))), draw(hangs(streamed, None)))
+    kept.append(Completion(reply=fx.ModelReply(message=fx.assistant("all done"))))
+    return kept
+
+
+def _is_hang(response: Any) -> bool:
+    return getattr(response, "stall", 0) > 0 or getattr(response, "delay", 0) >= HANG
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_model_hangs_end_typed_with_every_tool_call_answered_once_and_truly(
+    fake_openai_server: FakeOpenAI, backend: str, streamed: bool, data: st.DataObject
+) -> None:
+    script = data.draw(hanging_scripts(streamed), label="script")
+    event(f"hangs: {sum(1 for r in script if _is_hang(r))}")
+    run_against(fake_openai_server, script, backend=backend, streamed=streamed, model_deadline=MODEL_DEADLINE)

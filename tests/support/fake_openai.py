@@ -234,19 +234,34 @@ class ErrorResponse:
 @final
 @attrs.frozen(kw_only=True)
 class RawResponse:
-    """Any status, headers and body bytes; ``delay`` seconds before answering."""
+    """Any status, headers and body bytes; ``delay`` seconds before answering.
+
+    ``cut=True`` drops the connection after the body instead of ending it (give
+    a ``content-length`` header larger than the body to cut a framed body).
+    ``stall=s`` hangs after the body (``b""``: after the headers) instead: the
+    connection stays open, silent, for ``s`` seconds or until the client leaves.
+    """
 
     status: int
     body: bytes
     content_type: str = "application/json"
     headers: Mapping[str, str] = attrs.field(factory=dict)
     delay: float = 0.0
+    cut: bool = False
+    stall: float = 0.0
 
     async def __call__(self, exchange: _Exchange, /) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
         await exchange.start(self.status, self.headers, content_type=self.content_type)
-        await exchange.body(self.body)
+        await exchange.body(self.body, more=self.cut or self.stall > 0)
+        if self.stall > 0:
+            with contextlib.suppress(TimeoutError):  # the client gave up: a disconnect
+                await asyncio.wait_for(exchange.receive(), self.stall)
+                exchange.server._record_disconnect(exchange.index)
+                return
+        if self.cut or self.stall > 0:
+            exchange.server._record_cut(exchange.index)  # returning mid-body: uvicorn drops the connection
 
 
 @final

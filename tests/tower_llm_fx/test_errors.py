@@ -267,3 +267,51 @@ def test_errors_survive_pickling(err: BaseException) -> None:
     assert str(back) == str(err)
     assert back.args == err.args
     assert vars(back) == vars(err)
+
+
+# ---------------------------------------------------------------- secrets
+
+SECRET_MESSAGE = 'sent Bearer sk-abc12345 to https://u:p@host/v1, body {"token": "x"}'
+SECRETS = ("sk-abc12345", "u:p@", '"token": "x"')
+
+
+def _built_with(message: str) -> list[BaseException]:
+    return [
+        fx.ConfigurationError(message),
+        fx.StepError(message),
+        fx.UnhandledEffect(message),
+        fx.MalformedResponse(message, provider_message=message),
+        fx.ServerError(message, status=500),
+        tower_llm_fx.group.UnknownAgent(message),
+        fx.DecodeError("$.a", message),
+        tower_llm_fx.trace.TraceDecodeError(message, line=2, source="t.jsonl"),
+        tower_llm_fx.trace.ReplayMismatch(message, index=0),
+        tower_llm_fx.trace.TraceNotFound(message),
+        tower_llm_fx.sessions.SessionConflict(message, session_id="s", expected_seq=1, actual_seq=2),
+        fx.EffectTimeout(message, effect_type="ModelCall", seconds=1.0),
+        tower_llm_fx.resilience.CircuitOpen(message, retry_in=1.0, consecutive_failures=3),
+        tower_llm_fx.validation.InvalidConversation(
+            [tower_llm_fx.validation.Violation(kind="invalid_name", index=0, explanation=message)]
+        ),
+    ]
+
+
+@pytest.mark.parametrize("err", _built_with(SECRET_MESSAGE), ids=lambda e: type(e).__name__)
+def test_no_error_shows_a_secret_its_message_quoted(err: BaseException) -> None:
+    back = pickle.loads(pickle.dumps(err))
+    texts = [str(err), repr(err), str(back), repr(back), repr(err.args), str(getattr(err, "message", ""))]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, (secret, text)
+    assert "[REDACTED]" in str(err) and str(back) == str(err)
+
+
+def test_scrubbing_is_done_once_and_keeps_what_is_harmless() -> None:
+    err = fx.StepError(SECRET_MESSAGE)
+    assert str(err) == 'sent Bearer [REDACTED] to https://[REDACTED]@host/v1, body {"token": "[REDACTED]"}'
+    # errors that scrub their own text first come out the same: scrubbing is idempotent
+    assert str(fx.ServerError(SECRET_MESSAGE)) == str(err) == fx.ServerError(SECRET_MESSAGE).message
+    assert str(fx.StepError("steps are plain functions")) == "steps are plain functions"
+    assert fx.StepError(3, "x").args == (3, "x")  # non-text arguments pass as they are
+    with pytest.raises(AttributeError, match="has no 'message' attribute; use str"):
+        _ = fx.StepError("no message attribute").message

@@ -45,3 +45,65 @@ def test_a_secret_embedded_in_text_never_survives(before: str, secret: str, afte
 def test_a_secret_under_a_credential_key_never_survives(secret: str, key: str, other: str) -> None:
     out = scrub_text(json.dumps({key: secret, "other": other}))
     assert secret not in out.replace(json.dumps(other), "")
+
+
+_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.lists(
+        st.sampled_from(
+            [
+                '"token"',
+                "'api_key'",
+                ": ",
+                ":",
+                '"x"',
+                "'y'",
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                "?",
+                "&",
+                "=",
+                "token",
+                "sk-",
+                "abcdefgh12",
+                "Bearer ",
+                "https://",
+                "u:p@",
+                "host",
+                "\\u0020",
+                '\\"',
+                " ",
+                "\n",
+                "max_tokens",
+            ]
+        ),
+        max_size=14,
+    ).map("".join),
+)
+
+
+@given(_TEXT)
+def test_scrubbing_is_idempotent(text: str) -> None:
+    once = scrub_text(text)
+    assert scrub_text(once) == once
+
+
+def test_secrets_in_json_pairs_and_query_strings_inside_text_are_masked() -> None:
+    assert (
+        scrub_text('failed: {"token": "t0ps3cret", "n": 1}') == f'failed: {{"token": "{REDACTED}", "n": 1}}'
+    )
+    assert (
+        scrub_text("params {'api_key': 'k3y', 'model': 'm'}")
+        == f"params {{'api_key': '{REDACTED}', 'model': 'm'}}"
+    )
+    assert scrub_text("GET /v1?api_key=k3y&max_tokens=5") == f"GET /v1?api_key={REDACTED}&max_tokens=5"
+    assert scrub_text('clipped {"password": "hunt') == f'clipped {{"password": "{REDACTED}"'
+    assert scrub_text('{"max_tokens": 5} and "key_count": 3') == '{"max_tokens": 5} and "key_count": 3'
+
+
+def test_a_secret_hidden_by_a_json_escape_is_masked() -> None:
+    out = scrub_text('{"token": "t", "note": "Bearer\\u0020abcdefgh1234"}')
+    assert json.loads(out) == {"token": REDACTED, "note": f"Bearer {REDACTED}"}

@@ -249,6 +249,7 @@ VALUES: dict[type[Any], st.SearchStrategy[Any]] = {
     fx.ModelCall: fxs.model_calls(),
     fx.ModelReply: fxs.model_replies(),
     fx.RefusalDelta: st.builds(fx.RefusalDelta, step=st.integers(1, 50), text=TEXT),
+    fx.ReasoningDelta: st.builds(fx.ReasoningDelta, step=st.integers(1, 50), text=TEXT),
     fx.RunState: fxs.run_states(),
     fx.SystemMessage: fxs.system_messages(),
     fx.TokenDelta: st.builds(fx.TokenDelta, step=st.integers(1, 50), text=TEXT),

@@ -13,6 +13,12 @@ bytes.
 
 from tower_llm_fx._publish import publish as _publish
 
+from ._dialects import DIALECTS as DIALECTS
+from ._dialects import Dialect as Dialect
+from ._dialects import ResendRule as ResendRule
+from ._dialects import StreamUsage as StreamUsage
+from ._dialects import dialect as dialect
+from ._dialects import prepare_messages as prepare_messages
 from ._errors import from_openai_error as from_openai_error
 from ._errors import retry_after_from_headers as retry_after_from_headers
 from ._messages import from_openai_message as from_openai_message
@@ -26,11 +32,17 @@ from ._stream import OpenAIStream as OpenAIStream
 from ._stream import to_openai_chunks as to_openai_chunks
 
 __all__ = [
+    "DIALECTS",
+    "Dialect",
     "OpenAIStream",
+    "ResendRule",
+    "StreamUsage",
+    "dialect",
     "from_openai_error",
     "from_openai_message",
     "from_openai_request",
     "from_openai_response",
+    "prepare_messages",
     "retry_after_from_headers",
     "to_openai_chunks",
     "to_openai_message",

@@ -12,21 +12,38 @@ whole codec is in ``tower_llm_fx.openai._messages``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, final
 
 from tower_llm_fx._errors import MalformedResponse, StreamInterrupted
-from tower_llm_fx._events import RefusalDelta, RunEvent, TokenDelta, ToolCallArgumentsDelta, ToolCallStarted
-from tower_llm_fx._json import loads_bounded
-from tower_llm_fx._messages import ToolCallRequest
+from tower_llm_fx._events import (
+    ReasoningDelta,
+    RefusalDelta,
+    RunEvent,
+    TokenDelta,
+    ToolCallArgumentsDelta,
+    ToolCallStarted,
+)
+from tower_llm_fx._json import canonical_json, loads_bounded
+from tower_llm_fx._messages import Reasoning
 from tower_llm_fx._results import ModelReply
+from tower_llm_fx._serde import DecodeError
 from tower_llm_fx._unchecked import unchecked_factory
 
-from ._errors import clip, malformed_response, stream_error
+from ._errors import clip, error_value, malformed_response, stream_error
+from ._extra import extra_text, fold_into, fold_meta, merge_extra, split_extra
+from ._messages import REASONING_KEYS, content_to_wire, part_from_wire, reasoning_text
 from ._reply import (
+    BODY_KEYS,
+    CHOICE_KEYS,
+    MESSAGE_KEYS,
     NO_USAGE,
     arguments_text,
+    choice_index,
+    fast_call,
     fast_reply,
+    groq_usage,
     opt_str,
     pin_fields,
     reply_message,
@@ -39,12 +56,14 @@ __all__ = ["OpenAIStream", "to_openai_chunks"]
 
 pin_fields(TokenDelta, ("step", "text"))
 pin_fields(RefusalDelta, ("step", "text"))
+pin_fields(ReasoningDelta, ("step", "text"))
 pin_fields(ToolCallArgumentsDelta, ("step", "index", "id", "text"))
 
 
 # The stream's text deltas skip attrs' validators (`unchecked`): step and text are checked here.
 _token_delta: Callable[[int, str], TokenDelta] = unchecked_factory(TokenDelta, "step", "text")
 _refusal_delta: Callable[[int, str], RefusalDelta] = unchecked_factory(RefusalDelta, "step", "text")
+_reasoning_delta: Callable[[int, str], ReasoningDelta] = unchecked_factory(ReasoningDelta, "step", "text")
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -78,6 +97,8 @@ def to_openai_chunks(
         raise ValueError(f"size must be at least 1, got {size}")
     m = reply.message
     head = response_head(reply, "chat.completion.chunk", created)
+    if reply.extra is not None:
+        merge_extra(head, reply.extra, "the reply")  # servers repeat the body's keys in every chunk
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return {
@@ -85,22 +106,43 @@ def to_openai_chunks(
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
         }
 
-    first: dict[str, Any] = {"role": "assistant", "content": None if m.content is None else ""}
+    first: dict[str, Any] = {
+        "role": "assistant",
+        "content": None if m.content is None else "" if type(m.content) is str else [],
+    }
     if m.name is not None:
         first["name"] = m.name
+    if m.extra is not None:
+        merge_extra(first, m.extra, "the reply's message")
     chunks = [chunk(first)]
-    if m.content:
-        chunks.extend(chunk({"content": p}) for p in _pieces(m.content, size))
+    if m.reasoning is not None and m.reasoning.raw is not None:
+        for key, value in json.loads(m.reasoning.raw).items():
+            if isinstance(value, str):
+                chunks.extend(chunk({key: p}) for p in _pieces(value, size))
+            else:
+                chunks.append(chunk({key: value}))
+    content = m.content
+    if type(content) is str:
+        if content:
+            chunks.extend(chunk({"content": p}) for p in _pieces(content, size))
+    elif content is not None:
+        for wire in content_to_wire(content):
+            if set(wire) == {"type", "text"}:
+                chunks.extend(chunk({"content": [{"type": "text", "text": p}]}) for p in _pieces(wire["text"], size))
+            else:
+                chunks.append(chunk({"content": [wire]}))
     if m.refusal is not None:
         chunks.extend(chunk({"refusal": p}) for p in _pieces(m.refusal, size))
     fragments: list[list[dict[str, Any]]] = []
     for i, call in enumerate(m.tool_calls):
-        opening = {
+        opening: dict[str, Any] = {
             "index": i,
             "id": call.id,
             "type": "function",
             "function": {"name": call.name, "arguments": ""},
         }
+        if call.extra is not None:
+            merge_extra(opening, call.extra, f"tool call {call.id!r}")
         rest = [{"index": i, "function": {"arguments": p}} for p in _pieces(call.arguments, size) if p]
         fragments.append([opening, *rest])
     if interleave:
@@ -109,7 +151,11 @@ def to_openai_chunks(
     else:
         order = [piece for f in fragments for piece in f]
     chunks.extend(chunk({"tool_calls": [piece]}) for piece in order)
-    chunks.append(chunk({}, reply.finish_reason))
+    last = chunk({}, reply.finish_reason)
+    if reply.choice_extra is not None:
+        choice = {k: v for k, v in last["choices"][0].items() if k != "logprobs"}
+        last["choices"][0] = merge_extra(choice, reply.choice_extra, "the reply's choice")
+    chunks.append(last)
     if include_usage:
         chunks.append({**head, "choices": [], "usage": usage_to_wire(reply.usage)})
     return tuple(chunks)
@@ -117,12 +163,50 @@ def to_openai_chunks(
 
 @final
 class _Call:
-    __slots__ = ("id", "name", "parts")
+    __slots__ = ("extra", "id", "name", "parts")
 
     def __init__(self, id: str, name: str) -> None:
         self.id = id
         self.name = name
         self.parts: list[str] = []
+        self.extra: dict[str, Any] | None = None
+
+
+_PLAIN_DELTA = frozenset({"role", "content", "refusal", "name", "tool_calls"})
+_PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
+_PLAIN_CHUNK = frozenset({"id", "model", "choices", "usage", "object"})
+_FRAGMENT_KEYS = frozenset({"index", "id", "type", "function"})
+
+
+def _is_parts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(p, Mapping) and isinstance(p.get("type"), str) for p in value)
+
+
+def _append_part(parts: list[dict[str, Any]], part: Any, events: list[RunEvent], step: int, thinking: bool) -> None:
+    """Add one streamed content part, merging it into the last part when it continues it."""
+    if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+        raise malformed_response("a streamed content part is not an object with a 'type'", part)
+    kind = part["type"]
+    last = parts[-1] if parts else None
+    if kind == "text" and isinstance(part.get("text"), str):
+        text = part["text"]
+        if text:
+            events.append(_reasoning_delta(step, text) if thinking else _token_delta(step, text))
+        if last is not None and last.keys() == {"type", "text"} and last["type"] == "text" and part.keys() == last.keys():
+            last["text"] += text
+            return
+    elif kind == "thinking" and _is_parts(part.get("thinking")):
+        if last is not None and last.get("type") == "thinking" and _is_parts(last.get("thinking")):
+            for item in part["thinking"]:
+                _append_part(last["thinking"], item, events, step, True)
+            fold_into(last, {k: v for k, v in part.items() if k not in ("type", "thinking")})
+            return
+        inner: list[dict[str, Any]] = []
+        for item in part["thinking"]:
+            _append_part(inner, item, events, step, True)
+        parts.append({**{k: v for k, v in part.items() if k != "thinking"}, "thinking": inner})
+        return
+    parts.append(dict(part))
 
 
 @final
@@ -155,14 +239,19 @@ class OpenAIStream:
     """
 
     __slots__ = (
+        "_body_extra",
         "_calls",
+        "_choice_extra",
         "_chunks",
         "_content",
         "_done",
         "_finish",
         "_id",
+        "_message_extra",
         "_model",
         "_name",
+        "_parts",
+        "_reasoning",
         "_refusal",
         "_step",
         "_usage",
@@ -182,6 +271,11 @@ class OpenAIStream:
         self._id: str | None = None
         self._model: str | None = None
         self._name: str | None = None
+        self._parts: list[dict[str, Any]] | None = None
+        self._reasoning: dict[str, Any] | None = None
+        self._message_extra: dict[str, Any] | None = None
+        self._choice_extra: dict[str, Any] | None = None
+        self._body_extra: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -215,8 +309,9 @@ class OpenAIStream:
             ) from None
         if not isinstance(chunk, dict):
             raise malformed_response(f"stream chunk #{self._chunks + 1} is not an object", chunk)
-        if event == "error" or "error" in chunk:
-            raise stream_error(chunk.get("error", chunk))
+        if event == "error" or chunk.get("error") is not None or chunk.get("object") == "error":
+            err = error_value(chunk)  # classified as the same error in a 200 body is
+            raise stream_error(chunk if err is None else err)
         return self.feed_chunk(chunk)
 
     def feed_chunk(self, chunk: Mapping[str, Any]) -> tuple[RunEvent, ...]:
@@ -229,6 +324,12 @@ class OpenAIStream:
         usage = chunk.get("usage")
         if usage is not None:
             self._usage = usage_from_wire(usage)
+        if not chunk.keys() <= _PLAIN_CHUNK:
+            extra = split_extra(chunk, BODY_KEYS)
+            if extra:
+                if self._body_extra is None:
+                    self._body_extra = {}
+                fold_meta(self._body_extra, extra)
         choices = chunk.get("choices")
         if not choices:
             return ()
@@ -236,24 +337,22 @@ class OpenAIStream:
             raise malformed_response("'choices' in a chunk is not a list", chunk)
         events: list[RunEvent] = []
         step = self._step
-        for choice in choices:
+        for i, choice in enumerate(choices):
             if not isinstance(choice, Mapping):
                 raise malformed_response("a choice in a chunk is not an object", choice)
-            if choice.get("index", 0) != 0:
-                continue
+            if choice_index(choice, f"choices[{i}]") != 0:
+                raise malformed_response(
+                    f"stream chunk #{self._chunks} holds choice {choice.get('index')!r}: tower_llm_fx "
+                    "replies hold one message, so ask for one completion (drop 'n' from ModelParams.extra)",
+                    choice,
+                )
             delta = choice.get("delta")
             if delta:
                 if not isinstance(delta, Mapping):
                     raise malformed_response("'delta' is not an object", choice)
                 content = delta.get("content")
                 if content is not None:
-                    if not isinstance(content, str):
-                        raise malformed_response("'delta.content' is not a string", delta)
-                    if self._content is None:
-                        self._content = []
-                    if content:
-                        self._content.append(content)
-                        events.append(_token_delta(step, content))
+                    self._feed_content(content, delta, events)
                 refusal = delta.get("refusal")
                 if refusal is not None:
                     if not isinstance(refusal, str):
@@ -269,10 +368,61 @@ class OpenAIStream:
                 tool_calls = delta.get("tool_calls")
                 if tool_calls:
                     self._tool_calls(tool_calls, events)
+                if not delta.keys() <= _PLAIN_DELTA:
+                    self._feed_rest(delta, events)
             finish = choice.get("finish_reason")
             if isinstance(finish, str):
                 self._finish = finish
+            if not choice.keys() <= _PLAIN_CHOICE or choice.get("logprobs") is not None:
+                extra = split_extra(choice, CHOICE_KEYS)
+                if extra:
+                    if self._choice_extra is None:
+                        self._choice_extra = {}
+                    fold_into(self._choice_extra, extra)
         return tuple(events)
+
+    def _feed_content(self, content: Any, delta: Mapping[str, Any], events: list[RunEvent]) -> None:
+        if type(content) is str:
+            if self._parts is not None:
+                _append_part(self._parts, {"type": "text", "text": content}, events, self._step, False)
+                return
+            if self._content is None:
+                self._content = []
+            if content:
+                self._content.append(content)
+                events.append(_token_delta(self._step, content))
+            return
+        if not isinstance(content, list):
+            raise malformed_response("'delta.content' is neither a string nor a list of parts", delta)
+        if self._parts is None:
+            self._parts = []
+            if self._content:
+                self._parts.append({"type": "text", "text": "".join(self._content)})
+            self._content = None
+        for part in content:
+            _append_part(self._parts, part, events, self._step, False)
+
+    def _feed_rest(self, delta: Mapping[str, Any], events: list[RunEvent]) -> None:
+        """Reasoning fields and keys the codec does not name."""
+        for key in REASONING_KEYS:
+            value = delta.get(key)
+            if value is None:
+                continue
+            if self._reasoning is None:
+                self._reasoning = {}
+            fold_into(self._reasoning, {key: value})
+            if isinstance(value, str):
+                if value:
+                    events.append(_reasoning_delta(self._step, value))
+            elif isinstance(value, list):
+                text = reasoning_text({"reasoning_details": value})
+                if text:
+                    events.append(_reasoning_delta(self._step, text))
+        extra = split_extra(delta, MESSAGE_KEYS)
+        if extra:
+            if self._message_extra is None:
+                self._message_extra = {}
+            fold_into(self._message_extra, extra)
 
     def _tool_calls(self, fragments: Any, events: list[RunEvent]) -> None:
         if not isinstance(fragments, list):
@@ -314,6 +464,15 @@ class OpenAIStream:
                 text = arguments_text(arguments)
                 call.parts.append(text)
                 events.append(ToolCallArgumentsDelta(step=step, index=index, id=call.id, text=text))
+            if not fragment.keys() <= _FRAGMENT_KEYS or not function.keys() <= {"name", "arguments"}:
+                extra = split_extra(fragment, _FRAGMENT_KEYS) or {}
+                inner = split_extra(function, {"name", "arguments"})
+                if inner:
+                    extra["function"] = inner
+                if extra:
+                    if call.extra is None:
+                        call.extra = {}
+                    fold_into(call.extra, extra)
 
     def reply(self) -> ModelReply:
         """The aggregated reply.
@@ -328,20 +487,41 @@ class OpenAIStream:
                 retryable=True,
             )
         calls = tuple(
-            ToolCallRequest(id=c.id, name=c.name, arguments="".join(c.parts))
-            for _, c in sorted(self._calls.items())
+            fast_call(c.id, c.name, "".join(c.parts), extra_text(c.extra)) for _, c in sorted(self._calls.items())
         )
+        try:
+            content: Any
+            if self._parts is not None:
+                content = tuple(part_from_wire(p, f"$.content[{i}]") for i, p in enumerate(self._parts))
+            else:
+                content = None if self._content is None else "".join(self._content)
+        except DecodeError as exc:
+            raise malformed_response(str(exc)) from None
+        reasoning = None
+        if self._reasoning is not None:
+            raw = self._reasoning
+            reasoning = Reasoning(text=reasoning_text(raw), raw=canonical_json(raw))
+        usage = self._usage
+        body_extra = self._body_extra
+        if usage is NO_USAGE and body_extra is not None:
+            groq, body_extra = groq_usage(body_extra)
+            if groq is not None:
+                usage = usage_from_wire(groq)
         return fast_reply(
             reply_message(
-                None if self._content is None else "".join(self._content),
+                content,
                 calls,
                 None if self._refusal is None else "".join(self._refusal),
                 self._name,
+                reasoning,
+                extra_text(self._message_extra),
             ),
-            self._usage,
+            usage,
             self._finish if self._finish is not None else "unknown",
             self._model,
             self._id,
+            extra_text(body_extra),
+            extra_text(self._choice_extra),
         )
 
     def _progress(self) -> str:

@@ -16,13 +16,15 @@ Theory of operation:
   not the session's last ``seq`` with ``SessionConflict``: two writers can
   never interleave, lose or duplicate records (optimistic concurrency).
 * Records travel as JSON made by ``to_json`` (a `Codec`'s ``encode``);
-  `decode_record` is an exact, faster ``from_json`` for them (loading long
-  sessions is a hot path) that reads format v2 wire names and v1 class names.
+  `decode_record` is ``from_json`` plus the check that the value is a record.
+  Loading long sessions is a hot path: the codec's decoders, compiled per class
+  from its attrs fields, make it fast (there is no second decoder here to keep in
+  step with the message classes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeAlias, cast, final
 
 import attrs
@@ -32,15 +34,10 @@ from tower_llm_fx._effects import Effect
 from tower_llm_fx._errors import SessionError
 from tower_llm_fx._messages import (
     MESSAGE_TYPES,
-    AssistantMessage,
     Message,
-    SystemMessage,
-    ToolCallRequest,
-    ToolMessage,
     UserMessage,
 )
 from tower_llm_fx._serde import DEFAULT, Codec
-from tower_llm_fx._unchecked import unchecked_factory
 
 __all__ = [
     "Compaction",
@@ -270,146 +267,11 @@ class SaveSession(Effect[Saved]):
     records: tuple[Record, ...] = attrs.field(converter=_non_empty_records)
 
 
-# -- fast exact decoding ---------------------------------------------------------
-#
-# ``from_json`` is general and careful (paths in errors, every validator). A long
-# session decodes hundreds of thousands of messages, so the common shapes take a
-# fast path that builds the same values with the same type checks. Anything else
-# (a new field, a bad value) goes through ``from_json``, which decodes it or
-# raises a ``DecodeError`` naming the problem. The table is checked against the
-# attrs fields at import, so a message class gaining a field only disables its
-# fast path.
-
-# Unchecked constructors, called by keyword: built for every field, so a class that
-# gains a field does not fail here (``_matches`` below turns its fast path off).
-_new_system = unchecked_factory(SystemMessage)
-_new_user = unchecked_factory(UserMessage)
-_new_call = unchecked_factory(ToolCallRequest)
-_new_assistant = unchecked_factory(AssistantMessage)
-_new_tool = unchecked_factory(ToolMessage)
-
-
-class _Slow(Exception):
-    """Not a shape the fast path knows: let ``from_json`` decode it (or explain why not)."""
-
-
-# Each decoder checks the exact key count and every value's type inline (a
-# function call per field would double the cost), then fills the slots directly.
-
-
-def _system(d: dict[str, Any]) -> SystemMessage:
-    c = d.get("content")
-    if len(d) != 2 or type(c) is not str:
-        raise _Slow
-    return _new_system(content=c)
-
-
-def _user(d: dict[str, Any]) -> UserMessage:
-    c = d.get("content")
-    n = d.get("name", _Slow)
-    if len(d) != 3 or type(c) is not str or (n is not None and type(n) is not str):
-        raise _Slow
-    return _new_user(content=c, name=n)
-
-
-def _tags(cls: type[Any]) -> frozenset[str]:
-    """The tags of ``cls`` in the library's codec: its wire name and its v1 tag."""
-    name = DEFAULT.name_of(cls)
-    return frozenset({name, *(tag for tag, n in DEFAULT.v1_tags().items() if n == name)})
-
-
-_CALL_TAGS = _tags(ToolCallRequest)
-
-
-def _call(d: object) -> ToolCallRequest:
-    if type(d) is not dict or len(d) != 4 or d.get("type") not in _CALL_TAGS:
-        raise _Slow
-    i, n, a = d.get("id"), d.get("name"), d.get("arguments")
-    if type(i) is not str or type(n) is not str or type(a) is not str:
-        raise _Slow
-    return _new_call(id=i, name=n, arguments=a)
-
-
-def _assistant(d: dict[str, Any]) -> AssistantMessage:
-    calls = d.get("tool_calls")
-    c, r, n = d.get("content", _Slow), d.get("refusal", _Slow), d.get("name", _Slow)
-    if (
-        len(d) != 5
-        or type(calls) is not list
-        or (c is not None and type(c) is not str)
-        or (r is not None and type(r) is not str)
-        or (n is not None and type(n) is not str)
-    ):
-        raise _Slow
-    return _new_assistant(content=c, tool_calls=tuple(map(_call, calls)) if calls else (), refusal=r, name=n)
-
-
-def _tool(d: dict[str, Any]) -> ToolMessage:
-    i, c = d.get("tool_call_id"), d.get("content")
-    if len(d) != 3 or type(i) is not str or type(c) is not str:
-        raise _Slow
-    return _new_tool(tool_call_id=i, content=c)
-
-
-# What each fast decoder assumes about its class: (init fields, {non-init field: default}).
-# Checked at import, so a message class gaining a field just loses its fast path.
-_ASSUMED: dict[type[Any], tuple[set[str], dict[str, Any]]] = {
-    SystemMessage: ({"content"}, {"role": "system"}),
-    UserMessage: ({"content", "name"}, {"role": "user"}),
-    AssistantMessage: ({"content", "tool_calls", "refusal", "name"}, {"role": "assistant"}),
-    ToolMessage: ({"tool_call_id", "content"}, {"role": "tool"}),
-    ToolCallRequest: ({"id", "name", "arguments"}, {}),
-}
-
-
-def _matches(cls: type[Any]) -> bool:
-    init, fixed = _ASSUMED[cls]
-    fields = attrs.fields(cls)
-    return (
-        {f.name for f in fields if f.init} == init
-        and all(f.alias == f.name for f in fields)
-        and {f.name: f.default for f in fields if not f.init} == fixed
-    )
-
-
-_FAST: dict[str, Callable[[dict[str, Any]], Record]] = {
-    tag: fn
-    for cls, fn in (
-        (SystemMessage, _system),
-        (UserMessage, _user),
-        (AssistantMessage, _assistant),
-        (ToolMessage, _tool),
-    )
-    if _matches(cls) and (cls is not AssistantMessage or _matches(ToolCallRequest))
-    for tag in _tags(cls)
-}
-_FAST_CLASSES = {
-    tag: cls
-    for cls in (SystemMessage, UserMessage, AssistantMessage, ToolMessage, ToolCallRequest)
-    for tag in _tags(cls)
-}
-_agrees: dict[int, tuple[Codec, bool]] = {}  # codec id → (codec, whether the fast path may serve it)
-
-
-def _fast_for(codec: Codec) -> bool:
-    """Whether ``codec`` reads the fast path's tags as the library does (a ``with_types`` codec does)."""
-    entry = _agrees.get(id(codec))
-    if entry is None or entry[0] is not codec:
-        try:
-            ok = all(codec.class_of(tag) is cls for tag, cls in _FAST_CLASSES.items())
-        except (KeyError, ImportError):
-            ok = False
-        if len(_agrees) >= 64:
-            _agrees.clear()
-        entry = _agrees[id(codec)] = (codec, ok)
-    return entry[1]
-
-
 def decode_record(data: Any, *, codec: Codec = DEFAULT) -> Record:
     """Decode one record from JSON data made by ``to_json`` (exactly like ``from_json``).
 
-    Reads format v2 (wire names) and v1 (class names); ``codec`` decodes
-    anything but the common message shapes (default: the library's).
+    Reads format v2 (wire names) and v1 (class names); ``codec`` says which
+    types are known (default: the library's).
 
     Raises:
         DecodeError: the data is not a valid encoded value.
@@ -421,13 +283,6 @@ def decode_record(data: Any, *, codec: Codec = DEFAULT) -> Record:
     >>> decode_record({"type": "UserMessage", "content": "hi", "name": None}) == user("hi")
     True
     """
-    if type(data) is dict:
-        fast = _FAST.get(data.get("type"))  # type: ignore[arg-type]
-        if fast is not None and (codec is DEFAULT or _fast_for(codec)):
-            try:
-                return fast(data)
-            except _Slow:
-                pass
     value = codec.decode(data)
     if type(value) not in _RECORD_TYPE_SET:
         raise SessionError(

@@ -26,7 +26,7 @@ import attrs
 from attrs import validators as v
 
 from tower_llm_fx._effects import Effect, ModelCall, Parallel
-from tower_llm_fx._errors import ConfigurationError
+from tower_llm_fx._errors import ConfigurationError, TowerLLMFXError
 from tower_llm_fx._results import ModelReply, ToolResult
 from tower_llm_fx._serde import DecodeError
 from tower_llm_fx._unchecked import unchecked_factory
@@ -71,7 +71,10 @@ class TraceDecodeError(DecodeError):
             where.append(f"line {line}")
         if field is not None:
             where.append(f"field {field}")
-        ValueError.__init__(self, f"trace {', '.join(where)}: {problem}" if where else f"trace: {problem}")
+        # Past DecodeError's (path, problem) message, to the base that scrubs secrets.
+        TowerLLMFXError.__init__(
+            self, f"trace {', '.join(where)}: {problem}" if where else f"trace: {problem}"
+        )
         self.path = field or "$"
         self.problem = problem
         self.line = line

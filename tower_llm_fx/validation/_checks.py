@@ -8,7 +8,6 @@ lot in long runs.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -75,34 +74,79 @@ def arguments_problem(arguments: str) -> str | None:
         return None
     try:
         value = loads_bounded(arguments)
-    except ValueError as exc:
+    except ValueError as exc:  # JSONDepthError too: arguments are untrusted model output
         return f"not valid JSON ({exc})"
     if not isinstance(value, dict):
         return f"a JSON {type(value).__name__}, not an object"
     return None
 
 
+# A tool's checker, memoised by its canonical schema text: a validator, or why there is none.
 _SCHEMA_VALIDATORS: dict[str, Any] = {}
 
 
-def schema_problem(spec: ToolSpec, arguments: str) -> str | None:
-    """The first way the (JSON object) ``arguments`` break ``spec``'s schema, or ``None``."""
+def _validator(spec: ToolSpec) -> Any:
     validator = _SCHEMA_VALIDATORS.get(spec.parameters)
     if validator is None:
         import jsonschema  # only needed when schemas are checked
 
-        schema = spec.schema()
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        validator = cls(schema)
+        try:
+            schema = spec.schema()
+            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            cls.check_schema(schema)
+            validator = cls(schema)
+        except (ValueError, RecursionError) as exc:  # JSONDepthError: a ToolSpec built unchecked
+            validator = f"the tool's parameters schema cannot be read ({_describe(exc)}); fix the ToolSpec"
+        except jsonschema.SchemaError as exc:
+            validator = f"the tool's parameters schema is not a valid JSON schema ({_describe(exc)}); fix the ToolSpec"
         if len(_SCHEMA_VALIDATORS) >= 256:
             _SCHEMA_VALIDATORS.clear()
         _SCHEMA_VALIDATORS[spec.parameters] = validator
-    value = json.loads(arguments) if arguments.strip() else {}
-    error = min(validator.iter_errors(value), key=_error_key, default=None)
+    return validator
+
+
+def schema_problem(spec: ToolSpec, arguments: str) -> str | None:
+    """The first way ``arguments`` break ``spec``'s schema, or ``None``.
+
+    Total: arguments that are not a JSON object, nest too deep to check, or a
+    schema that is itself unusable give a reason, never an exception.
+
+    >>> from tower_llm_fx import ToolSpec
+    >>> spec = ToolSpec(name="f", parameters={"type": "object", "required": ["a"]})
+    >>> schema_problem(spec, '{"a": 1}') is None, schema_problem(spec, "{}")
+    (True, "(root): 'a' is a required property")
+    >>> schema_problem(spec, "[" * 100_000 + "]" * 100_000)
+    'not valid JSON (the JSON nests deeper than 512 levels)'
+    """
+    try:
+        value = loads_bounded(arguments) if arguments.strip() else {}
+    except ValueError as exc:  # JSONDepthError too
+        return f"not valid JSON ({exc})"
+    validator = _validator(spec)
+    if isinstance(validator, str):
+        return validator
+    try:
+        error = min(validator.iter_errors(value), key=_error_key, default=None)
+    except RecursionError:  # a recursive schema ($ref) walked down deeply nested arguments
+        return "the arguments nest too deeply to check against the tool's schema"
+    except Exception as exc:  # the schema names a type or format jsonschema does not know
+        return f"the tool's parameters schema cannot be checked ({_describe(exc)}); fix the ToolSpec"
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
     return f"{where}: {error.message}"
+
+
+def _describe(exc: BaseException) -> str:
+    # jsonschema's messages pretty-print the whole schema and instance, which may be huge
+    # (or too deep to print at all): keep the first line, short.
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:  # str() itself failed (jsonschema's pretty-printer recursed)
+        lines = []
+    text = lines[0] if lines else ""
+    text = text if len(text) <= 200 else text[:197] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _error_key(error: Any) -> tuple[str, str]:
@@ -170,7 +214,7 @@ def call_violations(
         mismatches = []
         for p, c in enumerate(calls):
             spec = specs.get(c.name)
-            if spec is None or not objects[p] or arguments_problem(c.arguments) is not None:
+            if spec is None or not objects[p]:  # not an object: reported already, once
                 continue
             why = schema_problem(spec, c.arguments)
             if why is not None:

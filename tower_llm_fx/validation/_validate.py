@@ -32,10 +32,10 @@ request-level rules.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from tower_llm_fx._effects import ModelCall
+from tower_llm_fx._json import loads_bounded
 from tower_llm_fx._tools import ToolSpec
 
 from ._fast import accepts
@@ -76,6 +76,32 @@ def validate_conversation(
     return report(messages, policy, tools)
 
 
+_CHOICE_MODES = frozenset({"auto", "none", "required"})
+
+
+def _clip(text: str, width: int = 80) -> str:
+    # A hostile tool_choice may be megabytes long: quote its start only.
+    shown = repr(text)
+    return shown if len(shown) <= width else shown[: width - 4] + "...'"
+
+
+def _tool_choice_problem(choice: str, names: set[str]) -> str | None:
+    # ModelParams canonicalises tool_choice, but one built unchecked (or decoded by hand)
+    # may hold any text: parse it bounded, and explain rather than raise.
+    expected = 'use \'auto\', \'none\', \'required\' or {"type": "function", "function": {"name": ...}}'
+    try:
+        chosen_obj = loads_bounded(choice)
+    except ValueError as exc:  # JSONDepthError too
+        return f"tool_choice {_clip(choice)} is not valid JSON ({exc}); {expected}"
+    if not isinstance(chosen_obj, dict):
+        return f"tool_choice {_clip(choice)} is not a mode or a JSON object; {expected}"
+    function = chosen_obj.get("function") if chosen_obj.get("type") == "function" else None
+    chosen = function.get("name") if isinstance(function, dict) else None
+    if function is not None and chosen not in names:
+        return f"tool_choice names function {chosen!r}, which is not among the tools offered"
+    return None
+
+
 def _request_violations(call: ModelCall) -> list[Violation]:
     out: list[Violation] = []
     tools = call.tools
@@ -93,20 +119,13 @@ def _request_violations(call: ModelCall) -> list[Violation]:
         problems.append(
             (
                 "invalid_tool_choice",
-                f"tool_choice is {choice!r} but the request offers no tools; drop tool_choice",
+                f"tool_choice is {_clip(choice)} but the request offers no tools; drop tool_choice",
             )
         )
-    elif choice is not None and choice.startswith("{"):
-        chosen_obj = json.loads(choice)
-        function = chosen_obj.get("function") if chosen_obj.get("type") == "function" else None
-        chosen = function.get("name") if isinstance(function, dict) else None
-        if function is not None and chosen not in names:
-            problems.append(
-                (
-                    "invalid_tool_choice",
-                    f"tool_choice names function {chosen!r}, which is not among the tools offered",
-                )
-            )
+    elif choice is not None and choice not in _CHOICE_MODES:
+        why = _tool_choice_problem(choice, names)
+        if why is not None:
+            problems.append(("invalid_tool_choice", why))
     if params.parallel_tool_calls is not None and not tools:
         problems.append(
             (

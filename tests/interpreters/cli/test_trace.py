@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.trace
@@ -367,3 +373,190 @@ def test_the_commands_run_as_a_program(traces: Path, changed_agent: str) -> None
     )
     assert shown.returncode == 0
     assert "ToolCall multiply" in shown.stdout
+
+
+# -- hostile command lines ------------------------------------------------------------
+
+_ODD = st.sampled_from(["\n", "\x00", "\r", "\x1b[31m", "\udcff", "é", "#", " ", "x" * 300])
+_IDS = st.lists(st.one_of(_ODD, st.text(max_size=8)), max_size=4).map("".join)
+
+
+def _json_values() -> st.SearchStrategy[object]:
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+    return st.recursive(
+        scalars,
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3),
+        max_leaves=8,
+    )
+
+
+_HEADER = fx.trace.encode_trace(fx.trace.Trace(exchanges=())).splitlines()[0]
+
+_CONTENTS = st.one_of(
+    st.binary(max_size=200),
+    st.sampled_from([600, 100_000]).map(lambda n: ("[" * n + "]" * n + "\n").encode()),
+    st.sampled_from([600, 100_000]).map(
+        lambda n: (_HEADER + "\n" + '{"i":' * n + "0" + "}" * n + "\n").encode()
+    ),
+    st.just(b"\xef\xbb\xbf"),
+    st.builds(lambda s: b"\xef\xbb\xbf" + s.encode(), st.text(max_size=40)),
+    st.just(('"' + "x" * 2_000_000 + '"\n').encode()),
+    st.lists(_json_values(), min_size=1, max_size=3).map(
+        lambda docs: "".join(json.dumps(d) + "\n" for d in docs).encode()
+    ),
+    st.lists(_json_values(), min_size=1, max_size=3).map(
+        lambda docs: (_HEADER + "\n" + "".join(json.dumps(d) + "\n" for d in docs)).encode()
+    ),
+    st.just(b"SQLITE: a foreign database"),  # made a real SQLite file below
+)
+
+
+def _write(path: Path, content: bytes) -> None:
+    if content == b"SQLITE: a foreign database":
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("CREATE TABLE notes (body TEXT)")
+            conn.commit()
+    else:
+        path.write_bytes(content)
+
+
+@st.composite
+def _command_lines(draw: st.DrawFn, folder: Path) -> list[str]:
+    folder = Path(tempfile.mkdtemp(dir=folder))  # a fresh folder per example, not drawn
+    name = draw(st.sampled_from(["t.jsonl", "t.json", "t.db", "t.sqlite", "t.txt", "t"]))
+    _write(folder / name, draw(_CONTENTS))
+    target = draw(
+        st.sampled_from(["file", "file#id", "folder", "missing", "nul", "long", "odd-name", "empty-folder"])
+    )
+    paths = {
+        "file": str(folder / name),
+        "file#id": f"{folder / name}#{draw(_IDS)}",
+        "folder": str(folder),
+        "missing": str(folder / "nope.jsonl"),
+        "nul": f"{folder}/t\x00.jsonl",
+        "long": str(folder / ("x" * 300 + ".jsonl")),
+        "odd-name": str(folder / f"{draw(_IDS)}.jsonl"),
+        "empty-folder": str(folder / "empty"),
+    }
+    (folder / "empty").mkdir()
+    path = paths[target]
+    return draw(
+        st.sampled_from(
+            [
+                ["show", path],
+                ["show", "--full", "--allow-truncated", path],
+                ["stats", path],
+                ["stats", "--json", "--allow-truncated", path],
+                ["replay", path, "--agent", "interpreters.cli._demo:AGENT"],
+                ["replay", path, "--agent", draw(_IDS)],
+                ["replay", path, "--agent", "interpreters.cli._demo:AGENT", "--prefix", draw(_IDS)],
+            ]
+        )
+    )
+
+
+def _run_main(argv: list[str]) -> tuple[object, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status: object = main(argv)
+        except SystemExit as exc:  # argparse's own usage errors
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def fuzz_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hostile")
+
+
+@given(data=st.data())
+def test_hostile_command_lines_get_a_status_and_a_one_line_message(
+    fuzz_folder: Path, data: st.DataObject
+) -> None:
+    argv = data.draw(_command_lines(fuzz_folder))
+    status, out, err = _run_main(argv)  # any other exception fails the test, as a traceback would
+    assert "Traceback" not in out + err
+    if status == 2:  # a usage error: one line on stderr (argparse adds its usage line first)
+        lines = err.splitlines()
+        assert lines and lines[-1].startswith(("tower-llm-fx", "usage:")) and ": error: " in lines[-1], err
+        assert len(lines) == 1 or lines[0].startswith("usage:"), err
+        return
+    assert status in (0, 1), (status, out, err)
+    assert err == ""
+    for line in out.splitlines():
+        if line.startswith(("UNREADABLE ", "FAILED ")):  # the name, and for show/stats the diagnosis
+            assert line.isprintable()
+    if argv[0] == "show" and status == 0:
+        assert out.startswith("Trace "), "show succeeds only on a trace"
+
+
+def test_a_foreign_sqlite_database_is_reported_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "notes.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.commit()
+    (tmp_path / "empty.sqlite").write_bytes(b"")
+    for path in (str(db), f"{db}#a", str(tmp_path / "empty.sqlite")):
+        assert main(["show", path]) == 1
+        out = capsys.readouterr().out
+        assert "is a SQLite database but not a tower_llm_fx trace store" in out, out
+    assert main(["stats", str(tmp_path)]) == 1
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["notes"], "reading never adds the trace store's tables to someone else's database"
+    assert (tmp_path / "empty.sqlite").read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "a\x00b.jsonl"], "'a\\x00b.jsonl': not a usable path (embedded null byte)"),
+        (["show", "{db}#\udcff"], "the trace id is not valid text"),
+        (["show", "{empty}"], "no traces in"),
+        (["show", "/dev/null"], "/dev/null: not a trace file, a directory of traces or a SQLite store"),
+        (["replay", "{db}", "--agent", ".:x"], "importing '.' raised TypeError"),
+        (
+            ["replay", "{db}", "--agent", "broken_module_xyz:AGENT"],
+            "importing 'broken_module_xyz' raised ZeroDivisionError",
+        ),
+        (["show", "{missing}\n\x1b[31m"], "'"),
+    ],
+    ids=["nul", "surrogate-id", "empty-folder", "device", "relative-agent", "agent-raises", "control-chars"],
+)
+def test_hostile_arguments_are_one_line_usage_errors(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    db = tmp_path / "traces.db"
+    record_demo(SqliteTraceStore(db), "a")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken_module_xyz.py").write_text("AGENT = 1 / 0\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "broken_module_xyz", raising=False)
+    argv = [a.format(db=db, empty=tmp_path / "empty", missing=tmp_path / "nope") for a in argv]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert line.startswith(f"tower-llm-fx {argv[0]}: error: ") and message in line, err
+    assert line.isprintable() and out == ""
+
+
+def test_a_replay_that_raises_is_a_failure_not_a_traceback(
+    traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "raising_agent.py").write_text("async def agent(interpreter):\n    raise KeyError('boom')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "raising_agent", raising=False)
+    assert main(["replay", str(traces), "--agent", "raising_agent:agent"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("FAILED ") == 3
+    assert "the replay raised KeyError: 'boom'" in out
+    assert "3 trace(s): 0 OK, 3 failed" in out

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import anyio
@@ -435,3 +436,123 @@ async def test_a_corrupt_row_is_a_typed_error_not_a_raw_one(tmp_path: Path, data
     async with open_sqlite_store(db) as store:
         with pytest.raises((fx.sessions.SessionError, fx.DecodeError)):
             await store.load("s")
+
+
+# -- what orjson cannot read exactly is still read exactly --------------------------------------
+
+
+async def test_documents_orjson_would_misread_load_exactly(tmp_path: Path) -> None:
+    # orjson reads integers beyond 64 bits as floats and refuses lone surrogates; the store
+    # marks such rows when it writes them and parses them with json.
+    odd = fx.user("lone \ud800 surrogate")
+    meta = fx.sessions.Compaction(
+        first_seq=1, last_seq=1, message=fx.user("[sum]"), strategy="x", tokens_before=2**64 + 1
+    )
+    async with open_sqlite_store(tmp_path / "exact.db") as store:
+        await store(save(0, fx.user("plain"), odd, meta))
+        log = await store.load("s")
+        assert log.records == (fx.user("plain"), odd, meta)
+    conn = sqlite3.connect(tmp_path / "exact.db")
+    try:
+        rows = dict(conn.execute("SELECT seq, data FROM records").fetchall())
+    finally:
+        conn.close()
+    assert rows[2].startswith("\n{") and rows[3].startswith("\n{")  # the rows orjson misreads are marked
+    assert not rows[1].startswith("\n")
+
+
+async def test_a_row_holding_an_integer_beyond_64_bits_is_read_exactly(tmp_path: Path) -> None:
+    db = tmp_path / "huge.db"
+    async with open_sqlite_store(db) as store:
+        await store(save(0, fx.user("a")))
+    conn = sqlite3.connect(db)
+    try:  # a compaction whose token estimate does not fit in 64 bits, written as json would
+        data = (
+            '{"type":"session.compaction","first_seq":1,"last_seq":1,"message":{"type":"message.user",'
+            '"content":"[s]","name":null},"strategy":"x","tokens_before":18446744073709551617,"tokens_after":0}'
+        )
+        conn.execute("INSERT INTO records VALUES ('s', 2, 'compaction', ?, 0)", ("\n" + data,))
+        conn.execute("UPDATE sessions SET last_seq = 2")
+        conn.commit()
+    finally:
+        conn.close()
+    async with open_sqlite_store(db) as store:
+        record = (await store.load("s")).records[1]
+    assert isinstance(record, fx.sessions.Compaction)
+    assert record.tokens_before == 2**64 + 1
+    assert type(record.tokens_before) is int
+
+
+# -- cancellation interrupts SQLite instead of waiting for it ------------------------------------
+
+
+def slow_statements(conn: sqlite3.Connection, entered: list[bool], budget: float = 20.0) -> None:
+    """Make every statement crawl (a sleep every 100 SQLite VM steps) for ``budget`` seconds.
+
+    A statement running under it is still running when the test cancels its caller; without
+    an interrupt it would finish (slowly) and commit.
+    """
+    import time
+
+    deadline = time.monotonic() + budget
+
+    def crawl() -> int:
+        entered.append(True)
+        if time.monotonic() < deadline:
+            time.sleep(0.001)
+        return 0
+
+    conn.set_progress_handler(crawl, 100)
+
+
+async def cancel_once_entered(entered: list[bool], call: Callable[[], Any]) -> bool:
+    """Run ``call``, cancelling it as soon as the slow statement has begun; True if it was cancelled."""
+    async with anyio.create_task_group() as tg:
+        with anyio.CancelScope() as scope:
+
+            async def canceller() -> None:
+                while not entered:
+                    await anyio.sleep(0.001)
+                scope.cancel()
+
+            tg.start_soon(canceller)
+            await call()
+    return scope.cancelled_caught
+
+
+async def test_a_cancelled_big_save_is_interrupted_and_writes_nothing(tmp_path: Path) -> None:
+    async with open_sqlite_store(tmp_path / "cancel.db") as store:
+        await store(save(0, fx.user("first")))
+        assert store._conn is not None
+        entered: list[bool] = []
+        slow_statements(store._conn, entered)
+        big = save(1, *(fx.user(f"m{i}") for i in range(5_000)))
+        assert await cancel_once_entered(entered, lambda: store(big))
+        store._conn.set_progress_handler(None, 0)
+        # Interrupted: SQLite rolled the transaction back (without the interrupt the save
+        # would have finished in its thread and committed all 5,000 rows).
+        log = await store.load("s")
+        assert log.records == (fx.user("first"),)
+        # The store goes on working: the interrupt did not leak into the next statement.
+        assert (await store(save(1, fx.user("second")))).last_seq == 2
+
+
+async def test_a_cancelled_load_is_interrupted_and_the_store_goes_on(tmp_path: Path) -> None:
+    async with open_sqlite_store(tmp_path / "cancel.db") as store:
+        await store(save(0, *(fx.user(f"m{i}") for i in range(3_000))))
+        assert store._conn is not None
+        entered: list[bool] = []
+        slow_statements(store._conn, entered)
+        assert await cancel_once_entered(entered, lambda: store.load("s"))
+        store._conn.set_progress_handler(None, 0)
+        assert (await store.load("s")).last_seq == 3_000
+
+
+async def test_a_call_cancelled_before_it_starts_does_nothing(tmp_path: Path) -> None:
+    async with open_sqlite_store(tmp_path / "cancel.db") as store:
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await store(save(0, fx.user("never")))
+        assert scope.cancelled_caught
+        assert (await store.load("s")).records == ()
+        assert (await store(save(0, fx.user("now")))).last_seq == 1

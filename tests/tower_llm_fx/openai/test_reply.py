@@ -21,18 +21,26 @@ from tests.support.openai_reference import (
 from tests.tower_llm_fx.openai._helpers import (
     normalised,
     replies,
+    rich_replies,
 )
 
 
-@given(replies)
+@given(replies | rich_replies)
 def test_response_round_trip_and_official_shape(reply: fx.ModelReply) -> None:
-    body = fx.openai.to_openai_response(reply, created=1)
+    body = fx.openai.to_openai_response(reply)
     decoded = fx.openai.from_openai_response(json.dumps(body))
     assert decoded == normalised(reply)
     # decoded values are ordinary values: they hash, re-validate and serialise alike
     assert hash(decoded) == hash(normalised(reply))
     assert attrs.evolve(decoded) == decoded
     assert fx.from_json(fx.to_json(decoded)) == decoded
+    # with created= the body is a complete one, and the server's created is kept
+    created = fx.openai.from_openai_response(fx.openai.to_openai_response(reply, created=7))
+    assert json.loads(created.extra or "{}")["created"] == json.loads(reply.extra or '{"created": 7}').get("created", 7)
+
+
+@given(replies)
+def test_openai_shaped_replies_match_the_official_type(reply: fx.ModelReply) -> None:
     complete = attrs.evolve(reply, id=reply.id or "chatcmpl-1", model=reply.model or "m")
     parsed = check_response_body(fx.openai.to_openai_response(complete, created=1))
     assert parsed.choices[0].message.content == complete.message.content
@@ -76,14 +84,21 @@ def test_decodes_an_openai_tool_call_response() -> None:
     check_response_body(body)
     reply = fx.openai.from_openai_response(body)
     assert reply == fx.ModelReply(
-        message=fx.assistant(
-            None, fx.ToolCallRequest(id="call_1", name="get_weather", arguments='{"location":"Paris"}')
+        message=fx.AssistantMessage(
+            tool_calls=(fx.ToolCallRequest(id="call_1", name="get_weather", arguments='{"location":"Paris"}'),),
+            extra={"annotations": []},
         ),
-        usage=fx.Usage(prompt_tokens=82, completion_tokens=17),
+        usage=fx.Usage(prompt_tokens=82, completion_tokens=17, cached_tokens=0, prompt_audio_tokens=0),
         finish_reason="tool_calls",
         model="gpt-4.1-2025-04-14",
         id="chatcmpl-abc",
+        extra={"created": 1741569952, "service_tier": "default", "system_fingerprint": "fp_1"},
     )
+    # and nothing is lost: encoding it again gives the body back (nulls are "absent")
+    again = fx.openai.to_openai_response(reply)
+    assert again["choices"][0]["message"] == {**body["choices"][0]["message"], "refusal": None}
+    assert again["usage"] == body["usage"]
+    assert {k: again[k] for k in body} == body
 
 
 def test_lenient_where_servers_differ() -> None:

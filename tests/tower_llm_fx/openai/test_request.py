@@ -20,15 +20,66 @@ from tests.support.openai_reference import (
 )
 from tests.tower_llm_fx.openai._helpers import (
     calls,
+    plain_calls,
 )
 
 
-@given(calls)
+@given(plain_calls)
 def test_request_round_trip_and_official_shape(call: fx.ModelCall) -> None:
     for stream in (False, True):
         body = fx.openai.to_openai_request(call, stream=stream)
         check_request_body(body)
         assert fx.openai.from_openai_request(json.loads(json.dumps(body))) == call
+
+
+@given(calls)
+def test_every_request_round_trips_both_ways(call: fx.ModelCall) -> None:
+    for stream in (False, True):
+        body = fx.openai.to_openai_request(call, stream=stream)
+        decoded = fx.openai.from_openai_request(json.loads(json.dumps(body)))
+        assert decoded == call
+        assert fx.openai.to_openai_request(decoded, stream=stream) == body
+
+
+def test_stream_options_are_the_callers_when_set() -> None:
+    mine = {"include_usage": False, "include_obfuscation": False}
+    call = fx.ModelCall(model="m", messages=[fx.user("hi")], params=fx.ModelParams(extra={"stream_options": mine}))
+    body = fx.openai.to_openai_request(call, stream=True)
+    assert body["stream_options"] == mine
+    assert fx.openai.from_openai_request(body) == call
+    # without stream_options the codec asks for usage (or not, with stream_usage=False)
+    plain = attrs.evolve(call, params=fx.ModelParams())
+    assert fx.openai.to_openai_request(plain, stream=True)["stream_options"] == {"include_usage": True}
+    assert "stream_options" not in fx.openai.to_openai_request(plain, stream=True, stream_usage=False)
+    # the codec's own default is recognised on decode; without "stream" it is the caller's
+    assert fx.openai.from_openai_request(fx.openai.to_openai_request(plain, stream=True)) == plain
+    kept = fx.openai.from_openai_request({"model": "m", "messages": [], "stream_options": {"include_usage": True}})
+    assert kept.params.extra == '{"stream_options":{"include_usage":true}}'
+
+
+def test_tools_of_every_kind_are_kept() -> None:
+    body = {
+        "model": "mistral-large-latest",
+        "messages": [{"role": "user", "content": "weather?"}],
+        "tools": [
+            # Mistral sends function tools without "type"; Anthropic-style keys ride along
+            {"function": {"name": "weather", "parameters": {"type": "object"}}},
+            {
+                "type": "function",
+                "function": {"name": "now", "description": "", "parameters": {"type": "object"}, "strict": False},
+                "cache_control": {"type": "ephemeral"},
+            },
+            {"type": "openrouter:web_search", "parameters": {"max_results": 3}},
+        ],
+        "tool_choice": "any",
+    }
+    call = fx.openai.from_openai_request(body)
+    assert [t.name for t in call.tools] == ["weather", "now"]
+    assert call.provider_tools == ('{"parameters":{"max_results":3},"type":"openrouter:web_search"}',)
+    assert call.params.tool_choice == "any"
+    again = fx.openai.to_openai_request(call)
+    assert again["tools"][1:] == body["tools"][1:]
+    assert again["tools"][0] == {"type": "function", **body["tools"][0]}  # the one normalisation
 
 
 def test_nothing_the_caller_set_is_dropped() -> None:
@@ -117,11 +168,16 @@ def test_stop_as_one_string_decodes_as_a_tuple() -> None:
         ({"messages": []}, "$.model"),
         ({"model": "m"}, "$.messages"),
         (
-            {"model": "m", "messages": [], "tools": [{"type": "custom", "custom": {"name": "x"}}]},
-            "$.tools[0]",
+            {
+                "model": "m",
+                "messages": [],
+                "tools": [{"type": "web_search"}, {"type": "function", "function": {"name": "f"}}],
+            },
+            "$.tools[1]",
         ),
+        ({"model": "m", "messages": [], "tools": [{"type": 3}]}, "$.tools[0].type"),
         ({"model": "m", "messages": [], "temperature": "hot"}, "$"),
-        ({"model": "m", "messages": [{"role": "developer", "content": "x"}]}, "$.messages[0].role"),
+        ({"model": "m", "messages": [{"role": "function", "content": "x"}]}, "$.messages[0].role"),
     ],
 )
 def test_from_openai_request_refuses_what_it_cannot_represent(body: Any, path: str) -> None:

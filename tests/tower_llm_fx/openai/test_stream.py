@@ -21,6 +21,7 @@ from tests.support.openai_reference import (
 from tests.tower_llm_fx.openai._helpers import (
     normalised,
     replies,
+    rich_replies,
 )
 
 
@@ -33,20 +34,30 @@ def stream_decode(chunks: Any, *, step: int = 1) -> tuple[list[fx.RunEvent], fx.
     return events, stream.reply()
 
 
-@given(replies, st.integers(1, 12), st.booleans())
+@given(replies | rich_replies, st.integers(1, 12), st.booleans())
 def test_stream_decodes_to_the_same_reply_as_the_response(
     reply: fx.ModelReply, size: int, interleave: bool
 ) -> None:
-    chunks = fx.openai.to_openai_chunks(reply, size=size, interleave=interleave, created=1)
+    chunks = fx.openai.to_openai_chunks(reply, size=size, interleave=interleave)
     events, streamed = stream_decode(chunks, step=3)
-    assert (
-        streamed == fx.openai.from_openai_response(fx.openai.to_openai_response(reply)) == normalised(reply)
-    )
-    assert hash(streamed) == hash(normalised(reply))
+    expected = normalised(reply, streamed=True)
+    assert streamed == expected
+    assert fx.openai.from_openai_response(fx.openai.to_openai_response(expected)) == expected
+    assert hash(streamed) == hash(expected)
     assert [fx.from_json(fx.to_json(e)) for e in events] == events
     # the deltas add up to the reply, and every event is stamped with the step
     text = "".join(e.text for e in events if isinstance(e, fx.TokenDelta))
-    assert text == (reply.message.content or "")
+    content = reply.message.content
+    if isinstance(content, tuple):
+        assert text == "".join(p.text for p in content if isinstance(p, fx.TextPart))
+    else:
+        assert text == (content or "")
+    thought = "".join(e.text for e in events if isinstance(e, fx.ReasoningDelta))
+    reasoning = reply.message.reasoning
+    raw = {} if reasoning is None or reasoning.raw is None else json.loads(reasoning.raw)
+    assert thought == "".join(
+        v if isinstance(v, str) else fx.openai._messages.reasoning_text({k: v}) or "" for k, v in raw.items()
+    )
     refusal = "".join(e.text for e in events if isinstance(e, fx.RefusalDelta))
     assert refusal == (reply.message.refusal or "")
     assert all(getattr(e, "step", 3) == 3 for e in events)
@@ -124,6 +135,7 @@ def test_parallel_tool_calls_interleaved_by_index() -> None:
         finish_reason="tool_calls",
         model="m",
         id="chatcmpl-9",
+        extra={"created": 1, "prompt_filter_results": []},
     )
     assert events == [
         fx.ToolCallStarted(step=1, index=1, id="b", name="g"),
@@ -172,10 +184,14 @@ def test_empty_text_reply_streams_as_empty_text() -> None:
     assert reply.finish_reason == "length"
 
 
-def test_other_choices_and_data_after_done_are_ignored() -> None:
+def test_other_choices_are_refused_and_data_after_done_is_ignored() -> None:
+    # n > 1 would need one message per choice: refused by name, never dropped
+    with pytest.raises(fx.MalformedResponse, match=r"holds choice 1.*drop 'n'"):
+        fx.openai.OpenAIStream().feed(json.dumps({"choices": [{"index": 1, "delta": {"content": "other"}}]}))
     stream = fx.openai.OpenAIStream()
-    stream.feed(json.dumps({"choices": [{"index": 1, "delta": {"content": "other"}}]}))
-    stream.feed(json.dumps(_chunk({"content": "mine"}, "stop")))
+    # a numeric string index is read as its number (some servers send "0")
+    stream.feed(json.dumps({"choices": [{"index": "0", "delta": {"content": "mi"}}]}))
+    stream.feed(json.dumps(_chunk({"content": "ne"}, "stop")))
     assert stream.feed("[DONE]") == ()
     assert stream.feed("not even json") == ()
     assert stream.reply().message.content == "mine"

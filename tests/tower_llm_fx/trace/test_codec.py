@@ -107,7 +107,7 @@ def test_a_long_run_file_grows_linearly() -> None:
         )
     long = fx.trace.Trace(exchanges=exchanges)
     text = fx.trace.encode_trace(long)
-    assert len(text) < 200 * 600  # each conversation in full would be over 1 MB
+    assert len(text) < 200 * 800  # each conversation in full would be over 1 MB
     assert fx.trace.decode_trace(text) == long
 
 

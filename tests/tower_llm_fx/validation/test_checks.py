@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import tower_llm_fx as fx
 import tower_llm_fx.validation
+from tower_llm_fx._unchecked import unchecked
 from tower_llm_fx.validation._checks import (
     _MEMO_LIMIT,
     GOOD_TOOL_NAMES,
@@ -272,12 +273,6 @@ def test_call_violations_skips_the_schema_of_arguments_already_reported_as_not_o
     assert [v.kind for v in out] == ["invalid_tool_arguments"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with check_tool_schemas on and check_tool_arguments off, arguments that are not a JSON "
-    "object (here '[1]') skip the schema check and no violation is reported at all, although "
-    "ValidationPolicy documents that the arguments validate against the tool's schema",
-)
 def test_non_object_arguments_break_the_schema_when_only_schemas_are_checked() -> None:
     ms = (U(content="q"), A(None, ("c1", "add", "[1]")), T(tool_call_id="c1", content="?"))
     assert kinds(ms, P(check_tool_schemas=True), tools=(ADD,)) == [("tool_arguments_mismatch", 1)]
@@ -288,3 +283,57 @@ def test_spec_map_only_when_schemas_are_checked() -> None:
     assert spec_map((ADD,), DEFAULT) is None
     assert spec_map((), P(check_tool_schemas=True)) == {}
     assert spec_map((ADD, other), P(check_tool_schemas=True)) == {"add": other}
+
+
+# --------------------------------------------------------------------------- hostile input
+
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+
+@pytest.mark.parametrize("arguments", [DEEP_ARRAY, DEEP_OBJECT], ids=["array", "object"])
+def test_deep_arguments_are_a_problem_not_a_recursion_error(arguments: str) -> None:
+    assert arguments_problem(arguments) == "not valid JSON (the JSON nests deeper than 512 levels)"
+    assert schema_problem(ADD, arguments) == "not valid JSON (the JSON nests deeper than 512 levels)"
+    ms = (U(content="q"), A(None, ("c1", "add", arguments)), T(tool_call_id="c1", content="?"))
+    assert kinds(ms, P(check_tool_schemas=True), tools=(ADD,)) == [("tool_arguments_mismatch", 1)]
+    assert kinds(ms, P.strict(), tools=(ADD,)) == [("invalid_tool_arguments", 1)]
+
+
+def test_schema_problem_explains_text_that_is_not_json() -> None:
+    assert schema_problem(ADD, "{nope").startswith("not valid JSON (Expecting property name")  # type: ignore[union-attr]
+
+
+def test_a_recursive_schema_over_deep_arguments_is_a_problem_not_a_recursion_error() -> None:
+    nested = fx.ToolSpec(
+        name="tree",
+        parameters={
+            "type": "object",
+            "properties": {"a": {"$ref": "#/$defs/n"}},
+            "$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}},
+        },
+    )
+    arguments = '{"a":' + "[" * 500 + "]" * 500 + "}"  # within MAX_JSON_DEPTH: it parses
+    assert (
+        schema_problem(nested, arguments)
+        == "the arguments nest too deeply to check against the tool's schema"
+    )
+    assert schema_problem(nested, '{"a": [[], [[]]]}') is None
+
+
+def test_an_unusable_schema_is_a_problem_not_an_exception() -> None:
+    deep = unchecked(fx.ToolSpec, name="f", parameters='{"type":"object","x":' + DEEP_ARRAY + "}")
+    assert "the tool's parameters schema cannot be read (JSONDepthError" in str(schema_problem(deep, "{}"))
+    invalid = fx.ToolSpec(name="g", parameters={"type": "object", "properties": {"a": {"type": "frob"}}})
+    assert "is not a valid JSON schema (SchemaError" in str(schema_problem(invalid, '{"a": 1}'))
+    ms = (U(content="q"), A(None, ("c1", "g", '{"a": 1}')), T(tool_call_id="c1", content="?"))
+    assert kinds(ms, P(check_tool_schemas=True), tools=(invalid,)) == [("tool_arguments_mismatch", 1)]
+
+
+@given(
+    st.text(max_size=60)
+    | st.builds(lambda n, c: c[0] * n + c[1] * n, st.integers(0, 3000), st.sampled_from(["[]", "{}"]))
+)
+def test_schema_problem_is_total(arguments: str) -> None:
+    why = schema_problem(ADD, arguments)
+    assert why is None or isinstance(why, str)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import tower_llm_fx as fx
 import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
+from tower_llm_fx._unchecked import unchecked
 
 from ._helpers import ADD, VALID, A, P, T, U
 
@@ -149,3 +150,41 @@ def test_validate_conversation_is_deterministic_and_defaults_to_the_openai_polic
     out = fx.validation.validate_conversation(messages)
     assert out == fx.validation.validate_conversation(tuple(messages), P.openai())
     assert out == fx.validation.validate_conversation(messages)
+
+
+def _with_tool_choice(text: str) -> fx.ModelCall:
+    # ModelParams canonicalises tool_choice (and refuses deep JSON); one built unchecked,
+    # as a hand-written decoder might, holds the raw text.
+    params = unchecked(fx.ModelParams, tool_choice=text)
+    return attrs.evolve(fx.ModelCall(model="m", messages=(U(content="hi"),), tools=(ADD,)), params=params)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            '{"type":' * 100_000 + "1" + "}" * 100_000,
+            "is not valid JSON (the JSON nests deeper than 512 levels)",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "is not valid JSON (the JSON nests deeper than 512 levels)"),
+        ("{oops", "is not valid JSON (Expecting property name"),
+        ("[1]", "is not a mode or a JSON object"),
+        ("sometimes", "is not valid JSON"),
+    ],
+    ids=["deep-object", "deep-array", "broken", "array", "word"],
+)
+def test_a_hostile_tool_choice_is_a_violation_not_an_exception(text: str, why: str) -> None:
+    (v,) = fx.validation.validate_model_call(_with_tool_choice(text))
+    assert v.kind == "invalid_tool_choice"
+    assert why in v.explanation
+    assert "use 'auto', 'none', 'required' or" in v.explanation
+    assert len(v.explanation) < 400, "the choice is quoted clipped, not whole"
+
+
+@given(
+    st.text(max_size=40)
+    | st.builds("{}{}".format, st.just('{"type":"function","function":'), st.text(max_size=20))
+)
+def test_validate_model_call_is_total_over_tool_choice_text(text: str) -> None:
+    out = fx.validation.validate_model_call(_with_tool_choice(text))
+    assert all(v.kind == "invalid_tool_choice" for v in out)

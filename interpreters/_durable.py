@@ -1,0 +1,330 @@
+"""Durable runs: journal every effect, resume after a crash, tools at most once.
+
+Theory of operation: a durable run is the loop of ``run`` with the
+interpreter wrapped, outermost, in a journaling interpreter. Before it
+performs an effect it appends an ``Intent`` (effect, attempt, idempotency
+key) to the journal; after, an ``Outcome`` or a ``Failure`` (raised,
+cancelled, timed out). The calls of a ``Parallel`` batch go through it one by
+one (``perform_parallel``), each at its own position ``(at, call)``, and the
+batch's folded tuple is journalled too.
+
+Resuming runs the same loop from the program's start: the pure step derives
+the same effects at the same positions, and for each one the pure
+``tower_llm_fx.durable.decide`` says what to do with what the journal holds:
+replay a completed effect (no model call, no tool runs again), perform again
+one whose outcome was lost if that is safe, ask the session store whether a
+lost ``SaveSession`` is in it, and answer a lost non-idempotent tool call
+with your reconciler's verdict or an ``outcome_unknown`` result. Since every
+result a replay feeds back is the one the run folded in before, the state
+after the replayed prefix is the state the uninterrupted run had.
+
+Appends are serialised (one writer per run) and shielded from cancellation,
+so a call that finished is journalled even while a sibling cancels the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, Literal, TypeAlias, TypeVar, cast, final
+
+import anyio
+
+from tower_llm_fx import (
+    ConfigurationError,
+    Effect,
+    Parallel,
+    Program,
+    ToolCall,
+    ToolResult,
+    WrongResultType,
+)
+from tower_llm_fx.durable import (
+    CheckSaved,
+    Entry,
+    Failure,
+    FailureKind,
+    Intent,
+    Key,
+    Outcome,
+    Reconcile,
+    Replay,
+    RunBegun,
+    ToolContext,
+    decide,
+    fold_journal,
+    idempotency_key,
+    idempotent_tools,
+    journal_input,
+    new_intent,
+    new_outcome,
+    outcome_unknown,
+    reconcile_save,
+)
+from tower_llm_fx.sessions import LoadSession, SaveSession
+from tower_llm_fx.testing import check_step_output
+
+from ._perform import perform_parallel
+from ._tool_context import current
+from ._types import Interpreter
+from .stores._journal import JournalStore, journal_not_found, taken_error
+
+__all__ = ["Reconciler", "resume", "run_durable"]
+
+S = TypeVar("S")
+R = TypeVar("R")
+
+Reconciler: TypeAlias = Callable[[ToolCall, ToolContext], Awaitable["ToolResult | Literal['perform'] | None"]]
+"""``async (call, context) -> ToolResult | "perform" | None`` for a tool call whose outcome a crash lost.
+
+Return the call's result if you can tell what happened (ask the tool's
+backend with ``context.idempotency_key``), ``"perform"`` if it certainly did
+not happen (run it now), or ``None`` when you cannot tell (the model gets an
+``outcome_unknown`` result)."""
+
+_RESUME: Any = object()  # resume(): take the input from the journal
+
+
+def _failure_kind(exc: BaseException) -> FailureKind:
+    if isinstance(exc, anyio.get_cancelled_exc_class()):
+        return "cancelled"
+    return "timeout" if isinstance(exc, TimeoutError) else "raised"
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = "(its message could not be built)"
+    return f"{type(exc).__name__}: {text[:2000]}" if text else type(exc).__name__
+
+
+@final
+class _Journaling:
+    """The outermost interpreter of a durable run (one per run; the loop sets ``at``)."""
+
+    def __init__(
+        self,
+        inner: Interpreter,
+        journal: JournalStore,
+        run_id: str,
+        entries: tuple[Entry, ...],
+        reconcile: Reconciler | None,
+        idempotent: Collection[str],
+    ) -> None:
+        self.inner = inner
+        self.journal = journal
+        self.run_id = run_id
+        self.slots = fold_journal(entries)
+        self.count = len(entries)
+        self.reconcile = reconcile
+        self.idempotent = idempotent
+        self.at = 0
+        self.batch: Parallel | None = None
+        self._lock: anyio.Lock | None = None
+        # A store that does no I/O (MemoryJournal) hands out its list: appending to it needs no
+        # await, so no lock, no shield and no task switch (the in-process fast path).
+        sink = getattr(journal, "_journal_sink", None)
+        self._sink: list[Entry] | None = sink(run_id) if sink is not None else None
+
+    def __repr__(self) -> str:
+        return f"durable({self.run_id!r}, journal={self.journal!r})({self.inner!r})"
+
+    async def append(self, entry: Entry) -> None:
+        sink = self._sink
+        if sink is not None:
+            if len(sink) != self.count:
+                raise taken_error(self.run_id, self.count, len(sink))
+            sink.append(entry)
+            self.count += 1
+            return
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                await self.journal.append(self.run_id, self.count, entry)
+                self.count += 1
+
+    async def __call__(self, effect: Effect[R], /) -> R:
+        call: int | None = None
+        batch = self.batch
+        if batch is not None and type(effect) is ToolCall:
+            call = next((i for i, c in enumerate(batch.calls) if c is effect), None)
+        return cast("R", await self.perform((self.at, call), effect))
+
+    async def perform(self, key: Key, effect: Effect[Any]) -> Any:
+        decision = decide(key, effect, self.slots.get(key), idempotent=self.idempotent)
+        if type(decision) is Replay:
+            return decision.result
+        at, call = key
+        lost = decision.attempt - 1  # the attempt whose outcome a crash lost (if any)
+        if type(decision) is Reconcile:
+            assert type(effect) is ToolCall
+            context = ToolContext(
+                call_id=effect.id,
+                run_id=self.run_id,
+                idempotency_key=idempotency_key(self.run_id, at, effect.id),
+                attempt=decision.attempt,
+            )
+            verdict = None if self.reconcile is None else await self.reconcile(effect, context)
+            if isinstance(verdict, ToolResult):
+                await self.append(Outcome(at=at, call=call, attempt=lost, result=verdict, how="reconciled"))
+                return verdict
+            if verdict != "perform":
+                answer = outcome_unknown(effect, context.idempotency_key)
+                await self.append(
+                    Outcome(at=at, call=call, attempt=lost, result=answer, how="outcome_unknown")
+                )
+                return answer
+        elif type(decision) is CheckSaved:
+            assert type(effect) is SaveSession
+            log = await self.inner(LoadSession(session_id=effect.session_id))
+            saved = reconcile_save(effect, log)
+            if saved is not None:
+                await self.append(Outcome(at=at, call=call, attempt=lost, result=saved, how="reconciled"))
+                return saved
+        return await self.live(key, effect, decision.attempt)
+
+    async def live(self, key: Key, effect: Effect[Any], attempt: int) -> Any:
+        at, call = key
+        tool = type(effect) is ToolCall
+        ikey = f"{self.run_id}/{at}/{effect.id}" if tool else None  # type: ignore[attr-defined]
+        await self.append(new_intent(at, call, attempt, effect, ikey))  # before anything can happen
+        token = current.set((effect.id, self.run_id, ikey, attempt)) if tool else None  # type: ignore[attr-defined]
+        try:
+            result = await self.inner(effect)
+        except BaseException as exc:
+            await self.append(
+                Failure(at=at, call=call, attempt=attempt, kind=_failure_kind(exc), message=_describe(exc))
+            )
+            raise
+        finally:
+            if token is not None:
+                current.reset(token)
+        expected = type(effect).result_type
+        if not isinstance(result, expected):
+            raise WrongResultType(
+                f"{self.inner!r} returned {type(result).__name__} for {type(effect).__name__}; "
+                f"expected {expected.__name__}"
+            )
+        await self.append(new_outcome(at, call, attempt, result))
+        return result
+
+    async def batch_of(self, at: int, batch: Parallel) -> tuple[ToolResult, ...]:
+        key: Key = (at, None)
+        decision = decide(key, batch, self.slots.get(key))
+        if type(decision) is Replay:
+            return cast("tuple[ToolResult, ...]", decision.result)
+        attempt = decision.attempt
+        await self.append(Intent(at=at, attempt=attempt, effect=batch))
+        self.batch = batch
+        try:
+            results = await perform_parallel(self, batch)
+        except BaseException as exc:
+            await self.append(
+                Failure(at=at, attempt=attempt, kind=_failure_kind(exc), message=_describe(exc))
+            )
+            raise
+        finally:
+            self.batch = None
+        await self.append(Outcome(at=at, attempt=attempt, result=results))
+        return results
+
+
+def _plain_input(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _same_input(a: object, b: object) -> bool:
+    return bool(_plain_input(a) == _plain_input(b))
+
+
+async def run_durable(
+    program: Program[S],
+    interpreter: Interpreter,
+    input: object,
+    *,
+    journal: JournalStore,
+    run_id: str,
+    reconcile: Reconciler | None = None,
+    idempotent: Collection[str] = (),
+) -> S:
+    """``run`` with a journal: begin run ``run_id``, or resume it if its journal exists (see ``run``)."""
+    if not isinstance(run_id, str) or not run_id:
+        raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
+    entries = await journal.entries(run_id)
+    if entries:
+        begun = journal_input(entries)
+        if input is not _RESUME and not _same_input(begun.input, input):
+            raise ConfigurationError(
+                f"run {run_id!r} began with the input {begun.input!r:.200}, not {input!r:.200}; resume it "
+                "with its own input (or resume(...), which reads it from the journal), or use a new run_id"
+            )
+        input = begun.input
+    elif input is _RESUME:
+        raise journal_not_found(run_id, repr(journal), await journal.list())
+    else:
+        begun = RunBegun(run_id=run_id, input=_plain_input(input))
+        await journal.append(run_id, 0, begun)
+        entries = (begun,)
+    names = frozenset(idempotent) | idempotent_tools(program)
+    j = _Journaling(interpreter, journal, run_id, entries, reconcile, names)
+    step, fold = program.step, program.advance
+    state = program.start(input)
+    at = 0
+    while True:
+        effect = step(state)
+        if not isinstance(effect, Effect):
+            done = check_step_output(effect, step)
+            return program.finish(state, cast("Any", done))
+        j.at = at
+        if type(effect) is Parallel:
+            result: Any = await j.batch_of(at, effect)
+        else:
+            result = await j.perform((at, None), effect)
+        state = fold(state, effect, result)
+        at += 1
+
+
+async def resume(
+    program: Program[S],
+    interpreter: Interpreter,
+    *,
+    journal: JournalStore,
+    run_id: str,
+    reconcile: Reconciler | None = None,
+    idempotent: Collection[str] = (),
+) -> S:
+    """Resume durable run ``run_id`` from its journal; return its final state.
+
+    The input is read from the journal. The completed prefix is replayed (no
+    model call, no tool runs again) and the run continues live, journalling as
+    it goes. A non-idempotent tool call whose outcome a crash lost is not run
+    again: ``reconcile`` decides, or it is answered with an ``outcome_unknown``
+    result the model reads. A ``SaveSession`` whose outcome was lost is looked
+    up in the session store, so no ``SessionConflict`` comes of it.
+
+    Raises:
+        TraceNotFound: there is no journal for ``run_id``.
+        ReplayMismatch: the program returned another effect than the journal
+            holds at that position (the program or its tools changed).
+
+    >>> import trio, tower_llm_fx as fx
+    >>> from interpreters import agent_interpreter, run, sequence
+    >>> from interpreters.stores import MemoryJournal
+    >>> agent, journal = fx.Agent(model="m"), MemoryJournal()
+    >>> first = trio.run(lambda: run(agent, agent_interpreter(agent, model=sequence(["hi"])), "hello", journal=journal, run_id="r1"))
+    >>> again = trio.run(lambda: resume(agent, agent_interpreter(agent, model=sequence([])), journal=journal, run_id="r1"))
+    >>> again == first  # replayed from the journal: no model call
+    True
+    """
+    if not isinstance(program, Program):
+        raise TypeError(f"resume() expects a Program (an Agent, a Group, ...), got {type(program).__name__}")
+    return await run_durable(
+        program,
+        interpreter,
+        _RESUME,
+        journal=journal,
+        run_id=run_id,
+        reconcile=reconcile,
+        idempotent=idempotent,
+    )

@@ -1,0 +1,118 @@
+"""Law: for any run and any crash point, resuming from the journal gives the uninterrupted run's state,
+except ``outcome_unknown`` answers to non-idempotent tools caught in the crash window; no such tool
+ever runs twice, and the journal replays as a trace.
+
+A crash is a journal that dies before its n-th write (`DyingJournal`): nothing after that point is
+written, exactly as when the process is killed, including between a tool's side effect and the write
+of its outcome. Real components: ``local_tools``, the memory journal and session store, both backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+import tower_llm_fx as fx
+from interpreters import agent_interpreter, replay_run, resume, run
+from interpreters.layers import with_store
+from interpreters.stores import MemoryJournal, memory_store
+from tests.support.durable_kit import (
+    DyingJournal,
+    Killed,
+    SideEffects,
+    is_unknown,
+    same_but_unknown,
+    scripted,
+)
+from tower_llm_fx import strategies as fxst
+from tower_llm_fx.sessions import with_session
+
+_SPECS = tuple(t.spec for t in SideEffects().tools)
+
+
+def _agent(tools: SideEffects, parallel: bool, join: fx.JoinPolicy) -> fx.Agent:
+    return fx.Agent(
+        model="m",
+        tools=tools.tools,
+        policy=fx.until_no_tool_calls() | fx.max_steps(6),
+        parallel_tools=parallel,
+        join_policy=join,
+    )
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+@given(
+    script=fxst.model_scripts(tools=_SPECS, max_replies=4, max_calls=4),
+    parallel=st.booleans(),
+    join=st.sampled_from(fx.JoinPolicy),
+    session=st.booleans(),
+    crash=st.floats(0, 1, exclude_max=True),
+)
+def test_resume_is_the_uninterrupted_run_except_outcome_unknown_answers(
+    backend: str,
+    script: tuple[fx.ModelReply, ...],
+    parallel: bool,
+    join: fx.JoinPolicy,
+    session: bool,
+    crash: float,
+) -> None:
+    async def main() -> None:
+        # The uninterrupted run, and how many journal writes it makes.
+        live_tools = SideEffects()
+        agent = _agent(live_tools, parallel, join)
+        program: Any = with_session(agent, "s") if session else agent
+        live_journal = MemoryJournal()
+        interp = with_store(memory_store())(agent_interpreter(agent, model=scripted(script)))
+        uninterrupted = await run(program, interp, "Go.", journal=live_journal, run_id="r")
+        writes = len(await live_journal.entries("r"))
+
+        # The same run killed before write number `lives`, then resumed with fresh interpreters.
+        tools = SideEffects()
+        agent = _agent(tools, parallel, join)
+        program = with_session(agent, "s") if session else agent
+        journal, store = MemoryJournal(), memory_store()
+        lives = 1 + int(crash * (writes - 1))
+        note(f"{writes} writes, killed before #{lives}")
+        dying = DyingJournal(journal, lives)
+        with pytest.raises(Killed):
+            await run(
+                program,
+                with_store(store)(agent_interpreter(agent, model=scripted(script))),
+                "Go.",
+                journal=dying,
+                run_id="r",
+            )
+        resumed = await resume(
+            program,
+            with_store(store)(agent_interpreter(agent, model=scripted(script))),
+            journal=journal,
+            run_id="r",
+        )
+
+        a = resumed.run if session else resumed
+        b = uninterrupted.run if session else uninterrupted
+        assert same_but_unknown(a, b), (a.messages, b.messages)
+        if session:
+            assert resumed.last_seq == uninterrupted.last_seq
+            assert (await store.load("s")).records[: len(a.messages)] == a.messages
+        # Tools are run at most once each; only a non-idempotent one can be answered "unknown".
+        assert all(n == 1 for n in tools.payments.values()), tools.payments
+        unknown = [m for m in a.messages if is_unknown(m)]
+        assert len(unknown) <= sum(1 for m in b.messages if isinstance(m, fx.ToolMessage))
+        # A second resume replays everything: nothing runs again.
+        before = (dict(tools.payments), tools.adds)
+        again = await resume(
+            program, agent_interpreter(agent, model=scripted(())), journal=journal, run_id="r"
+        )
+        assert again == resumed
+        assert (dict(tools.payments), tools.adds) == before
+        # The journal is a trace: it replays to the same conversation.
+        if not session:
+            replayed = await replay_run(agent, await journal.load("r"))
+            assert replayed.messages == a.messages
+
+    anyio.run(main, backend=backend)
