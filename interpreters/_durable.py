@@ -31,6 +31,7 @@ import anyio
 
 from tower_llm_fx import (
     ConfigurationError,
+    Done,
     Effect,
     Parallel,
     Program,
@@ -64,11 +65,11 @@ from tower_llm_fx.sessions import LoadSession, SaveSession
 from tower_llm_fx.testing import check_step_output
 
 from ._perform import perform_parallel
-from ._tool_context import current
+from ._tool_context import InFlight, current
 from ._types import Interpreter
 from .stores._journal import JournalStore, journal_not_found, taken_error
 
-__all__ = ["Reconciler", "resume", "run_durable"]
+__all__ = ["Reconciler", "drive_durable", "failure", "resume", "run_durable"]
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -96,6 +97,17 @@ def _describe(exc: BaseException) -> str:
     except Exception:
         text = "(its message could not be built)"
     return f"{type(exc).__name__}: {text[:2000]}" if text else type(exc).__name__
+
+
+def failure(flight: InFlight, exc: BaseException) -> Failure:
+    """The `Failure` entry of ``flight``'s current attempt, which ended with ``exc``."""
+    return Failure(
+        at=flight.at,
+        call=flight.call,
+        attempt=flight.attempt,
+        kind=_failure_kind(exc),
+        message=_describe(exc),
+    )
 
 
 @final
@@ -186,20 +198,19 @@ class _Journaling:
 
     async def live(self, key: Key, effect: Effect[Any], attempt: int) -> Any:
         at, call = key
-        tool = type(effect) is ToolCall
-        ikey = f"{self.run_id}/{at}/{effect.id}" if tool else None  # type: ignore[attr-defined]
+        ikey = f"{self.run_id}/{at}/{effect.id}" if type(effect) is ToolCall else None  # idempotency_key()
         await self.append(new_intent(at, call, attempt, effect, ikey))  # before anything can happen
-        token = current.set((effect.id, self.run_id, ikey, attempt)) if tool else None  # type: ignore[attr-defined]
+        flight = InFlight(self.append, self.run_id, at, call, effect, ikey, attempt)
+        token = current.set(flight)  # for a tool's ToolContext and the journal_attempts layer
         try:
             result = await self.inner(effect)
         except BaseException as exc:
-            await self.append(
-                Failure(at=at, call=call, attempt=attempt, kind=_failure_kind(exc), message=_describe(exc))
-            )
+            if flight.failed != flight.attempt:  # not journalled by journal_attempts already
+                await self.append(failure(flight, exc))
             raise
         finally:
-            if token is not None:
-                current.reset(token)
+            current.reset(token)
+        attempt = flight.attempt  # a retry inside the stack may have made more attempts
         expected = type(effect).result_type
         if not isinstance(result, expected):
             raise WrongResultType(
@@ -249,6 +260,34 @@ async def run_durable(
     idempotent: Collection[str] = (),
 ) -> S:
     """``run`` with a journal: begin run ``run_id``, or resume it if its journal exists (see ``run``)."""
+    state, done = await drive_durable(
+        program,
+        interpreter,
+        input,
+        journal=journal,
+        run_id=run_id,
+        reconcile=reconcile,
+        idempotent=idempotent,
+    )
+    return program.finish(state, done)
+
+
+async def drive_durable(
+    program: Program[S],
+    interpreter: Interpreter,
+    input: object,
+    *,
+    journal: JournalStore,
+    run_id: str,
+    reconcile: Reconciler | None = None,
+    idempotent: Collection[str] = (),
+    observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None = None,
+) -> tuple[S, Done]:
+    """The loop of `run_durable` (``drive`` with a journal): the last state and the ``Done`` that ended it.
+
+    ``observe(before, effect, result, after)`` is awaited after each result is
+    folded in, replayed ones included (``stream`` reports events with it).
+    """
     if not isinstance(run_id, str) or not run_id:
         raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
     entries = await journal.entries(run_id)
@@ -274,14 +313,16 @@ async def run_durable(
     while True:
         effect = step(state)
         if not isinstance(effect, Effect):
-            done = check_step_output(effect, step)
-            return program.finish(state, cast("Any", done))
+            return state, cast("Done", check_step_output(effect, step))
         j.at = at
         if type(effect) is Parallel:
             result: Any = await j.batch_of(at, effect)
         else:
             result = await j.perform((at, None), effect)
-        state = fold(state, effect, result)
+        new = fold(state, effect, result)
+        if observe is not None:
+            await observe(state, effect, result, new)
+        state = new
         at += 1
 
 

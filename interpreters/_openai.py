@@ -63,7 +63,7 @@ kept alive (closing idle ones beyond a smaller keep-alive limit only makes the
 next call reconnect). 256 stays well below a server's listen backlog.
 """
 
-_SHARD = 8  # connections per httpcore pool inside _ScalingTransport
+_SHARD = 4  # connections per httpcore pool inside _ScalingTransport
 _CONNECT_RETRIES = (
     2  # a failed connection attempt is tried again at once, then after 0.5 s (nothing was sent yet)
 )

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
@@ -62,9 +62,11 @@ from tower_llm_fx import (
     reply_events,
 )
 
+from ._durable import Reconciler, drive_durable
 from ._event_sink import CURRENT_SINK, EventSink
 from ._run import check_program, drive
 from ._types import Interpreter
+from .stores._journal import JournalStore
 
 __all__ = ["RunStream", "stream", "tap"]
 
@@ -258,6 +260,7 @@ class _Producer(Generic[S]):
     program: Program[S]
     interpreter: Interpreter
     channel: _Channel
+    durable: dict[str, Any] | None = None  # a durable run's input, journal, run_id, ... (docs/durable.md)
     sink: EventSink = attrs.field(init=False)
     usage: Usage = attrs.field(init=False, default=_NO_USAGE)  # of the step in progress
 
@@ -268,7 +271,10 @@ class _Producer(Generic[S]):
         program = self.program
         try:
             self.sink.step = program.conversation(state).steps + 1
-            last, done = await drive(program, self, state, observe=self.observe)
+            if self.durable is None:
+                last, done = await drive(program, self, state, observe=self.observe)
+            else:  # journalled: replayed exchanges are reported as a scripted model's would be
+                last, done = await drive_durable(program, self, observe=self.observe, **self.durable)
             final = program.finish(last, done)
             stream._result = final
             await self.channel.put(RunFinished(state=program.conversation(final)))
@@ -362,6 +368,10 @@ def stream(
     input: object,
     *,
     buffer: int = 64,
+    journal: JournalStore | None = None,
+    run_id: str | None = None,
+    reconcile: Reconciler | None = None,
+    idempotent: Collection[str] = (),
 ) -> AbstractAsyncContextManager[RunStream[S]]:
     """Run ``program`` like ``run``, reporting its events as they happen.
 
@@ -372,6 +382,8 @@ def stream(
     in-flight model call closes its connection). The effects, the results and
     the final state are those of ``run`` for the same interpreter and input,
     whoever reads the events; ``events.result`` is what ``run`` returns.
+    ``journal``, ``run_id``, ``reconcile`` and ``idempotent`` make it a durable
+    run, as for ``run`` (docs/durable.md).
 
     The events: the program's start events (`RunStarted`), then per exchange
     `TokenDelta`... `ModelReplied`, `ToolCallFinished`, `StepFinished` and the
@@ -403,7 +415,13 @@ def stream(
     state = program.start(input)
     channel = _Channel(buffer)
     events: RunStream[S] = RunStream(channel, tuple(program.events(None, state)))
-    producer = _Producer(program, interpreter, channel)
+    durable: dict[str, Any] | None = None
+    if journal is not None or run_id is not None:
+        if journal is None or run_id is None:
+            raise TypeError("a durable run needs both journal= and run_id= (or neither, for a plain run)")
+        durable = {"input": input, "journal": journal, "run_id": run_id, "reconcile": reconcile}
+        durable["idempotent"] = idempotent
+    producer = _Producer(program, interpreter, channel, durable)
     return _Streaming(producer, state, events)
 
 

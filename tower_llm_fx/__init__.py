@@ -39,6 +39,7 @@ from ._effects import ModelParams as ModelParams
 from ._effects import Parallel as Parallel
 from ._effects import StopReason as StopReason
 from ._effects import ToolCall as ToolCall
+from ._effects import ToolChoice as ToolChoice
 from ._errors import AuthenticationError as AuthenticationError
 from ._errors import BadRequestError as BadRequestError
 from ._errors import ConfigurationError as ConfigurationError
@@ -123,7 +124,6 @@ from ._tools import tool_typed as tool_typed
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_POLICY",
     "Agent",
     "AgentBuilder",
     "AnyOf",
@@ -136,6 +136,7 @@ __all__ = [
     "ConflictError",
     "Content",
     "ContentPart",
+    "DEFAULT_POLICY",
     "DecodeError",
     "DeveloperMessage",
     "Done",
@@ -188,6 +189,7 @@ __all__ = [
     "ToolCallItem",
     "ToolCallRequest",
     "ToolCallStarted",
+    "ToolChoice",
     "ToolError",
     "ToolErrorKind",
     "ToolMessage",

@@ -64,10 +64,6 @@ def json_object_or_none(value: object) -> str | None:
     return None if text == "{}" else text
 
 
-def _extra_field() -> Any:
-    return attrs.field(default=None, converter=json_object_or_none, kw_only=True)
-
-
 @final
 @quiet_repr("extra")
 @attrs.frozen(kw_only=True)
@@ -79,7 +75,7 @@ class TextPart:
     """
 
     text: str = attrs.field(validator=_str)
-    extra: str | None = _extra_field()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 _DETAILS = ("auto", "low", "high")
@@ -96,7 +92,7 @@ class ImagePart:
 
     url: str = attrs.field(validator=_str)
     detail: str | None = attrs.field(default=None, validator=_opt_str)
-    extra: str | None = _extra_field()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 @final
@@ -107,7 +103,7 @@ class AudioPart:
 
     data: str = attrs.field(validator=_str)
     format: str = attrs.field(validator=_str)
-    extra: str | None = _extra_field()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 def _one_source(part: FilePart, _attr: object, _value: object) -> None:
@@ -124,7 +120,7 @@ class FilePart:
     file_id: str | None = attrs.field(default=None, validator=_opt_str)
     data: str | None = attrs.field(default=None, validator=_opt_str)
     filename: str | None = attrs.field(default=None, validator=[_opt_str, _one_source])
-    extra: str | None = _extra_field()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 @final
@@ -140,7 +136,7 @@ class OtherPart:
     """
 
     kind: str = attrs.field(validator=_str)
-    extra: str | None = _extra_field()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
     def fields(self) -> dict[str, Any]:
         """The part's wire keys other than ``type``, as a dict."""
@@ -175,7 +171,7 @@ def parts(value: object, what: str = "content") -> tuple[ContentPart, ...]:
     return tuple(out)
 
 
-def content(value: object) -> str | tuple[ContentPart, ...]:
+def content(value: str | Sequence[ContentPart | str]) -> str | tuple[ContentPart, ...]:
     """Converter for a required ``content``: a ``str`` stays, a sequence becomes a tuple of parts."""
     if type(value) is str:
         return value
@@ -184,7 +180,7 @@ def content(value: object) -> str | tuple[ContentPart, ...]:
     return parts(value)
 
 
-def optional_content(value: object) -> str | tuple[ContentPart, ...] | None:
+def optional_content(value: str | Sequence[ContentPart | str] | None) -> str | tuple[ContentPart, ...] | None:
     """Converter for an assistant's ``content``, which may be ``None``."""
     return None if value is None else content(value)
 

@@ -12,13 +12,14 @@ them and never a ``perform()``. Don't subclass them.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, final, get_args, get_origin
+from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, final, get_args, get_origin
 
 import attrs
 from attrs import validators as v
 
-from ._json import canonical_json, canonical_json_or_none
+from ._json import canonical_json, canonical_json_or_none, loads_object
 from ._messages import MESSAGE_TYPES, Message
 from ._repr import quiet_repr
 from ._results import ModelReply, ToolResult
@@ -33,6 +34,8 @@ __all__ = [
     "Parallel",
     "StopReason",
     "ToolCall",
+    "ToolChoice",
+    "ToolChoiceMode",
 ]
 
 R_co = TypeVar("R_co", covariant=True)
@@ -109,15 +112,84 @@ def _provider_tools(value: Sequence[object]) -> tuple[str, ...]:
     return tuple(out)
 
 
-_CHOICES = frozenset({"auto", "none", "required", "any"})
+ToolChoiceMode: TypeAlias = Literal["auto", "none", "required", "any", "function", "other"]
+_MODES = frozenset({"auto", "none", "required", "any"})
 
 
-def _tool_choice(value: str | Mapping[str, Any] | None) -> str | None:
-    if value is None or (isinstance(value, str) and value in _CHOICES):
+def _check_choice(choice: ToolChoice, _attr: object, _value: object) -> None:
+    if (choice.mode == "function") != (choice.name is not None):
+        raise ValueError("a ToolChoice names a function exactly when its mode is 'function'")
+    if (choice.mode == "other") != (choice.raw is not None):
+        raise ValueError("a ToolChoice holds raw JSON exactly when its mode is 'other'")
+
+
+@final
+@quiet_repr("name", "raw")
+@attrs.frozen(kw_only=True)
+class ToolChoice:
+    """Whether and which tools the model must call (``ModelParams.tool_choice``).
+
+    ``mode`` is ``"auto"``, ``"none"``, ``"required"``, ``"any"`` (Mistral's
+    word for required), ``"function"`` (call the function ``name``), or
+    ``"other"``: any other JSON object a provider accepts, kept verbatim in
+    ``raw`` (canonical JSON). `ModelParams` converts the wire forms: a mode
+    word, ``{"type": "function", "function": {"name": ...}}``, or an object.
+
+    >>> ModelParams(tool_choice="required").tool_choice
+    ToolChoice(mode='required')
+    >>> ModelParams(tool_choice={"type": "function", "function": {"name": "add"}}).tool_choice
+    ToolChoice(mode='function', name='add')
+    >>> ToolChoice.function("add").to_wire()
+    {'type': 'function', 'function': {'name': 'add'}}
+    """
+
+    mode: ToolChoiceMode = attrs.field(validator=v.in_((*sorted(_MODES), "function", "other")))
+    name: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    raw: str | None = attrs.field(default=None, validator=[v.optional(v.instance_of(str)), _check_choice])
+
+    @classmethod
+    def function(cls, name: str) -> ToolChoice:
+        """Make the model call the function ``name``."""
+        return cls(mode="function", name=name)
+
+    def to_wire(self) -> str | dict[str, Any]:
+        """The wire form: a mode word, a function object, or the raw object."""
+        if self.mode == "function":
+            return {"type": "function", "function": {"name": self.name}}
+        if self.mode == "other":
+            assert self.raw is not None
+            value: dict[str, Any] = json.loads(self.raw)
+            return value
+        return self.mode
+
+
+def tool_choice_from(value: ToolChoice | str | Mapping[str, Any] | None) -> ToolChoice | None:
+    """Converter for ``ModelParams.tool_choice`` (also reads the JSON text older traces hold)."""
+    if value is None or type(value) is ToolChoice:
         return value
-    if isinstance(value, (Mapping, str)):
-        return canonical_json(value)
-    raise TypeError(f"tool_choice must be 'auto', 'none', 'required', 'any' or an object, got {value!r}")
+    if isinstance(value, str):
+        if value in _MODES:
+            return ToolChoice(mode=value)  # type: ignore[arg-type]
+        if not value.lstrip().startswith("{"):
+            raise ValueError(
+                f"tool_choice {value[:40]!r} is not a mode: use 'auto', 'none', 'required', 'any', "
+                "ToolChoice.function(name), or a JSON object the provider documents"
+            )
+        value = loads_object(value)
+    if isinstance(value, Mapping):
+        function = value.get("function")
+        if (
+            value.keys() == {"type", "function"}
+            and value["type"] == "function"
+            and isinstance(function, Mapping)
+            and function.keys() == {"name"}
+            and isinstance(function["name"], str)
+        ):
+            return ToolChoice(mode="function", name=function["name"])
+        return ToolChoice(mode="other", raw=canonical_json(value))
+    raise TypeError(
+        f"tool_choice must be 'auto', 'none', 'required', 'any', a ToolChoice or an object, got {value!r}"
+    )
 
 
 def _stop(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -151,7 +223,7 @@ class ModelParams:
     max_tokens: int | None = attrs.field(default=None, validator=_opt(int))
     max_completion_tokens: int | None = attrs.field(default=None, validator=_opt(int))
     reasoning_effort: str | None = attrs.field(default=None, validator=_opt(str))
-    tool_choice: str | None = attrs.field(default=None, converter=_tool_choice)
+    tool_choice: ToolChoice | None = attrs.field(default=None, converter=tool_choice_from)
     parallel_tool_calls: bool | None = attrs.field(default=None, validator=_opt(bool))
     response_format: str | None = attrs.field(default=None, converter=canonical_json_or_none)
     stop: tuple[str, ...] | None = attrs.field(default=None, converter=_stop)

@@ -234,8 +234,9 @@ def reply_events(step: int, reply: ModelReply) -> tuple[RunEvent, ...]:
     """
     message = reply.message
     events: list[RunEvent] = []
-    if message.content:
-        events.append(TokenDelta(step=step, text=message.content))
+    text = message.text
+    if text:
+        events.append(TokenDelta(step=step, text=text))
     if message.refusal:
         events.append(RefusalDelta(step=step, text=message.refusal))
     for i, call in enumerate(message.tool_calls):

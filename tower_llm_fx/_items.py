@@ -33,7 +33,19 @@ from typing import Literal, TypeAlias, final
 import attrs
 from attrs import validators as v
 
-from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
+from ._content import ContentPart, json_object_or_none, optional_content
+from ._content import content as content_converter
+from ._messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    Message,
+    Reasoning,
+    SystemMessage,
+    ToolCallRequest,
+    ToolMessage,
+    UserMessage,
+)
+from ._repr import quiet_repr
 
 __all__ = [
     "HandoffItem",
@@ -54,32 +66,39 @@ def _check_message_item(item: MessageItem, _attr: object, _value: object) -> Non
     if item.role != "assistant":
         if item.content is None:
             raise ValueError(
-                f"a {item.role} MessageItem needs content (a str); only assistant content may be None"
+                f"a {item.role} MessageItem needs content (a str or parts); only assistant content may be None"
             )
         if item.refusal is not None:
             raise ValueError(f"only assistant MessageItems carry a refusal, not {item.role}")
-    if item.role == "system" and item.name is not None:
-        raise ValueError("system MessageItems have no name")
+        if item.reasoning is not None:
+            raise ValueError(f"only assistant MessageItems carry reasoning, not {item.role}")
+
+
+_ROLES = ("system", "developer", "user", "assistant")
 
 
 @final
+@quiet_repr("reasoning", "extra")
 @attrs.frozen(kw_only=True)
 class MessageItem:
-    """A system, user or assistant message, without its tool calls.
+    """A system, developer, user or assistant message, without its tool calls.
 
     >>> MessageItem(role="user", content="hi")
     MessageItem(role='user', content='hi', name=None, refusal=None)
     """
 
-    role: Literal["system", "user", "assistant"] = attrs.field(
-        validator=v.in_(("system", "user", "assistant"))
-    )
-    content: str | None = attrs.field(default=None, validator=_opt_str)
+    role: Literal["system", "developer", "user", "assistant"] = attrs.field(validator=v.in_(_ROLES))
+    content: str | tuple[ContentPart, ...] | None = attrs.field(default=None, converter=optional_content)
     name: str | None = attrs.field(default=None, validator=_opt_str)
-    refusal: str | None = attrs.field(default=None, validator=[_opt_str, _check_message_item])
+    refusal: str | None = attrs.field(default=None, validator=_opt_str)
+    reasoning: Reasoning | None = attrs.field(default=None, validator=v.optional(v.instance_of(Reasoning)))
+    extra: str | None = attrs.field(
+        default=None, converter=json_object_or_none, validator=[_opt_str, _check_message_item]
+    )
 
 
 @final
+@quiet_repr("extra")
 @attrs.frozen(kw_only=True)
 class ToolCallItem:
     """One tool call of the assistant `MessageItem` before it; ``id`` is the call id.
@@ -91,16 +110,19 @@ class ToolCallItem:
     id: str = attrs.field(validator=_str)
     name: str = attrs.field(validator=_str)
     arguments: str = attrs.field(default="{}", validator=_str)
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 @final
+@quiet_repr("extra")
 @attrs.frozen(kw_only=True)
 class ToolOutputItem:
     """The output of the tool call ``tool_call_id``; ``error`` says why it failed, if it did."""
 
     tool_call_id: str = attrs.field(validator=_str)
-    output: str = attrs.field(validator=_str)
+    output: str | tuple[ContentPart, ...] = attrs.field(converter=content_converter)
     error: str | None = attrs.field(default=None, validator=_opt_str)
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 @final
@@ -132,18 +154,24 @@ def messages_to_items(messages: Sequence[Message]) -> tuple[RunItem, ...]:
         t = type(m)
         if t is ToolMessage:
             assert isinstance(m, ToolMessage)
-            append(ToolOutputItem(tool_call_id=m.tool_call_id, output=m.content))
+            append(ToolOutputItem(tool_call_id=m.tool_call_id, output=m.content, extra=m.extra))
         elif t is AssistantMessage:
             assert isinstance(m, AssistantMessage)
-            append(MessageItem(role="assistant", content=m.content, name=m.name, refusal=m.refusal))
+            append(
+                MessageItem(
+                    role="assistant",
+                    content=m.content,
+                    name=m.name,
+                    refusal=m.refusal,
+                    reasoning=m.reasoning,
+                    extra=m.extra,
+                )
+            )
             for c in m.tool_calls:
-                append(ToolCallItem(id=c.id, name=c.name, arguments=c.arguments))
-        elif t is UserMessage:
-            assert isinstance(m, UserMessage)
-            append(MessageItem(role="user", content=m.content, name=m.name))
-        elif t is SystemMessage:
-            assert isinstance(m, SystemMessage)
-            append(MessageItem(role="system", content=m.content))
+                append(ToolCallItem(id=c.id, name=c.name, arguments=c.arguments, extra=c.extra))
+        elif t is UserMessage or t is SystemMessage or t is DeveloperMessage:
+            assert isinstance(m, (UserMessage, SystemMessage, DeveloperMessage))
+            append(MessageItem(role=m.role, content=m.content, name=m.name, extra=m.extra))
         else:
             raise TypeError(
                 f"messages_to_items() takes messages, got a {type(m).__name__}; build it with "
@@ -175,25 +203,36 @@ def items_to_messages(items: Sequence[RunItem]) -> tuple[Message, ...]:
                 calls, i = _calls_from(items, i + 1)
                 out.append(
                     AssistantMessage(
-                        content=item.content, tool_calls=calls, refusal=item.refusal, name=item.name
+                        content=item.content,
+                        tool_calls=calls,
+                        refusal=item.refusal,
+                        name=item.name,
+                        reasoning=item.reasoning,
+                        extra=item.extra,
                     )
                 )
                 continue
-            if item.role == "user":
-                out.append(UserMessage(content=item.content or "", name=item.name))
-            else:
-                out.append(SystemMessage(content=item.content or ""))
+            content = "" if item.content is None else item.content
+            cls = _INSTRUCTIONS[item.role]
+            out.append(cls(content=content, name=item.name, extra=item.extra))
         elif t is ToolCallItem:
             calls, i = _calls_from(items, i)
             out.append(AssistantMessage(content=None, tool_calls=calls))
             continue
         elif t is ToolOutputItem:
             assert isinstance(item, ToolOutputItem)
-            out.append(ToolMessage(tool_call_id=item.tool_call_id, content=item.output))
+            out.append(ToolMessage(tool_call_id=item.tool_call_id, content=item.output, extra=item.extra))
         elif t is not HandoffItem:
             raise TypeError(f"items_to_messages() takes run items, got a {type(item).__name__}")
         i += 1
     return tuple(out)
+
+
+_INSTRUCTIONS: dict[str, type[UserMessage] | type[SystemMessage] | type[DeveloperMessage]] = {
+    "user": UserMessage,
+    "system": SystemMessage,
+    "developer": DeveloperMessage,
+}
 
 
 def _calls_from(items: Sequence[RunItem], i: int) -> tuple[tuple[ToolCallRequest, ...], int]:
@@ -203,7 +242,9 @@ def _calls_from(items: Sequence[RunItem], i: int) -> tuple[tuple[ToolCallRequest
         t = type(item)
         if t is ToolCallItem:
             assert isinstance(item, ToolCallItem)
-            calls.append(ToolCallRequest(id=item.id, name=item.name, arguments=item.arguments))
+            calls.append(
+                ToolCallRequest(id=item.id, name=item.name, arguments=item.arguments, extra=item.extra)
+            )
         elif t is not HandoffItem:  # handoff markers are transparent
             break
         i += 1

@@ -44,10 +44,6 @@ _str = v.instance_of(str)
 _opt_str = v.optional(_str)
 
 
-def _extra() -> Any:
-    return attrs.field(default=None, converter=json_object_or_none)
-
-
 @final
 @quiet_repr("extra")
 @attrs.frozen(kw_only=True)
@@ -64,7 +60,7 @@ class ToolCallRequest:
     id: str = attrs.field(validator=_str)
     name: str = attrs.field(validator=_str)
     arguments: str = attrs.field(default="{}", validator=_str)
-    extra: str | None = _extra()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
     def parsed_arguments(self) -> dict[str, Any]:
         """Decode ``arguments``; raise ``ValueError`` if it is not a JSON object."""
@@ -82,7 +78,7 @@ class SystemMessage:
 
     content: str | tuple[ContentPart, ...] = attrs.field(converter=content)
     name: str | None = attrs.field(default=None, validator=_opt_str)
-    extra: str | None = _extra()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
     role: Literal["system"] = attrs.field(default="system", init=False, repr=False)
 
 
@@ -95,7 +91,7 @@ class DeveloperMessage:
 
     content: str | tuple[ContentPart, ...] = attrs.field(converter=content)
     name: str | None = attrs.field(default=None, validator=_opt_str)
-    extra: str | None = _extra()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
     role: Literal["developer"] = attrs.field(default="developer", init=False, repr=False)
 
 
@@ -107,7 +103,7 @@ class UserMessage:
 
     content: str | tuple[ContentPart, ...] = attrs.field(converter=content)
     name: str | None = attrs.field(default=None, validator=_opt_str)
-    extra: str | None = _extra()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
     role: Literal["user"] = attrs.field(default="user", init=False, repr=False)
 
 
@@ -158,7 +154,7 @@ class AssistantMessage:
     refusal: str | None = attrs.field(default=None, validator=_opt_str)
     name: str | None = attrs.field(default=None, validator=_opt_str)
     reasoning: Reasoning | None = attrs.field(default=None, validator=v.optional(v.instance_of(Reasoning)))
-    extra: str | None = _extra()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
     role: Literal["assistant"] = attrs.field(default="assistant", init=False, repr=False)
 
     @property
@@ -179,7 +175,7 @@ class ToolMessage:
 
     tool_call_id: str = attrs.field(validator=_str)
     content: str | tuple[ContentPart, ...] = attrs.field(converter=content)
-    extra: str | None = _extra()
+    extra: str | None = attrs.field(default=None, converter=json_object_or_none)
     role: Literal["tool"] = attrs.field(default="tool", init=False, repr=False)
 
 

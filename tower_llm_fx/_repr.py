@@ -50,7 +50,7 @@ def quiet_repr(*names: str) -> Callable[[C], C]:
                 parts.append(f"{name}={value!r}")
             return f"{qualname}({', '.join(parts)})"
 
-        cls.__repr__ = quiet_repr_of  # type: ignore[method-assign,assignment]
+        cls.__repr__ = quiet_repr_of  # type: ignore[assignment]
         return cls
 
     return decorate

@@ -85,7 +85,7 @@ class RunState:
     def output(self) -> str | None:
         """The text of the last assistant message (the run's answer), if any."""
         last = self.last_reply
-        return None if last is None else last.content
+        return None if last is None else last.text
 
 
 _ZERO = Usage()

@@ -51,6 +51,7 @@ WIRE_NAMES: Final = MappingProxyType(
         "effect.parallel": "tower_llm_fx:Parallel",
         "effect.join_policy": "tower_llm_fx:JoinPolicy",
         "model.params": "tower_llm_fx:ModelParams",
+        "model.tool_choice": "tower_llm_fx:ToolChoice",
         # results (_results.py)
         "result.model": "tower_llm_fx:ModelReply",
         "result.tool": "tower_llm_fx:ToolResult",

@@ -43,11 +43,10 @@ from rich.table import Table
 from rich.text import Text
 
 import tower_llm_fx as fx
-import tower_llm_fx.durable
 import tower_llm_fx.trace
 from interpreters._replay import replay, replay_run
 from interpreters._types import Interpreter
-from interpreters.stores._journal_sqlite import journal_runs, read_journal
+from interpreters.stores._journal_sqlite import journal_runs, load_journal
 from interpreters.stores._trace_sqlite import SqliteTraceStore
 from interpreters.stores._traces import read_trace
 from tower_llm_fx.trace import scrub_text
@@ -119,9 +118,7 @@ class _Source:
                 lambda: read_trace(self.path, allow_truncated=allow_truncated)
             )
         if self.journal:
-            run_id = self.trace_id
-            entries = await trio.to_thread.run_sync(lambda: read_journal(self.path, run_id))
-            return fx.durable.journal_trace(entries)
+            return await trio.to_thread.run_sync(load_journal, self.path, self.trace_id)
         return await SqliteTraceStore(self.path).load(self.trace_id, allow_truncated=allow_truncated)
 
 
@@ -153,7 +150,7 @@ def _sources(args: list[str]) -> list[_Source]:
                 raise UsageError(f"{_shown(arg)}: the trace id is not valid text (a lone surrogate)")
             if not trace_id:
                 found.extend(_sqlite_sources(path))
-            elif trace_id in (_journal_ids(path) or ()):
+            elif trace_id in journal_runs(path):
                 found.append(_Source(arg, path, trace_id, journal=True))
             else:
                 found.append(_Source(arg, path, trace_id, error=_not_a_trace_store(path)))
@@ -196,17 +193,8 @@ def _not_a_trace_store(db: Path) -> fx.trace.TraceStoreError | None:
     )
 
 
-def _journal_ids(db: Path) -> tuple[str, ...] | None:
-    """The durable runs journalled in ``db`` (read-only), or ``None``."""
-    try:
-        return journal_runs(db)
-    except (sqlite3.Error, OSError, ValueError):
-        return None
-
-
 def _sqlite_sources(db: Path) -> list[_Source]:
-    runs = _journal_ids(db)
-    journals = [_Source(f"{db}#{r}", db, r, journal=True) for r in runs or ()]
+    journals = [_Source(f"{db}#{r}", db, r, journal=True) for r in journal_runs(db)]
     foreign = _not_a_trace_store(db)
     if foreign is not None:
         return journals or [_Source(str(db), db, error=foreign)]

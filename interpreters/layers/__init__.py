@@ -20,6 +20,7 @@ from ._approvals import Approver as Approver
 from ._approvals import PendingApproval as PendingApproval
 from ._approvals import approval_channel as approval_channel
 from ._approvals import approvals as approvals
+from ._attempts import journal_attempts as journal_attempts
 from ._breaker import CircuitBreaker as CircuitBreaker
 from ._breaker import circuit_breaker as circuit_breaker
 from ._chaos import Chaos as Chaos
@@ -53,6 +54,7 @@ __all__ = [
     "chaos",
     "circuit_breaker",
     "fallback",
+    "journal_attempts",
     "limit",
     "metrics",
     "new_trace_id",

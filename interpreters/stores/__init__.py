@@ -2,8 +2,9 @@
 
 Session stores are interpreters for ``LoadSession`` / ``SaveSession`` (send
 them there with ``interpreters.layers.with_store``); trace stores receive what
-``interpreters.layers.record`` writes and feed ``interpreters.replay``. Every
-store only ever appends. Stores that encode take ``codec=`` (a
+``interpreters.layers.record`` writes and feed ``interpreters.replay``; journal
+stores (`MemoryJournal`, `open_sqlite_journal`) hold durable runs' effect
+journals (``run(..., journal=..., run_id=...)``). Every store only ever appends. Stores that encode take ``codec=`` (a
 ``tower_llm_fx.serde.Codec``; pass ``DEFAULT.with_types(...)`` for types of
 your own) and read data written in format v1 as well as v2.
 

@@ -40,7 +40,7 @@ from tower_llm_fx.trace import Trace, TraceStoreError
 from ._journal import journal_not_found, taken_error
 from ._sqlite import sqlite_problem, use_wal
 
-__all__ = ["SqliteJournal", "journal_runs", "open_sqlite_journal", "read_journal"]
+__all__ = ["SqliteJournal", "journal_runs", "load_journal", "open_sqlite_journal", "read_journal"]
 
 T = TypeVar("T")
 
@@ -227,22 +227,28 @@ def _read_only(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True)
 
 
-def journal_runs(path: str | os.PathLike[str]) -> tuple[str, ...] | None:
-    """The run ids journalled in the SQLite file at ``path``, read-only; ``None`` if it holds no journal.
-
-    For tools that must not write to a file they inspect (the command line).
-    """
-    conn = _read_only(path)
+def journal_runs(path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The run ids journalled in the SQLite file at ``path``, read-only (``()`` if it holds no journal,
+    or is no database). For tools that must not write to a file they inspect (the command line)."""
     try:
-        table = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tower_llm_fx_journal'"
-        ).fetchone()
-        if table is None:
-            return None
-        rows = conn.execute("SELECT DISTINCT run_id FROM tower_llm_fx_journal ORDER BY run_id").fetchall()
-        return tuple(r[0] for r in rows)
-    finally:
-        conn.close()
+        conn = _read_only(path)
+        try:
+            table = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tower_llm_fx_journal'"
+            ).fetchone()
+            if table is None:
+                return ()
+            rows = conn.execute("SELECT DISTINCT run_id FROM tower_llm_fx_journal ORDER BY run_id").fetchall()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError):  # not a database, locked, unreadable: no journal here
+        return ()
+    return tuple(r[0] for r in rows)
+
+
+def load_journal(path: str | os.PathLike[str], run_id: str) -> Trace:
+    """Run ``run_id``'s journal in the SQLite file at ``path`` as a trace, read-only (see `journal_runs`)."""
+    return journal_trace(read_journal(path, run_id))
 
 
 def read_journal(path: str | os.PathLike[str], run_id: str, *, codec: Codec = DEFAULT) -> tuple[Entry, ...]:

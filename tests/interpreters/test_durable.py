@@ -16,7 +16,7 @@ import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.group
-from interpreters import agent_interpreter, function, group_interpreter, replay_run, resume, run
+from interpreters import agent_interpreter, function, group_interpreter, replay_run, resume, run, stream
 from interpreters.layers import timeout, with_store
 from interpreters.stores import MemoryJournal, SessionStore
 from tests.support.durable_kit import DyingJournal, Killed, SideEffects, is_unknown, scripted
@@ -359,3 +359,35 @@ async def test_misuse_is_an_error_that_says_what_to_do() -> None:
         await run(agent, interp, "Stop.", journal=journal, run_id="r")
     with pytest.raises(ReplayMismatch, match="different ModelCall at effect 0"):
         await resume(fx.Agent(model="other"), interp, journal=journal, run_id="r")
+
+
+async def test_a_streamed_durable_run_resumes_with_the_events_of_an_uninterrupted_one() -> None:
+    tools = SideEffects()
+    agent = fx.Agent(model="m", tools=tools.tools)
+    model = scripted(PAY)
+
+    async def streamed(interp: Any, journal: MemoryJournal) -> tuple[list[str], Any]:
+        async with stream(agent, interp, "Go.", journal=journal, run_id="r") as events:
+            kinds = [type(e).__name__ async for e in events]
+        return kinds, events.result
+
+    live_kinds, live_final = await streamed(agent_interpreter(agent, model=model), MemoryJournal())
+    assert sum(tools.payments.values()) == 1
+    calls = 0
+
+    async def fails_second(effect: fx.Effect[Any]) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the provider fell over")
+        return await model(effect)
+
+    journal = MemoryJournal()
+    with pytest.raises(RuntimeError, match="fell over"):
+        await streamed(agent_interpreter(agent, model=fails_second), journal)
+    assert sum(tools.payments.values()) == 2  # the first run paid once, this one once
+    kinds, final = await streamed(agent_interpreter(agent, model=model), journal)
+    assert (kinds, final) == (live_kinds, live_final)
+    assert sum(tools.payments.values()) == 2  # the resume replayed the payment
+    with pytest.raises(TypeError, match="both journal= and run_id="):
+        stream(agent, agent_interpreter(agent, model=model), "Go.", run_id="r")

@@ -74,21 +74,30 @@ def test_stop_must_be_text(stop: Any) -> None:
         fx.ModelParams(stop=stop)
 
 
-@pytest.mark.parametrize("choice", ["auto", "none", "required", None])
-def test_the_named_tool_choices_are_kept_as_they_are(choice: str | None) -> None:
-    assert fx.ModelParams(tool_choice=choice).tool_choice == choice
+@pytest.mark.parametrize("choice", ["auto", "none", "required", "any"])
+def test_the_tool_choice_modes_are_typed(choice: str) -> None:
+    typed = fx.ModelParams(tool_choice=choice).tool_choice
+    assert typed == fx.ToolChoice(mode=choice)  # type: ignore[arg-type]
+    assert typed is not None and typed.to_wire() == choice
+    assert fx.ModelParams().tool_choice is None
 
 
-def test_an_object_tool_choice_is_held_as_canonical_json() -> None:
+def test_a_function_tool_choice_is_typed_and_other_objects_pass_through() -> None:
     given_as_dict = fx.ModelParams(tool_choice={"type": "function", "function": {"name": "add"}})
     given_as_text = fx.ModelParams(tool_choice='{"function": {"name": "add"}, "type": "function"}')
-    assert given_as_dict.tool_choice == '{"function":{"name":"add"},"type":"function"}'
+    assert given_as_dict.tool_choice == fx.ToolChoice.function("add")
     assert given_as_dict == given_as_text
+    allowed = {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [{"type": "function"}]}}
+    other = fx.ModelParams(tool_choice=allowed).tool_choice
+    assert other is not None and (other.mode, other.to_wire()) == ("other", allowed)
+    assert fx.from_json(fx.to_json(other)) == other
 
 
 def test_an_unknown_tool_choice_word_is_rejected() -> None:
-    with pytest.raises(ValueError, match="expected JSON text"):
+    with pytest.raises(ValueError, match="'sometimes' is not a mode"):
         fx.ModelParams(tool_choice="sometimes")
+    with pytest.raises(ValueError, match="names a function exactly when"):
+        fx.ToolChoice(mode="auto", name="add")
 
 
 @pytest.mark.parametrize("field", ["response_format", "metadata", "extra"])

@@ -104,8 +104,10 @@ def test_message_items_are_validated() -> None:
         fx.MessageItem(role="user")
     with pytest.raises(ValueError, match="refusal"):
         fx.MessageItem(role="user", content="x", refusal="no")
-    with pytest.raises(ValueError, match="no name"):
-        fx.MessageItem(role="system", content="x", name="n")
+    with pytest.raises(ValueError, match="only assistant MessageItems carry reasoning"):
+        fx.MessageItem(role="user", content="x", reasoning=fx.Reasoning(text="hmm"))
+    # system and developer messages may carry a name (OpenAI documents one)
+    assert fx.MessageItem(role="developer", content="x", name="n").name == "n"
     with pytest.raises(ValueError):
         fx.MessageItem(role="tool", content="x")  # type: ignore[arg-type]
 

@@ -134,7 +134,8 @@ def test_model_reply_fields_are_type_checked(kwargs: dict[str, object]) -> None:
 def test_tool_error_kinds_are_the_literal_in_order() -> None:
     assert typing.get_args(fx.ToolErrorKind) == TOOL_ERROR_KINDS
     assert TOOL_ERROR_KINDS[:3] == ("unknown_tool", "invalid_arguments", "tool_raised")
-    assert len(set(TOOL_ERROR_KINDS)) == len(TOOL_ERROR_KINDS) == 7
+    assert len(set(TOOL_ERROR_KINDS)) == len(TOOL_ERROR_KINDS) == 8
+    assert TOOL_ERROR_KINDS[-1] == "outcome_unknown"  # durable runs (issue 17)
 
 
 @pytest.mark.parametrize("kind", TOOL_ERROR_KINDS)

@@ -345,7 +345,7 @@ def _picked(group: Group, state: GroupState, effect: Effect[Any], result: object
             f"the group is waiting for its picker's ModelCall, but got {type(effect).__name__} -> "
             f"{type(result).__name__}"
         )
-    name = picker.choose(result.message.content, group.names)
+    name = picker.choose(result.message.text, group.names)
     run = state.run
     run = attrs.evolve(run, usage=run.usage + result.usage, model_calls=run.model_calls + 1)
     return attrs.evolve(state, run=run, active=name, turn_start=len(run.messages), turn_first_step=run.steps)
@@ -358,7 +358,7 @@ def _summarised(state: GroupState, effect: Effect[Any], result: object) -> Group
             f"-> {type(result).__name__}"
         )
     last = state.handoffs[-1]
-    summary = (result.message.content or "").strip()
+    summary = (result.message.text or "").strip()
     run = state.run
     run = attrs.evolve(run, usage=run.usage + result.usage, model_calls=run.model_calls + 1)
     return attrs.evolve(state, run=run, handoffs=(*state.handoffs[:-1], attrs.evolve(last, summary=summary)))

@@ -18,7 +18,7 @@ from ._dialects import Dialect as Dialect
 from ._dialects import ResendRule as ResendRule
 from ._dialects import StreamUsage as StreamUsage
 from ._dialects import dialect as dialect
-from ._dialects import prepare_messages as prepare_messages
+from ._resend import prepare_messages as prepare_messages
 from ._errors import from_openai_error as from_openai_error
 from ._errors import retry_after_from_headers as retry_after_from_headers
 from ._messages import from_openai_message as from_openai_message

@@ -117,9 +117,9 @@ def part_to_wire(part: ContentPart) -> dict[str, Any]:
 
 
 def content_to_wire(content: str | tuple[ContentPart, ...]) -> str | list[dict[str, Any]]:
-    if type(content) is str:
+    if isinstance(content, str):
         return content
-    return [part_to_wire(p) for p in content]  # type: ignore[union-attr]
+    return [part_to_wire(p) for p in content]
 
 
 _TEXT_KEYS = frozenset({"type", "text"})

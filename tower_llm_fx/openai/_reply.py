@@ -68,7 +68,10 @@ def usage_from_wire(data: Any) -> Usage:
         return trusted_usage(prompt, completion)  # the common case, nothing else to keep
     details: dict[str, int | None] = {}
     extra: dict[str, Any] = split_extra(data, _USAGE_ALL) or {}
-    for key, names in (("prompt_tokens_details", _PROMPT_DETAILS), ("completion_tokens_details", _COMPLETION_DETAILS)):
+    for key, names in (
+        ("prompt_tokens_details", _PROMPT_DETAILS),
+        ("completion_tokens_details", _COMPLETION_DETAILS),
+    ):
         inner = data.get(key)
         if inner is None:
             continue
@@ -235,10 +238,11 @@ def from_openai_response(body: Mapping[str, Any] | str | bytes) -> ModelReply:
     ('Hi!', 7, 'stop')
     """
     if isinstance(body, (str, bytes)):
+        raw = body
         try:
-            body = loads_bounded(body)
+            body = loads_bounded(raw)
         except ValueError:
-            raise not_json(body) from None  # a cut body is StreamInterrupted, as a cut stream is
+            raise not_json(raw) from None  # a cut body is StreamInterrupted, as a cut stream is
     if type(body) is not dict and not isinstance(body, Mapping):
         raise malformed_response("the body is not a JSON object", body)
     if body.get("error") is not None or body.get("object") == "error":
@@ -314,7 +318,9 @@ def usage_to_wire(usage: Usage) -> dict[str, Any]:
         "total_tokens": usage.total_tokens,
     }
     if usage.cached_tokens is not None or usage.prompt_audio_tokens is not None:
-        out["prompt_tokens_details"] = _details(usage.cached_tokens, usage.prompt_audio_tokens, "cached_tokens")
+        out["prompt_tokens_details"] = _details(
+            usage.cached_tokens, usage.prompt_audio_tokens, "cached_tokens"
+        )
     if usage.reasoning_tokens is not None or usage.completion_audio_tokens is not None:
         out["completion_tokens_details"] = _details(
             usage.reasoning_tokens, usage.completion_audio_tokens, "reasoning_tokens"
@@ -377,7 +383,11 @@ def to_openai_response(reply: ModelReply, *, created: int | None = None) -> dict
     True
     """
     body = response_head(reply, "chat.completion", created)
-    choice: dict[str, Any] = {"index": 0, "message": message_to_wire(reply.message), "finish_reason": reply.finish_reason}
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": message_to_wire(reply.message),
+        "finish_reason": reply.finish_reason,
+    }
     if "logprobs" not in _keys(reply.choice_extra):
         choice["logprobs"] = None
     body["choices"] = [merge_extra(choice, reply.choice_extra, "the reply's choice")]

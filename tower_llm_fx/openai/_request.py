@@ -31,17 +31,17 @@ from typing import Any
 
 import attrs
 
-from tower_llm_fx._effects import ModelCall, ModelParams
+from tower_llm_fx._effects import ModelCall, ModelParams, ToolChoice
 from tower_llm_fx._errors import ConfigurationError
 from tower_llm_fx._serde import DecodeError
 from tower_llm_fx._tools import ToolSpec
 
-from ._dialects import Dialect, prepare_messages
+from ._dialects import Dialect
+from ._resend import prepare_messages
 from ._messages import from_openai_message, to_openai_message, to_openai_tool, tool_from_wire
 
 __all__ = ["from_openai_request", "to_openai_request"]
 
-_CHOICES = frozenset({"auto", "none", "required", "any"})
 _PARAM_NAMES: tuple[str, ...] = tuple(f.name for f in attrs.fields(ModelParams) if f.name != "extra")
 # Keys the codec writes itself: ``extra`` may not set them.
 _OWNED = frozenset({"model", "messages", "tools", "stream"})
@@ -54,7 +54,7 @@ def _json(text: str) -> Any:
 
 
 _ENCODE: dict[str, Callable[[Any], Any]] = {
-    "tool_choice": lambda s: s if s in _CHOICES else json.loads(s),
+    "tool_choice": ToolChoice.to_wire,
     "response_format": _json,
     "metadata": _json,
     "stop": list,

@@ -33,7 +33,7 @@ from tower_llm_fx._unchecked import unchecked_factory
 
 from ._errors import clip, error_value, malformed_response, stream_error
 from ._extra import extra_text, fold_into, fold_meta, merge_extra, split_extra
-from ._messages import REASONING_KEYS, content_to_wire, part_from_wire, reasoning_text
+from ._messages import REASONING_KEYS, part_from_wire, part_to_wire, reasoning_text
 from ._reply import (
     BODY_KEYS,
     CHOICE_KEYS,
@@ -122,13 +122,15 @@ def to_openai_chunks(
             else:
                 chunks.append(chunk({key: value}))
     content = m.content
-    if type(content) is str:
+    if isinstance(content, str):
         if content:
             chunks.extend(chunk({"content": p}) for p in _pieces(content, size))
     elif content is not None:
-        for wire in content_to_wire(content):
+        for wire in (part_to_wire(p) for p in content):
             if set(wire) == {"type", "text"}:
-                chunks.extend(chunk({"content": [{"type": "text", "text": p}]}) for p in _pieces(wire["text"], size))
+                chunks.extend(
+                    chunk({"content": [{"type": "text", "text": p}]}) for p in _pieces(wire["text"], size)
+                )
             else:
                 chunks.append(chunk({"content": [wire]}))
     if m.refusal is not None:
@@ -179,10 +181,14 @@ _FRAGMENT_KEYS = frozenset({"index", "id", "type", "function"})
 
 
 def _is_parts(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(p, Mapping) and isinstance(p.get("type"), str) for p in value)
+    return isinstance(value, list) and all(
+        isinstance(p, Mapping) and isinstance(p.get("type"), str) for p in value
+    )
 
 
-def _append_part(parts: list[dict[str, Any]], part: Any, events: list[RunEvent], step: int, thinking: bool) -> None:
+def _append_part(
+    parts: list[dict[str, Any]], part: Any, events: list[RunEvent], step: int, thinking: bool
+) -> None:
     """Add one streamed content part, merging it into the last part when it continues it."""
     if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
         raise malformed_response("a streamed content part is not an object with a 'type'", part)
@@ -192,7 +198,12 @@ def _append_part(parts: list[dict[str, Any]], part: Any, events: list[RunEvent],
         text = part["text"]
         if text:
             events.append(_reasoning_delta(step, text) if thinking else _token_delta(step, text))
-        if last is not None and last.keys() == {"type", "text"} and last["type"] == "text" and part.keys() == last.keys():
+        if (
+            last is not None
+            and last.keys() == {"type", "text"}
+            and last["type"] == "text"
+            and part.keys() == last.keys()
+        ):
             last["text"] += text
             return
     elif kind == "thinking" and _is_parts(part.get("thinking")):
@@ -487,7 +498,8 @@ class OpenAIStream:
                 retryable=True,
             )
         calls = tuple(
-            fast_call(c.id, c.name, "".join(c.parts), extra_text(c.extra)) for _, c in sorted(self._calls.items())
+            fast_call(c.id, c.name, "".join(c.parts), extra_text(c.extra))
+            for _, c in sorted(self._calls.items())
         )
         try:
             content: Any

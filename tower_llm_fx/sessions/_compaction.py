@@ -393,7 +393,7 @@ def summary_message(strategy: Summarise, reply: ModelReply) -> UserMessage | Non
     An empty summary never deletes the range (tower-llm did): the caller keeps
     the originals.
     """
-    text = reply.message.content
+    text = reply.message.text
     if text is None or not text.strip():
         return None
     return UserMessage(content=f"{strategy.prefix}{text.strip()}")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tower_llm_fx._effects import ModelCall
+from tower_llm_fx._effects import ModelCall, ToolChoice
 from tower_llm_fx._json import loads_bounded
 from tower_llm_fx._tools import ToolSpec
 
@@ -76,7 +76,7 @@ def validate_conversation(
     return report(messages, policy, tools)
 
 
-_CHOICE_MODES = frozenset({"auto", "none", "required"})
+_CHOICE_MODES = frozenset({"auto", "none", "required", "any"})
 
 
 def _clip(text: str, width: int = 80) -> str:
@@ -114,18 +114,35 @@ def _request_violations(call: ModelCall) -> list[Violation]:
         names.add(t.name)
     problems: list[tuple[ViolationKind, str]] = []
     params = call.params
-    choice = params.tool_choice
-    if choice is not None and not tools:
-        problems.append(
-            (
-                "invalid_tool_choice",
-                f"tool_choice is {_clip(choice)} but the request offers no tools; drop tool_choice",
+    choice: object = params.tool_choice
+    if isinstance(choice, ToolChoice):
+        if not tools:
+            shown = choice.mode if choice.mode != "function" else f"function {choice.name!r}"
+            problems.append(
+                (
+                    "invalid_tool_choice",
+                    f"tool_choice is {shown} but the request offers no tools; drop tool_choice",
+                )
             )
-        )
-    elif choice is not None and choice not in _CHOICE_MODES:
-        why = _tool_choice_problem(choice, names)
-        if why is not None:
-            problems.append(("invalid_tool_choice", why))
+        elif choice.mode == "function" and choice.name not in names:
+            problems.append(
+                (
+                    "invalid_tool_choice",
+                    f"tool_choice names function {choice.name!r}, which is not among the tools offered",
+                )
+            )
+    elif isinstance(choice, str):  # built unchecked or decoded by hand: any text
+        if not tools:
+            problems.append(
+                (
+                    "invalid_tool_choice",
+                    f"tool_choice is {_clip(choice)} but the request offers no tools; drop tool_choice",
+                )
+            )
+        elif choice not in _CHOICE_MODES:
+            why = _tool_choice_problem(choice, names)
+            if why is not None:
+                problems.append(("invalid_tool_choice", why))
     if params.parallel_tool_calls is not None and not tools:
         problems.append(
             (

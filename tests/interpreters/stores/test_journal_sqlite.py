@@ -47,6 +47,30 @@ async def test_two_stores_on_one_file_cannot_both_write_one_run(tmp_path: Path) 
             await b.append("r", 0, RunBegun(run_id="r"))
 
 
+async def test_an_append_waits_in_a_worker_thread_while_another_connection_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "j.db"
+    async with open_sqlite_journal(db, busy_timeout=30) as journal:
+        other = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction
+        released = anyio.Event()
+
+        async def release() -> None:
+            await anyio.sleep(0.2)
+            other.execute("COMMIT")
+            released.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(release)
+            # Inline, this would block the event loop (and so `release`) until busy_timeout.
+            await journal.append("r", 0, RunBegun(run_id="r"))
+            assert released.is_set()
+        other.close()
+        assert await journal.entries("r") == (RunBegun(run_id="r"),)
+        await journal.append("r", 1, RunBegun(run_id="r2"))  # and inline again afterwards
+
+
 async def test_a_corrupt_row_and_a_missing_folder_are_typed_errors(tmp_path: Path) -> None:
     db = tmp_path / "j.db"
     async with open_sqlite_journal(db) as journal:
@@ -136,4 +160,5 @@ def test_the_command_line_shows_stats_and_replays_a_journal_read_only(
     assert db.read_bytes() == before  # only read
     plain = tmp_path / "plain.db"
     sqlite3.connect(plain).close()
-    assert journal_runs(plain) is None
+    assert journal_runs(plain) == ()
+    assert journal_runs(tmp_path / "missing.db") == ()

@@ -99,7 +99,7 @@ async def test_reopening_finds_everything_and_the_file_is_wal(tmp_path: Path) ->
     finally:
         conn.close()
     assert [r[:2] for r in rows] == [(1, "message"), (2, "message"), (3, "message")]
-    assert rows[0][2] == '{"type":"message.user","content":"a","name":null}'
+    assert rows[0][2] == '{"type":"message.user","content":"a","name":null,"extra":null}'
 
 
 def v1_database(path: Path) -> None:
@@ -151,7 +151,7 @@ async def test_a_v1_file_loads_and_takes_v2_rows_after_its_v1_rows(tmp_path: Pat
         last = conn.execute("SELECT data FROM records WHERE session_id = 's' AND seq = 6").fetchone()[0]
     finally:
         conn.close()
-    assert last == '{"type":"message.user","content":"b","name":null}'
+    assert last == '{"type":"message.user","content":"b","name":null,"extra":null}'
 
 
 async def test_a_store_given_a_codec_uses_it(tmp_path: Path) -> None:

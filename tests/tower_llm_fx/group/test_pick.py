@@ -42,7 +42,7 @@ def test_the_picker_asks_with_every_agent_and_the_input() -> None:
     system, *rest = call.messages
     assert tuple(rest) == history
     assert isinstance(system, fx.SystemMessage)
-    lines = system.content.splitlines()
+    lines = fx.text_of(system.content).splitlines()
     assert lines[0] == "Route this."
     assert lines[lines.index("Agents:") + 1 :][:2] == ["- triage: Routes.", "- billing"]
     assert fx.validation.validate_model_call(call) == ()

@@ -143,7 +143,7 @@ plain_calls = st.builds(
         max_size=3,
         unique_by=lambda s: s.name,
     ).map(tuple),
-    params=params.filter(lambda p: p.tool_choice != "any"),
+    params=params.filter(lambda p: p.tool_choice is None or p.tool_choice.mode != "any"),
 )
 calls = st.builds(
     fx.ModelCall,

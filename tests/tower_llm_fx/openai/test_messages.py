@@ -166,6 +166,7 @@ def test_real_traffic_shapes_are_kept_whole() -> None:
         text="2+2=4", raw={"reasoning_content": "2+2=4"}
     )
     parts = fx.openai.from_openai_message(shapes[3]).content
+    assert isinstance(parts, tuple)
     assert [type(p).__name__ for p in parts] == [
         "TextPart", "TextPart", "ImagePart", "OtherPart", "AudioPart", "FilePart", "FilePart", "OtherPart", "OtherPart",
     ]  # fmt: skip

@@ -96,7 +96,8 @@ def test_decodes_an_openai_tool_call_response() -> None:
     )
     # and nothing is lost: encoding it again gives the body back (nulls are "absent")
     again = fx.openai.to_openai_response(reply)
-    assert again["choices"][0]["message"] == {**body["choices"][0]["message"], "refusal": None}
+    choices: Any = body["choices"]
+    assert again["choices"][0]["message"] == {**choices[0]["message"], "refusal": None}
     assert again["usage"] == body["usage"]
     assert {k: again[k] for k in body} == body
 

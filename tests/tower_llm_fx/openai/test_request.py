@@ -76,10 +76,12 @@ def test_tools_of_every_kind_are_kept() -> None:
     call = fx.openai.from_openai_request(body)
     assert [t.name for t in call.tools] == ["weather", "now"]
     assert call.provider_tools == ('{"parameters":{"max_results":3},"type":"openrouter:web_search"}',)
-    assert call.params.tool_choice == "any"
+    assert call.params.tool_choice == fx.ToolChoice(mode="any")
     again = fx.openai.to_openai_request(call)
     assert again["tools"][1:] == body["tools"][1:]
-    assert again["tools"][0] == {"type": "function", **body["tools"][0]}  # the one normalisation
+    tools: Any = body["tools"]
+    first: dict[str, Any] = tools[0]
+    assert again["tools"][0] == {"type": "function", **first}  # the one normalisation
 
 
 def test_nothing_the_caller_set_is_dropped() -> None:
