@@ -102,7 +102,9 @@ async def main(n: int) -> None:
     print(f"us per run:           {best / n * 1e6:.1f}")
     print(f"us per model call:    {best / n / 2 * 1e6:.1f}   (2 model calls + 1 tool call per run)")
     cold, warm = construction_us()
-    print(f"agent_interpreter():  {warm:.1f} us for a 5-tool agent (target <= 50 us); first build {cold:.0f} us")
+    print(
+        f"agent_interpreter():  {warm:.1f} us for a 5-tool agent (target <= 50 us); first build {cold:.0f} us"
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 Targets (SQLite, in a temporary file): save of one step <= 1 ms median, whatever the
 history length (shown at 100, 10k and 100k messages); load of a 10,000-message
-session <= 50 ms. The in-memory store is shown for comparison. Each save goes
+session <= 20 ms (one SQL query, one orjson parse of the whole log, the codec's
+compiled decoders). The in-memory store is shown for comparison. Each save goes
 through the store's public interpreter call (thread hop and transaction included).
+The load figure is also given as CPU time (the process's, worker thread
+included), which other processes on a shared machine disturb less than wall time.
 
     uv run python bench/sessions.py [SAVES]
 """
@@ -72,16 +75,21 @@ async def save_median(store: SessionStore, sid: str, last: int, saves: int) -> t
     return statistics.median(times) * 1e3, last
 
 
-async def load_times(store: SessionStore, sid: str, expected: int, repeat: int = 15) -> tuple[float, float]:
-    """Median and best wall time of loading the whole session (the best shows the cost
-    without interference from other processes on a shared machine)."""
+async def load_times(
+    store: SessionStore, sid: str, expected: int, repeat: int = 15
+) -> tuple[float, float, float]:
+    """Median and best wall time, and median CPU time, of loading the whole session (the
+    best shows the cost without interference from other processes on a shared machine)."""
     times = []
+    cpu = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         log = await store.load(sid)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert log.last_seq == expected
-    return statistics.median(times) * 1e3, min(times) * 1e3
+        del log  # freeing the last load is not part of the next one
+    return statistics.median(times) * 1e3, min(times) * 1e3, statistics.median(cpu) * 1e3
 
 
 async def bench(name: str, store: SessionStore, saves: int) -> None:
@@ -93,8 +101,12 @@ async def bench(name: str, store: SessionStore, saves: int) -> None:
         sid = f"s{n}"
         last = await fill(store, sid, n)
         save_ms, last = await save_median(store, sid, last, saves)
-        load_ms, best_ms = await load_times(store, sid, last, repeat=15 if n <= 10_000 else 3)
-        print(f"  {n:>20,} {save_ms:>21.3f} ms {load_ms:>24.1f} ms ({best_ms:.1f} ms)")
+        load_ms, best_ms, cpu_ms = await load_times(store, sid, last, repeat=15 if n <= 10_000 else 3)
+        print(f"  {n:>20,} {save_ms:>21.3f} ms {load_ms:>24.1f} ms ({best_ms:.1f} ms)  CPU {cpu_ms:.1f} ms")
+        if n == 10_000:
+            print(
+                f"  {'':>20} load of 10k messages: median {load_ms:.1f} ms, best {best_ms:.1f} ms (target <= 20 ms)"
+            )
 
 
 async def main(saves: int) -> None:
@@ -102,7 +114,7 @@ async def main(saves: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with open_sqlite_store(Path(tmp) / "bench.db") as store:
             await bench(
-                "SQLite (WAL, synchronous=NORMAL)  targets: save <= 1 ms flat; load 10k <= 50 ms",
+                "SQLite (WAL, synchronous=NORMAL)  targets: save <= 1 ms flat; load 10k <= 20 ms",
                 store,
                 saves,
             )

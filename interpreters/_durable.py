@@ -126,7 +126,7 @@ class _Journaling:
         self.inner = inner
         self.journal = journal
         self.run_id = run_id
-        self.slots = fold_journal(entries)
+        self.slots = fold_journal(entries) if len(entries) > 1 else {}  # a new run: only RunBegun
         self.count = len(entries)
         self.reconcile = reconcile
         self.idempotent = idempotent
@@ -141,13 +141,19 @@ class _Journaling:
     def __repr__(self) -> str:
         return f"durable({self.run_id!r}, journal={self.journal!r})({self.inner!r})"
 
-    async def append(self, entry: Entry) -> None:
+    def put(self, entry: Entry) -> bool:
+        """Append ``entry`` without awaiting, if the store allows it (the fast path); whether it did."""
         sink = self._sink
-        if sink is not None:
-            if len(sink) != self.count:
-                raise taken_error(self.run_id, self.count, len(sink))
-            sink.append(entry)
-            self.count += 1
+        if sink is None:
+            return False
+        if len(sink) != self.count:
+            raise taken_error(self.run_id, self.count, len(sink))
+        sink.append(entry)
+        self.count += 1
+        return True
+
+    async def append(self, entry: Entry) -> None:
+        if self.put(entry):
             return
         if self._lock is None:
             self._lock = anyio.Lock()
@@ -199,7 +205,9 @@ class _Journaling:
     async def live(self, key: Key, effect: Effect[Any], attempt: int) -> Any:
         at, call = key
         ikey = f"{self.run_id}/{at}/{effect.id}" if type(effect) is ToolCall else None  # idempotency_key()
-        await self.append(new_intent(at, call, attempt, effect, ikey))  # before anything can happen
+        intent = new_intent(at, call, attempt, effect, ikey)
+        if not self.put(intent):
+            await self.append(intent)  # before anything can happen
         flight = InFlight(self.append, self.run_id, at, call, effect, ikey, attempt)
         token = current.set(flight)  # for a tool's ToolContext and the journal_attempts layer
         try:
@@ -217,7 +225,9 @@ class _Journaling:
                 f"{self.inner!r} returned {type(result).__name__} for {type(effect).__name__}; "
                 f"expected {expected.__name__}"
             )
-        await self.append(new_outcome(at, call, attempt, result))
+        outcome = new_outcome(at, call, attempt, result)
+        if not self.put(outcome):
+            await self.append(outcome)
         return result
 
     async def batch_of(self, at: int, batch: Parallel) -> tuple[ToolResult, ...]:
@@ -239,6 +249,21 @@ class _Journaling:
             self.batch = None
         await self.append(Outcome(at=at, attempt=attempt, result=results))
         return results
+
+
+_IDEMPOTENT: dict[int, tuple[object, frozenset[str]]] = {}  # id(program) -> (program, its idempotent tools)
+
+
+def _idempotent_of(program: object) -> frozenset[str]:
+    """`idempotent_tools` of ``program``, remembered (programs are immutable; runs repeat them)."""
+    hit = _IDEMPOTENT.get(id(program))
+    if hit is not None and hit[0] is program:
+        return hit[1]
+    if len(_IDEMPOTENT) >= 256:
+        _IDEMPOTENT.clear()
+    names = idempotent_tools(program)
+    _IDEMPOTENT[id(program)] = (program, names)
+    return names
 
 
 def _plain_input(value: object) -> object:
@@ -305,7 +330,7 @@ async def drive_durable(
         begun = RunBegun(run_id=run_id, input=_plain_input(input))
         await journal.append(run_id, 0, begun)
         entries = (begun,)
-    names = frozenset(idempotent) | idempotent_tools(program)
+    names = _idempotent_of(program) | frozenset(idempotent) if idempotent else _idempotent_of(program)
     j = _Journaling(interpreter, journal, run_id, entries, reconcile, names)
     step, fold = program.step, program.advance
     state = program.start(input)

@@ -19,7 +19,7 @@ import base64
 import contextlib
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import TypeVar, cast, final
 
@@ -44,6 +44,7 @@ from tower_llm_fx.openai import OpenAIStream, from_openai_error, from_openai_res
 
 from ._event_sink import event_sink
 from ._sse import strict_sse
+from ._transport import DEFAULT_LIMITS, ScalingTransport
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "openai"]
 
@@ -53,111 +54,6 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """10 minutes for a reply (long generations are slow), 5 seconds to connect."""
-
-DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=30.0)
-"""Up to 256 requests in flight on as many kept-alive connections; more calls wait their turn.
-
-Agent workloads hold a connection for the whole reply (seconds, for a model), so
-connections, not CPU, bound how many calls run at once; every connection is
-kept alive (closing idle ones beyond a smaller keep-alive limit only makes the
-next call reconnect). 256 stays well below a server's listen backlog.
-"""
-
-_SHARD = 4  # connections per httpcore pool inside _ScalingTransport
-_CONNECT_RETRIES = (
-    2  # a failed connection attempt is tried again at once, then after 0.5 s (nothing was sent yet)
-)
-
-
-@final
-class _Release(httpx.AsyncByteStream):
-    """A response body that gives its transport slot back when it is closed."""
-
-    __slots__ = ("_release", "_stream")
-
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._stream.__aiter__()  # no generator of ours in the chain (see _abandon)
-
-    async def aclose(self) -> None:
-        release, self._release = self._release, None
-        try:
-            await self._stream.aclose()
-        finally:
-            if release is not None:
-                release()
-
-
-@final
-class _ScalingTransport(httpx.AsyncBaseTransport):
-    """httpx's own transport, made to scale with the number of calls in flight.
-
-    httpcore's pool does work proportional to (queued requests x connections)
-    on every request and every response, so a single pool with hundreds of calls
-    in flight spends more CPU per call the more calls there are. This transport
-    keeps that work small and flat: it queues calls itself, first come first
-    served, when ``max_connections`` are in flight (so the pools never queue and
-    the server's listen backlog is never overrun), and spreads the calls over
-    small httpcore pools of ``_SHARD`` connections each, filling them in order
-    (so a lone caller reuses one connection). Connection attempts that fail are
-    retried by httpcore (``retries``): nothing was sent yet.
-    """
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        total = limits.max_connections
-        assert total is not None  # openai() checked it is a positive int
-        keepalive = total if limits.max_keepalive_connections is None else limits.max_keepalive_connections
-        count = -(-total // _SHARD)
-        ssl_context = httpx.create_ssl_context()  # one for all the pools (each would load the CA file)
-        self._shards = [
-            httpx.AsyncHTTPTransport(
-                verify=ssl_context,
-                limits=httpx.Limits(
-                    max_connections=_SHARD,
-                    max_keepalive_connections=min(_SHARD, -(-keepalive // count)),
-                    keepalive_expiry=limits.keepalive_expiry,
-                ),
-                retries=_CONNECT_RETRIES,
-            )
-            for _ in range(count)
-        ]
-        self._busy = [0] * count
-        self._slots = anyio.Semaphore(total)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self._slots.acquire()
-        busy = self._busy
-        shard = next(i for i, n in enumerate(busy) if n < _SHARD)  # at most `total` in flight
-        busy[shard] += 1
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                busy[shard] -= 1
-                self._slots.release()
-
-        try:
-            response = await self._shards[shard].handle_async_request(request)
-        except BaseException:
-            release()
-            raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_Release(response.stream, release),
-            extensions=response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
-
 
 _SENSITIVE = ("key", "auth", "token", "secret")
 
@@ -283,7 +179,7 @@ class _OpenAI:
         else:
             transport = self._transport
             if transport is None and self._limits.max_connections is not None:
-                transport = _ScalingTransport(self._limits)
+                transport = ScalingTransport(self._limits)
             self._client = httpx.AsyncClient(
                 base_url=self._base_url,
                 headers=self._headers,

@@ -55,6 +55,7 @@ PINNED: dict[str, tuple[str, ...]] = {
         "ModelReply",
         "NotFoundError",
         "OtherPart",
+        "OutputValidationError",
         "Parallel",
         "Policy",
         "Program",
@@ -129,6 +130,10 @@ PINNED: dict[str, tuple[str, ...]] = {
     "tower_llm_fx.testing": (
         "SequenceMismatch", "check_step_output", "field_diff", "run_sequence",
     ),
+    "tower_llm_fx.output": (
+        "FINAL_ANSWER", "OutputDialect", "OutputMode", "OutputReady", "OutputSpec", "output_feedback",
+        "output_mode", "output_spec", "retry_output",
+    ),
     "tower_llm_fx.serde": (
         "Codec", "DEFAULT", "JSONDepthError", "MAX_JSON_DEPTH", "compact_json", "loads_bounded",
     ),
@@ -161,8 +166,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "tower_llm_fx.validation": (
         "InvalidConversation", "VIOLATION_KINDS", "ValidationPolicy", "Violation", "ViolationKind",
-        "arguments_problem", "duplicate_tool_call_id", "empty_assistant_message", "invalid_tool_arguments",
-        "missing_tool_response", "schema_problem", "tool_arguments_mismatch", "validate_conversation",
+        "arguments_problem", "duplicate_tool_call_id", "empty_assistant_message", "invalid_content_part",
+        "invalid_tool_arguments", "missing_tool_response", "part_problem", "schema_problem",
+        "tool_arguments_mismatch", "unsupported_content_part", "validate_conversation",
         "validate_model_call", "violation",
     ),
     "tower_llm_fx.group": (
@@ -193,8 +199,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "tower_llm_fx.strategies": (
         "MUTABLE_KINDS", "Mutation", "arguments_for", "assistant_messages", "checked_kinds",
-        "conversations", "effects", "exchanges", "messages", "model_calls", "model_params", "model_replies",
-        "model_scripts", "mutate", "mutations", "parallels", "results", "run_items", "run_states",
+        "content_parts", "contents", "conversations", "developer_messages",
+        "effects", "exchanges", "messages", "model_calls", "model_params", "model_replies",
+        "model_scripts", "mutate", "mutations", "parallels", "reasonings", "results", "run_items", "run_states",
         "stop_reasons", "system_messages", "tool_call_requests", "tool_calls", "tool_messages",
         "tool_results", "tool_specs", "traces", "usages", "user_messages", "validation_policies",
     ),
@@ -211,8 +218,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "interpreters.stores": (
         "DirectoryTraceStore", "JournalStore", "MemoryJournal", "MemoryStore", "MemoryTraceStore",
-        "SessionInfo", "SessionStore", "SqliteJournal", "SqliteStore", "SqliteTraceStore", "TraceStore",
-        "memory_store", "open_sqlite_journal", "open_sqlite_store", "read_trace", "save_trace", "write_trace",
+        "PostgresStore", "PostgresTraceStore", "SessionInfo", "SessionStore", "SqliteJournal", "SqliteStore",
+        "SqliteTraceStore", "TraceStore", "memory_store", "open_postgres_store", "open_sqlite_journal",
+        "open_sqlite_store", "read_trace", "save_trace", "write_trace",
     ),
     "interpreters.cli": (
         "build_parser", "main",

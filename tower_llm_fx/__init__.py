@@ -49,6 +49,7 @@ from ._errors import InterpreterError as InterpreterError
 from ._errors import LayerError as LayerError
 from ._errors import MalformedResponse as MalformedResponse
 from ._errors import NotFoundError as NotFoundError
+from ._errors import OutputValidationError as OutputValidationError
 from ._errors import ProviderConnectionError as ProviderConnectionError
 from ._errors import ProviderError as ProviderError
 from ._errors import ProviderTimeoutError as ProviderTimeoutError
@@ -157,6 +158,7 @@ __all__ = [
     "ModelReply",
     "NotFoundError",
     "OtherPart",
+    "OutputValidationError",
     "Parallel",
     "Policy",
     "Program",

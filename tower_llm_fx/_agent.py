@@ -26,12 +26,41 @@ from typing import Any, final
 import attrs
 from attrs import validators as v
 
-from ._effects import Done, Effect, JoinPolicy, ModelCall, ModelParams, Parallel, ToolCall
-from ._errors import ConfigurationError
+from ._effects import (
+    Done,
+    Effect,
+    JoinPolicy,
+    ModelCall,
+    ModelParams,
+    Parallel,
+    StopReason,
+    ToolCall,
+    ToolChoice,
+)
+from ._errors import ConfigurationError, OutputValidationError
 from ._events import RunEvent, RunStarted
-from ._messages import AssistantMessage, Message, SystemMessage, ToolCallRequest, ToolMessage
+from ._messages import (
+    MESSAGE_TYPES,
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolCallRequest,
+    ToolMessage,
+    UserMessage,
+)
+from ._output import (
+    FINAL_ANSWER,
+    OutputDialect,
+    OutputMode,
+    OutputReady,
+    OutputSpec,
+    output_feedback,
+    output_mode,
+    output_spec,
+    retry_output,
+)
 from ._policies import NO_TOOL_CALLS, Policy, any_of, max_steps, until_no_tool_calls
-from ._state import RunState, advance, finish, pending_tool_calls
+from ._state import RunState, advance, finish, pending_tool_calls, step_completed
 from ._tools import Tool, ToolSpec
 from ._unchecked import unchecked_factory
 
@@ -68,6 +97,24 @@ def _limit(_inst: object, _attr: object, value: int | None) -> None:
         raise ConfigurationError(f"tool_concurrency_limit must be a positive int or None, got {value!r}")
 
 
+def _output(value: object) -> OutputSpec | None:
+    return None if value is None else output_spec(value)
+
+
+def _retries(_inst: object, _attr: object, value: int) -> None:
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"max_output_retries must be a non-negative int, got {value!r}")
+
+
+def _dialect(_inst: object, _attr: object, value: OutputDialect | None) -> None:
+    if value is not None and not (
+        isinstance(getattr(value, "json_schema", None), bool) and hasattr(value, "tool_choice_required")
+    ):
+        raise ConfigurationError(
+            f"dialect must be a provider dialect such as tower_llm_fx.openai.dialect('deepseek'), got {value!r}"
+        )
+
+
 def _policy(_inst: object, _attr: object, value: object) -> None:
     if not callable(value):
         raise ConfigurationError(
@@ -100,12 +147,53 @@ class Agent:
     parallel_tools: bool = attrs.field(default=False, validator=v.instance_of(bool))
     tool_concurrency_limit: int | None = attrs.field(default=None, validator=_limit)
     join_policy: JoinPolicy = attrs.field(default=JoinPolicy.JOIN_ALL, validator=v.instance_of(JoinPolicy))
+    #: The structured output: a type (attrs class, dataclass, TypedDict, Literal, Enum,
+    #: primitive, list[...]) or an `OutputSpec`; see docs/structured-output.md.
+    output: OutputSpec | None = attrs.field(default=None, converter=_output)
+    output_mode: OutputMode = attrs.field(default="auto", validator=v.in_(("auto", "json_schema", "tool")))
+    max_output_retries: int = attrs.field(default=2, validator=_retries)
+    #: The provider's ``tower_llm_fx.openai.Dialect``: ``output_mode="auto"`` reads it.
+    dialect: OutputDialect | None = attrs.field(default=None, validator=_dialect)
+    _mode: str | None = attrs.field(init=False, eq=False, repr=False)
+    _params: ModelParams = attrs.field(init=False, eq=False, repr=False)
     _specs: tuple[ToolSpec, ...] = attrs.field(init=False, eq=False, repr=False)
     _system: tuple[SystemMessage, ...] = attrs.field(init=False, eq=False, repr=False)
 
+    @_mode.default
+    def _default_mode(self) -> str | None:
+        return None if self.output is None else output_mode(self.output_mode, self.dialect)
+
+    @_params.default
+    def _default_params(self) -> ModelParams:
+        if self.output is None:
+            return self.params
+        if self._mode == "json_schema":
+            if self.params.response_format is not None:
+                raise ConfigurationError(
+                    "the agent has both output=... and params.response_format; drop response_format "
+                    "(output=T sends its own) or use output_mode='tool'"
+                )
+            return attrs.evolve(self.params, response_format=self.output.response_format())
+        if self.params.tool_choice is not None:
+            return self.params
+        required = "required" if self.dialect is None else self.dialect.tool_choice_required
+        if required is None:  # the provider cannot force a tool call: the instructions must
+            return self.params
+        choice = ToolChoice(mode=required) if self.tools else ToolChoice.function(FINAL_ANSWER)  # type: ignore[arg-type]
+        return attrs.evolve(self.params, tool_choice=choice)
+
     @_specs.default
     def _default_specs(self) -> tuple[ToolSpec, ...]:
-        return tuple(t.spec for t in self.tools)
+        specs = tuple(t.spec for t in self.tools)
+        if self._mode != "tool":
+            return specs
+        assert self.output is not None
+        if any(s.name == FINAL_ANSWER for s in specs):
+            raise ConfigurationError(
+                f"a tool is named {FINAL_ANSWER!r}, the name of the final-answer tool of output_mode='tool'; "
+                "rename the tool or use output_mode='json_schema'"
+            )
+        return (*specs, self.output.tool_spec())
 
     @_system.default
     def _default_system(self) -> tuple[SystemMessage, ...]:
@@ -132,35 +220,60 @@ class Agent:
                 model=self.model,
                 messages=self.prompt(messages),
                 tools=self._specs,
-                params=self.params,
+                params=self._params,
             )
         # Fast construction: the agent validated model, tools and params when it
         # was built, and the messages come from a validated state.
-        return _model_call(self.model, (*self._system, *messages), self._specs, self.params)
+        return _model_call(self.model, (*self._system, *messages), self._specs, self._params)
+
+    def value(self, state: RunState, /) -> Any:
+        """The run's structured output as the agent's output type, or ``None`` if it has none.
+
+        Raises:
+            ConfigurationError: the agent has no ``output``.
+        """
+        if self.output is None:
+            raise ConfigurationError("the agent has no output type; build it with Agent(..., output=T)")
+        return None if state.value_json is None else self.output.load(state.value_json)
 
     # -- the Program protocol (what interpreters.run and stream drive) ----------
 
-    def start(self, input: str | Sequence[Message] | RunState, /) -> RunState:
-        """The state a run on ``input`` starts from: text, messages, or a `RunState` to resume.
+    def start(self, input: str | Message | Sequence[Message] | RunState, /) -> RunState:
+        """The state a run on ``input`` starts from: text, a message, messages, or a
+        `RunState` to resume.
 
         Raises:
             TypeError: ``input`` is none of these.
         """
         if isinstance(input, RunState):
             return input
-        if isinstance(input, (str, Sequence)):
+        if isinstance(input, (str, Sequence, *MESSAGE_TYPES)):
             return RunState.start(input)
         raise TypeError(
-            f"an agent's run starts from a str, a sequence of messages or a RunState, got {input!r}"
+            f"an agent's run starts from a str, a message, a sequence of messages or a RunState, got {input!r}"
         )
 
     def step(self, state: RunState, /) -> Effect[Any] | Done:
         """This agent's step function; see `agent_step`."""
+        if (
+            self.output is not None
+            and state.stop is None
+            and state.value_json is not None
+            and step_completed(state.messages)
+        ):
+            return _DONE_OUTPUT
         return agent_step(self, state)
 
     def advance(self, state: RunState, effect: Effect[Any], result: Any, /) -> RunState:
-        """Fold ``result`` into ``state``; see `tower_llm_fx.advance`."""
-        return advance(state, effect, result)
+        """Fold ``result`` into ``state``; see `tower_llm_fx.advance`.
+
+        With an ``output``, a final reply is validated: a valid one sets
+        ``value_json``, an invalid one is fed back to the model (see `fold_output`).
+        """
+        new = advance(state, effect, result)
+        if self.output is None or type(effect) is not ModelCall:
+            return new
+        return fold_output(self, new)
 
     def finish(self, state: RunState, done: Done, /) -> RunState:
         """Record why the run stopped."""
@@ -171,11 +284,67 @@ class Agent:
         return state
 
     def events(self, before: RunState | None, after: RunState, /) -> tuple[RunEvent, ...]:
-        """`RunStarted` (naming this agent) at the start; nothing else."""
-        return (RunStarted(agent=self.name, state=after),) if before is None else ()
+        """`RunStarted` (naming this agent) at the start, `OutputReady` when a valid output arrived."""
+        if before is None:
+            return (RunStarted(agent=self.name, state=after),)
+        if after.value_json is not None and after.model_calls > before.model_calls:
+            return (OutputReady(step=before.steps + 1, value_json=after.value_json),)
+        return ()
 
 
 _DONE_NO_TOOL_CALLS = Done(reason=NO_TOOL_CALLS)
+_DONE_OUTPUT = Done(reason=StopReason(kind="output", detail="the model gave a valid structured output"))
+
+
+def fold_output(agent: Agent, state: RunState) -> RunState:
+    """Validate the model reply just folded into ``state`` against ``agent.output`` (pure).
+
+    A reply is an output attempt if it calls the final-answer tool (``"tool"``
+    mode) or has no tool calls. Valid: ``value_json`` is set (and a final-answer
+    call is answered). Invalid: the problems go back to the model as a tool
+    result or a user message while `retry_output` allows; then it raises.
+
+    Raises:
+        OutputValidationError: the output is invalid and no retry is left.
+    """
+    spec = agent.output
+    assert spec is not None
+    mode = "tool" if agent._mode == "tool" else "json_schema"
+    reply = state.messages[-1]
+    assert isinstance(reply, AssistantMessage)
+    finals = [c for c in reply.tool_calls if c.name == FINAL_ANSWER] if mode == "tool" else []
+    if reply.tool_calls and not finals:
+        return attrs.evolve(state, value_json=None)  # working with tools: not an answer yet
+    raw = finals[0].arguments if finals else (reply.text or "")
+    value_json, problems = spec.check(raw)
+    if reply.refusal and not finals:
+        value_json, problems = None, (f"the model refused: {reply.refusal}",)
+    if value_json is None and not retry_output(state.output_retries, agent.max_output_retries):
+        raise OutputValidationError(raw=raw, problems=problems, attempts=state.output_retries + 1)
+    feedback = output_feedback(problems, mode=mode, called=bool(finals)) if value_json is None else ""  # type: ignore[arg-type]
+    extra: tuple[Message, ...]
+    if finals:
+        first = feedback or "accepted"
+        extra = tuple(
+            ToolMessage(
+                tool_call_id=c.id,
+                content=first if i == 0 else f"ignored: only the first {FINAL_ANSWER} call counts",
+            )
+            for i, c in enumerate(finals)
+        )
+    else:
+        extra = () if value_json is not None else (UserMessage(content=feedback),)
+    messages = (*state.messages, *extra)
+    completed = bool(reply.tool_calls) and not pending_tool_calls(messages)
+    return attrs.evolve(
+        state,
+        messages=messages,
+        steps=state.steps + (1 if completed else 0),
+        value_json=value_json,
+        output_retries=0 if value_json is not None else state.output_retries + 1,
+    )
+
+
 _model_call: Callable[[str, tuple[Message, ...], tuple[ToolSpec, ...], ModelParams], ModelCall] = (
     unchecked_factory(ModelCall, "model", "messages", "tools", "params")
 )
@@ -251,6 +420,10 @@ class AgentBuilder:
     parallel_tools_: bool = attrs.field(default=False, alias="parallel_tools")
     tool_concurrency_limit_: int | None = attrs.field(default=None, alias="tool_concurrency_limit")
     join_policy_: JoinPolicy = attrs.field(default=JoinPolicy.JOIN_ALL, alias="join_policy")
+    output_: Any = attrs.field(default=None, alias="output")
+    output_mode_: OutputMode = attrs.field(default="auto", alias="output_mode")
+    max_output_retries_: int = attrs.field(default=2, alias="max_output_retries")
+    dialect_: OutputDialect | None = attrs.field(default=None, alias="dialect")
 
     def model(self, model: str) -> AgentBuilder:
         """Set the model name."""
@@ -308,6 +481,14 @@ class AgentBuilder:
         """``JoinPolicy.JOIN_ALL`` (default) or ``JoinPolicy.FAIL_FAST``."""
         return attrs.evolve(self, join_policy=policy)
 
+    def output(self, output: Any, *, mode: OutputMode = "auto", max_retries: int = 2) -> AgentBuilder:
+        """Ask for a structured output of type ``output`` (see docs/structured-output.md)."""
+        return attrs.evolve(self, output=output, output_mode=mode, max_output_retries=max_retries)
+
+    def dialect(self, dialect: OutputDialect | None) -> AgentBuilder:
+        """Set the provider's dialect (``tower_llm_fx.openai.dialect(name)``)."""
+        return attrs.evolve(self, dialect=dialect)
+
     def build(self) -> Agent:
         """Validate and return the `Agent`.
 
@@ -326,4 +507,8 @@ class AgentBuilder:
             parallel_tools=self.parallel_tools_,
             tool_concurrency_limit=self.tool_concurrency_limit_,
             join_policy=self.join_policy_,
+            output=self.output_,
+            output_mode=self.output_mode_,
+            max_output_retries=self.max_output_retries_,
+            dialect=self.dialect_,
         )

@@ -43,6 +43,7 @@ __all__ = [
     "image",
     "json_object_or_none",
     "text_of",
+    "transcript_text",
 ]
 
 _str = v.instance_of(str)
@@ -222,3 +223,29 @@ def file(*, file_id: str | None = None, data: str | None = None, filename: str |
     'file-abc'
     """
     return FilePart(file_id=file_id, data=data, filename=filename)
+
+
+def transcript_text(value: str | Sequence[ContentPart] | None) -> str:
+    """Content as one line of a transcript: text as is, other parts as placeholders.
+
+    >>> transcript_text((TextPart(text="look"), ImagePart(url="https://x/cat.png")))
+    'look [image https://x/cat.png]'
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    pieces = []
+    for p in value:
+        if isinstance(p, TextPart):
+            pieces.append(p.text)
+        elif isinstance(p, ImagePart):
+            shown = p.url if not p.url.startswith("data:") else p.url.split(",", 1)[0] + ",..."
+            pieces.append(f"[image {shown}]")
+        elif isinstance(p, AudioPart):
+            pieces.append(f"[audio {p.format}]")
+        elif isinstance(p, FilePart):
+            pieces.append(f"[file {p.filename or p.file_id or 'inline'}]")
+        else:
+            pieces.append(f"[{p.kind}]")
+    return " ".join(pieces)

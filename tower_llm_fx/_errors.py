@@ -26,6 +26,7 @@ Hierarchy::
     │   ├── ProviderConnectionError could not connect, or the connection broke (retryable)
     │   ├── StreamInterrupted       the stream ended before ``[DONE]``, or the body was cut (retryable)
     │   └── MalformedResponse       the body or a stream chunk is not what the API defines
+    ├── OutputValidationError       the model's structured output stayed invalid after its retries
     ├── UnknownAgent                a handoff or picker named an agent the group does not have
     ├── SequenceMismatch            run_sequence saw an effect it did not expect
     ├── InvalidConversation         a ModelCall breaks a rule the API enforces (tower_llm_fx.validation)
@@ -63,6 +64,7 @@ __all__ = [
     "LayerError",
     "MalformedResponse",
     "NotFoundError",
+    "OutputValidationError",
     "ProviderConnectionError",
     "ProviderError",
     "ReplayMismatch",
@@ -320,6 +322,34 @@ class ReplayMismatch(TowerLLMFXError):
         self.index = index
         self.expected = expected
         self.actual = actual
+
+
+@final
+class OutputValidationError(TowerLLMFXError):
+    """The model's structured output (``Agent(output=T)``) was still invalid after
+    ``max_output_retries`` corrections.
+
+    Attributes:
+        raw: the text (or final-answer tool arguments) the model gave last.
+        problems: what was wrong with it, one line each (``$.temp: expected a number``).
+        attempts: how many outputs the model gave, all invalid.
+
+    >>> err = OutputValidationError(raw='{"temp": "hot"}', problems=("$.temp: expected a number",), attempts=3)
+    >>> err.raw, err.problems, err.attempts
+    ('{"temp": "hot"}', ('$.temp: expected a number',), 3)
+    """
+
+    def __init__(self, *, raw: str, problems: tuple[str, ...], attempts: int) -> None:
+        shown = raw if len(raw) <= 300 else raw[:300] + "..."
+        super().__init__(
+            f"the model gave {attempts} invalid structured output(s) in a row: "
+            + "; ".join(problems)
+            + f". Last output: {shown!r}. Raise max_output_retries, simplify the output type, "
+            "or say in the instructions what the output must look like."
+        )
+        self.raw = raw
+        self.problems = problems
+        self.attempts = attempts
 
 
 class TraceStoreError(TowerLLMFXError):

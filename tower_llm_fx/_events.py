@@ -220,9 +220,10 @@ class RunFinished(RunEvent):
 def reply_events(step: int, reply: ModelReply) -> tuple[RunEvent, ...]:
     """The deltas that stand for a whole ``reply`` when it was not streamed.
 
-    The text (or refusal) is one delta, each tool call one `ToolCallStarted`
-    and one `ToolCallArgumentsDelta` holding all its arguments; empty pieces
-    are left out, as a streaming interpreter leaves them out.
+    The reasoning text, the text and the refusal are one delta each (in that
+    order, as a stream sends them), each tool call one `ToolCallStarted` and
+    one `ToolCallArgumentsDelta` holding all its arguments; empty pieces are
+    left out, as a streaming interpreter leaves them out.
 
     >>> from tower_llm_fx import ModelReply, assistant, ToolCallRequest
     >>> call = ToolCallRequest(id="c1", name="add", arguments='{"a":1}')
@@ -234,6 +235,9 @@ def reply_events(step: int, reply: ModelReply) -> tuple[RunEvent, ...]:
     """
     message = reply.message
     events: list[RunEvent] = []
+    reasoning = message.reasoning
+    if reasoning is not None and reasoning.text:
+        events.append(ReasoningDelta(step=step, text=reasoning.text))
     text = message.text
     if text:
         events.append(TokenDelta(step=step, text=text))

@@ -22,15 +22,16 @@ Theory of operation (read before changing anything here):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from typing import Any, final
+from typing import Any, cast, final
 
 import attrs
 from attrs import validators as v
 
 from ._effects import Done, Effect, ModelCall, Parallel, StopReason, ToolCall
 from ._errors import WrongResultType
-from ._messages import AssistantMessage, Message, ToolCallRequest, ToolMessage, UserMessage
+from ._messages import MESSAGE_TYPES, AssistantMessage, Message, ToolCallRequest, ToolMessage, UserMessage
 from ._results import ModelReply, ToolResult, Usage
 from ._unchecked import unchecked_factory
 
@@ -54,6 +55,11 @@ class RunState:
         model_calls: model calls made.
         tool_invocations: tool results received (errors included).
         stop: why the run stopped; ``None`` while it is running.
+        value_json: the validated structured output of an agent with
+            ``output=T``, as canonical JSON text (see `value`); ``None``
+            until the model gave a valid one.
+        output_retries: invalid structured outputs the model was asked to
+            correct since the last valid one.
 
     >>> RunState.start("hi").messages
     (UserMessage(content='hi', name=None),)
@@ -65,13 +71,18 @@ class RunState:
     model_calls: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
     tool_invocations: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
     stop: StopReason | None = attrs.field(default=None, validator=v.optional(v.instance_of(StopReason)))
+    value_json: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    output_retries: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
 
     @classmethod
-    def start(cls, user_input: str | Sequence[Message]) -> RunState:
-        """A fresh state from one user message, or from a list of messages."""
+    def start(cls, user_input: str | Message | Sequence[Message]) -> RunState:
+        """A fresh state from the user's text, one message (e.g. a user message with
+        images: ``fx.user("look", fx.image(url))``), or a list of messages."""
         if isinstance(user_input, str):
-            return _make((UserMessage(content=user_input),), 0, _ZERO, 0, 0, None)
-        return cls(messages=tuple(user_input))
+            return _make((UserMessage(content=user_input),), 0, _ZERO, 0, 0, None, None, 0)
+        if isinstance(user_input, MESSAGE_TYPES):
+            return cls(messages=(cast(Message, user_input),))
+        return cls(messages=tuple(cast(Sequence[Message], user_input)))
 
     @property
     def last_reply(self) -> AssistantMessage | None:
@@ -86,6 +97,17 @@ class RunState:
         """The text of the last assistant message (the run's answer), if any."""
         last = self.last_reply
         return None if last is None else last.text
+
+    @property
+    def value(self) -> Any:
+        """The structured output decoded from `value_json` (plain JSON values), or ``None``.
+
+        ``Agent.value(state)`` converts it to the agent's output type.
+
+        >>> RunState(value_json='{"city":"Paris"}').value
+        {'city': 'Paris'}
+        """
+        return None if self.value_json is None else json.loads(self.value_json)
 
 
 _ZERO = Usage()
@@ -134,8 +156,18 @@ def step_completed(messages: Sequence[Message]) -> bool:
 # Build a `RunState` without re-running validators: every value here was already
 # validated (it came from a state or from a validated result). ``advance`` is the
 # hot path of every run, so this matters.
-_make: Callable[[tuple[Message, ...], int, Usage, int, int, StopReason | None], RunState] = unchecked_factory(
-    RunState, "messages", "steps", "usage", "model_calls", "tool_invocations", "stop"
+_make: Callable[
+    [tuple[Message, ...], int, Usage, int, int, StopReason | None, str | None, int], RunState
+] = unchecked_factory(
+    RunState,
+    "messages",
+    "steps",
+    "usage",
+    "model_calls",
+    "tool_invocations",
+    "stop",
+    "value_json",
+    "output_retries",
 )
 
 
@@ -212,6 +244,8 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
             state.model_calls + 1,
             state.tool_invocations,
             state.stop,
+            state.value_json,
+            state.output_retries,
         )
     if type(effect) is ToolCall:
         tool_message = _tool_message(effect, result)
@@ -223,6 +257,8 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
             state.model_calls,
             state.tool_invocations + 1,
             state.stop,
+            state.value_json,
+            state.output_retries,
         )
     if type(effect) is Parallel:
         if not isinstance(result, tuple) or len(result) != len(effect.calls):
@@ -244,6 +280,8 @@ def advance(state: RunState, effect: Effect[Any], result: object) -> RunState:
             state.model_calls,
             state.tool_invocations + len(new),
             state.stop,
+            state.value_json,
+            state.output_retries,
         )
     raise TypeError(
         f"advance() does not know how to apply a {type(effect).__name__}; "
@@ -260,4 +298,6 @@ def finish(state: RunState, done: Done) -> RunState:
         state.model_calls,
         state.tool_invocations,
         done.reason,
+        state.value_json,
+        state.output_retries,
     )

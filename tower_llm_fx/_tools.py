@@ -229,6 +229,15 @@ def _schema_for(hint: Any, where: str, defs: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def schema_for(hint: Any, where: str) -> dict[str, Any]:
+    """The JSON schema `tool` derives for the type ``hint`` (``where`` names it in errors).
+
+    >>> schema_for(list[int], "output")
+    {'type': 'array', 'items': {'type': 'integer'}}
+    """
+    return _schema_for(hint, where, {})
+
+
 def _object_schema(cls: type[Any], where: str, defs: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls, include_extras=True)
     properties: dict[str, Any] = {}
@@ -456,10 +465,12 @@ def tool_typed(
     *,
     idempotent: bool = False,
     strict: bool = False,
+    context: str | None = None,
 ) -> Tool:
     """Make a `Tool` with an explicit JSON schema (tower-llm's ``tool_typed``).
 
-    ``fn`` is called with the decoded arguments as keyword arguments.
+    ``fn`` is called with the decoded arguments as keyword arguments, and with
+    its ``ToolContext`` as the keyword ``context`` names, if given.
 
     >>> echo = tool_typed("echo", "Echo text.", {"type": "object",
     ...     "properties": {"text": {"type": "string"}}, "required": ["text"]}, lambda text: text)
@@ -472,4 +483,4 @@ def tool_typed(
         parameters=dict(parameters) if isinstance(parameters, Mapping) else parameters,
         strict=strict,
     )
-    return Tool(spec=spec, fn=fn, idempotent=idempotent)
+    return Tool(spec=spec, fn=fn, idempotent=idempotent, context=context)

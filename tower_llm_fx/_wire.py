@@ -78,6 +78,8 @@ WIRE_NAMES: Final = MappingProxyType(
         "item.tool_call": "tower_llm_fx:ToolCallItem",
         "item.tool_output": "tower_llm_fx:ToolOutputItem",
         "item.handoff": "tower_llm_fx:HandoffItem",
+        # structured output (tower_llm_fx/_output.py)
+        "output.ready": "tower_llm_fx.output:OutputReady",
         # tower_llm_fx.sessions
         "session.compaction": "tower_llm_fx.sessions:Compaction",
         "session.log": "tower_llm_fx.sessions:SessionLog",

@@ -28,12 +28,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
-import tower_llm_fx
+import tower_llm_fx as fx
 from interpreters._run import check_program, drive
 from interpreters._types import Interpreter
 from tower_llm_fx import (
     Agent,
     AssistantMessage,
+    DeveloperMessage,
     Done,
     Effect,
     Message,
@@ -57,15 +58,54 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 
+def _data_url(url: str) -> tuple[str | None, str]:
+    """(mime type, base64 content) of a ``data:`` URL."""
+    head, _, content = url.partition(",")
+    mime = head[len("data:") :].split(";", 1)[0] or None
+    return mime, content
+
+
+def _content_parts(content: str | tuple[fx.ContentPart, ...]) -> list[dict[str, Any]]:
+    """Content as OpenTelemetry GenAI message parts (text, uri, blob, file, or generic)."""
+    if isinstance(content, str):
+        return [{"type": "text", "content": content}]
+    out: list[dict[str, Any]] = []
+    for p in content:
+        if isinstance(p, fx.TextPart):
+            out.append({"type": "text", "content": p.text})
+        elif isinstance(p, fx.ImagePart):
+            if p.url.startswith("data:"):
+                mime, data = _data_url(p.url)
+                out.append({"type": "blob", "modality": "image", "mime_type": mime, "content": data})
+            else:
+                out.append({"type": "uri", "modality": "image", "uri": p.url})
+        elif isinstance(p, fx.AudioPart):
+            out.append(
+                {"type": "blob", "modality": "audio", "mime_type": f"audio/{p.format}", "content": p.data}
+            )
+        elif isinstance(p, fx.FilePart):
+            if p.file_id is not None:
+                out.append({"type": "file", "modality": "file", "file_id": p.file_id})
+            else:
+                mime, data = _data_url(p.data or "")
+                out.append({"type": "blob", "modality": "file", "mime_type": mime, "content": data})
+        else:
+            out.append({**p.fields(), "type": p.kind})
+    return out
+
+
 def _parts(m: Message) -> dict[str, Any]:
     if isinstance(m, ToolMessage):
+        content = m.content if isinstance(m.content, str) else fx.text_of(m.content)
         return {
             "role": "tool",
-            "parts": [{"type": "tool_call_response", "id": m.tool_call_id, "response": m.content}],
+            "parts": [{"type": "tool_call_response", "id": m.tool_call_id, "response": content}],
         }
     parts: list[dict[str, Any]] = []
+    if isinstance(m, AssistantMessage) and m.reasoning is not None and m.reasoning.text:
+        parts.append({"type": "reasoning", "content": m.reasoning.text})
     if m.content is not None:
-        parts.append({"type": "text", "content": m.content})
+        parts.extend(_content_parts(m.content))
     if isinstance(m, AssistantMessage):
         if m.refusal is not None:
             parts.append({"type": "refusal", "content": m.refusal})
@@ -75,7 +115,11 @@ def _parts(m: Message) -> dict[str, Any]:
 
 
 def _messages_json(messages: Sequence[Message]) -> str:
-    return json.dumps([_parts(m) for m in messages if not isinstance(m, SystemMessage)], ensure_ascii=False)
+    # System and developer instructions are not input messages in the GenAI conventions.
+    return json.dumps(
+        [_parts(m) for m in messages if not isinstance(m, (SystemMessage, DeveloperMessage))],
+        ensure_ascii=False,
+    )
 
 
 def _request_attributes(call: ModelCall) -> dict[str, Any]:
@@ -335,5 +379,5 @@ def tracing(
     >>> tracing()
     tracing(capture_content=False)
     """
-    tracer = trace.get_tracer("tower_llm_fx", tower_llm_fx.__version__, tracer_provider=tracer_provider)
+    tracer = trace.get_tracer("tower_llm_fx", fx.__version__, tracer_provider=tracer_provider)
     return Tracing(tracer=tracer, capture_content=bool(capture_content), provider_name=provider_name)

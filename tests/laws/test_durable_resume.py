@@ -17,7 +17,8 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from interpreters import agent_interpreter, replay_run, resume, run
+import tower_llm_fx.group
+from interpreters import agent_interpreter, group_interpreter, replay_run, resume, run
 from interpreters.layers import with_store
 from interpreters.stores import MemoryJournal, memory_store
 from tests.support.durable_kit import (
@@ -114,5 +115,53 @@ def test_resume_is_the_uninterrupted_run_except_outcome_unknown_answers(
         if not session:
             replayed = await replay_run(agent, await journal.load("r"))
             assert replayed.messages == a.messages
+
+    anyio.run(main, backend=backend)
+
+
+def _group(tools: SideEffects) -> Any:
+    a = fx.Agent(model="m-a", name="a", tools=tools.tools, policy=fx.until_no_tool_calls() | fx.max_steps(6))
+    b = fx.Agent(model="m-b", name="b", tools=tools.tools, policy=fx.until_no_tool_calls() | fx.max_steps(6))
+    return fx.group.Group.builder().agent(a).agent(b).handoff("a", "b").handoff("b", "a").build()
+
+
+_GROUP_SPECS = tuple(
+    {t.name: t.spec for n in ("a", "b") for t in _group(SideEffects()).agent(n).tools}.values()
+)
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+@given(
+    script=fxst.model_scripts(tools=_GROUP_SPECS, max_replies=4, max_calls=3),
+    crash=st.floats(0, 1, exclude_max=True),
+)
+def test_a_group_with_handoffs_resumes_as_it_would_have_run(
+    backend: str, script: tuple[fx.ModelReply, ...], crash: float
+) -> None:
+    async def main() -> None:
+        group = _group(SideEffects())
+        live_journal = MemoryJournal()
+        uninterrupted = await run(
+            group, group_interpreter(group, model=scripted(script)), "Go.", journal=live_journal, run_id="g"
+        )
+        writes = len(await live_journal.entries("g"))
+
+        tools = SideEffects()
+        group = _group(tools)
+        journal = MemoryJournal()
+        with pytest.raises(Killed):
+            await run(
+                group,
+                group_interpreter(group, model=scripted(script)),
+                "Go.",
+                journal=DyingJournal(journal, 1 + int(crash * (writes - 1))),
+                run_id="g",
+            )
+        resumed = await resume(
+            group, group_interpreter(group, model=scripted(script)), journal=journal, run_id="g"
+        )
+        assert same_but_unknown(group.conversation(resumed), group.conversation(uninterrupted))
+        assert resumed.path == uninterrupted.path  # handoffs are idempotent: never lost to "unknown"
+        assert all(n == 1 for n in tools.payments.values()), tools.payments
 
     anyio.run(main, backend=backend)

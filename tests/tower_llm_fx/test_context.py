@@ -50,3 +50,9 @@ def test_a_tool_declares_its_context_parameter_and_the_model_never_sees_it() -> 
         return amount
 
     assert plain.context is None
+
+
+def test_a_typed_tool_names_its_context_parameter() -> None:
+    echo = fx.tool_typed("echo", "Echo.", {"type": "object"}, lambda ctx: ctx.call_id, context="ctx")
+    assert echo.context == "ctx"
+    assert fx.tool_typed("echo", "Echo.", {"type": "object"}, lambda: "x").context is None

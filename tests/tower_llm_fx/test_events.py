@@ -34,6 +34,7 @@ events = st.one_of(
     st.builds(fx.RunStarted, agent=texts, state=states),
     st.builds(fx.TokenDelta, step=steps, text=texts),
     st.builds(fx.RefusalDelta, step=steps, text=texts),
+    st.builds(fx.ReasoningDelta, step=steps, text=texts),
     st.builds(fx.ToolCallStarted, step=steps, index=st.integers(0, 10), id=texts, name=texts),
     st.builds(fx.ToolCallArgumentsDelta, step=steps, index=st.integers(0, 10), id=texts, text=texts),
     st.builds(fx.ModelReplied, step=steps, reply=replies),
@@ -76,7 +77,9 @@ def test_events_validate_their_fields(make: object) -> None:
 def test_reply_events_add_up_to_the_reply(step: int, reply: fx.ModelReply) -> None:
     out = fx.reply_events(step, reply)
     m = reply.message
-    assert "".join(e.text for e in out if isinstance(e, fx.TokenDelta)) == (m.content or "")
+    assert "".join(e.text for e in out if isinstance(e, fx.TokenDelta)) == (m.text or "")
+    thought = m.reasoning.text if m.reasoning is not None else None
+    assert "".join(e.text for e in out if isinstance(e, fx.ReasoningDelta)) == (thought or "")
     assert "".join(e.text for e in out if isinstance(e, fx.RefusalDelta)) == (m.refusal or "")
     started = [e for e in out if isinstance(e, fx.ToolCallStarted)]
     assert [(e.index, e.id, e.name) for e in started] == [
@@ -85,7 +88,7 @@ def test_reply_events_add_up_to_the_reply(step: int, reply: fx.ModelReply) -> No
     for i, c in enumerate(m.tool_calls):
         args = [e.text for e in out if isinstance(e, fx.ToolCallArgumentsDelta) and e.index == i]
         assert "".join(args) == c.arguments
-    assert all(e.text for e in out if isinstance(e, (fx.TokenDelta, fx.RefusalDelta)))
+    assert all(e.text for e in out if isinstance(e, (fx.TokenDelta, fx.RefusalDelta, fx.ReasoningDelta)))
     assert all(getattr(e, "step", step) == step for e in out)
 
 

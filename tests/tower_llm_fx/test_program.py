@@ -104,7 +104,7 @@ def test_an_agent_starts_from_text_messages_or_a_state() -> None:
     state = fx.RunState(messages=(fx.user("a"), fx.assistant("b")), steps=3)
     assert AGENT.start(state) is state
     assert AGENT.start("hi") == fx.RunState.start("hi") == AGENT.start([fx.user("hi")])
-    with pytest.raises(TypeError, match="starts from a str, a sequence of messages or a RunState"):
+    with pytest.raises(TypeError, match="starts from a str, a message, a sequence of messages or a RunState"):
         AGENT.start(42)  # type: ignore[arg-type]
 
 

@@ -69,6 +69,7 @@ def test_every_value_v1_could_write_has_a_v1_tag() -> None:
         *("message.developer", "message.reasoning", "event.reasoning_delta"),
         *("content.text", "content.image", "content.audio", "content.file", "content.other"),
         *("journal.begun", "journal.intent", "journal.outcome", "journal.failure"),
+        "output.ready",
     }
     assert set(WIRE_NAMES) - set(V1_TAGS.values()) == after_v1
 

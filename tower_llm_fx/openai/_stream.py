@@ -177,7 +177,36 @@ class _Call:
 _PLAIN_DELTA = frozenset({"role", "content", "refusal", "name", "tool_calls"})
 _PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 _PLAIN_CHUNK = frozenset({"id", "model", "choices", "usage", "object"})
+# OpenAI pads every chunk with random "obfuscation" text (stream_options.include_obfuscation,
+# on by default) to hide payload sizes: it carries no data and is not kept (normalisation).
+_CHUNK_KEYS = BODY_KEYS | {"obfuscation"}
 _FRAGMENT_KEYS = frozenset({"index", "id", "type", "function"})
+
+
+# The text-carrying keys of OpenRouter's reasoning_details items; every other key of an
+# item (type, format, index, id, signature) is repeated or arrives once.
+_DETAIL_PIECES = frozenset({"text", "summary", "data"})
+
+
+def _fold_details(details: list[Any], pieces: list[Any]) -> None:
+    """Fold streamed ``reasoning_details`` items: an item with the ``index`` of one
+    already held continues it (its text pieces concatenate), any other is appended."""
+    for piece in pieces:
+        index = piece.get("index") if isinstance(piece, Mapping) else None
+        held = next(
+            (d for d in details if isinstance(d, dict) and index is not None and d.get("index") == index), None
+        )
+        if held is None or not isinstance(piece, Mapping):
+            details.append(dict(piece) if isinstance(piece, Mapping) else piece)
+            continue
+        for key, value in piece.items():
+            if value is None:
+                continue
+            old = held.get(key)
+            if key in _DETAIL_PIECES and isinstance(old, str) and isinstance(value, str):
+                held[key] = old + value
+            elif old is None or old != value:
+                held[key] = value
 
 
 def _is_parts(value: Any) -> bool:
@@ -328,15 +357,15 @@ class OpenAIStream:
     def feed_chunk(self, chunk: Mapping[str, Any]) -> tuple[RunEvent, ...]:
         """Feed one parsed chunk object; see `feed`."""
         self._chunks += 1
-        if self._id is None:
-            self._id = opt_str(chunk, "id")
-        if self._model is None:
-            self._model = opt_str(chunk, "model")
+        if not self._id:  # Azure's first chunk (prompt_filter_results) has "id": "", "model": ""
+            self._id = opt_str(chunk, "id") or None
+        if not self._model:
+            self._model = opt_str(chunk, "model") or None
         usage = chunk.get("usage")
         if usage is not None:
             self._usage = usage_from_wire(usage)
         if not chunk.keys() <= _PLAIN_CHUNK:
-            extra = split_extra(chunk, BODY_KEYS)
+            extra = split_extra(chunk, _CHUNK_KEYS)
             if extra:
                 if self._body_extra is None:
                     self._body_extra = {}
@@ -389,7 +418,10 @@ class OpenAIStream:
                 if extra:
                     if self._choice_extra is None:
                         self._choice_extra = {}
-                    fold_into(self._choice_extra, extra)
+                    logprobs = extra.pop("logprobs", None)
+                    if logprobs is not None:  # per-chunk pieces
+                        fold_into(self._choice_extra, {"logprobs": logprobs})
+                    fold_meta(self._choice_extra, extra)  # repeated in every chunk (content_filter_results)
         return tuple(events)
 
     def _feed_content(self, content: Any, delta: Mapping[str, Any], events: list[RunEvent]) -> None:
@@ -415,20 +447,27 @@ class OpenAIStream:
 
     def _feed_rest(self, delta: Mapping[str, Any], events: list[RunEvent]) -> None:
         """Reasoning fields and keys the codec does not name."""
+        said = None  # the delta's reasoning text: one ReasoningDelta, whichever fields carry it
         for key in REASONING_KEYS:
             value = delta.get(key)
             if value is None:
                 continue
             if self._reasoning is None:
                 self._reasoning = {}
-            fold_into(self._reasoning, {key: value})
-            if isinstance(value, str):
-                if value:
-                    events.append(_reasoning_delta(self._step, value))
-            elif isinstance(value, list):
-                text = reasoning_text({"reasoning_details": value})
-                if text:
-                    events.append(_reasoning_delta(self._step, text))
+            if key == "reasoning_details" and isinstance(value, list):
+                details = self._reasoning.setdefault("reasoning_details", [])
+                if isinstance(details, list):
+                    _fold_details(details, value)
+                else:
+                    fold_into(self._reasoning, {key: value})
+                if said is None:
+                    said = reasoning_text({"reasoning_details": value})
+            else:
+                fold_into(self._reasoning, {key: value})
+                if said is None and isinstance(value, str):
+                    said = value
+        if said:
+            events.append(_reasoning_delta(self._step, said))
         extra = split_extra(delta, MESSAGE_KEYS)
         if extra:
             if self._message_extra is None:

@@ -27,6 +27,7 @@ from typing import Any, TypeAlias, final
 import attrs
 from attrs import validators as v
 
+from tower_llm_fx._content import transcript_text
 from tower_llm_fx._effects import ModelCall, ModelParams
 from tower_llm_fx._errors import CompactionError, ConfigurationError
 from tower_llm_fx._messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
@@ -359,15 +360,15 @@ def render_transcript(messages: Sequence[Message]) -> str:
     for m in messages:
         if isinstance(m, AssistantMessage):
             if m.content is not None:
-                lines.append(f"assistant: {m.content}")
+                lines.append(f"assistant: {transcript_text(m.content)}")
             if m.refusal is not None:
                 lines.append(f"assistant refused: {m.refusal}")
             for c in m.tool_calls:
                 lines.append(f"assistant called {c.name}({c.arguments}) [{c.id}]")
         elif isinstance(m, ToolMessage):
-            lines.append(f"tool result [{m.tool_call_id}]: {m.content}")
+            lines.append(f"tool result [{m.tool_call_id}]: {transcript_text(m.content)}")
         else:
-            lines.append(f"{m.role}: {m.content}")
+            lines.append(f"{m.role}: {transcript_text(m.content)}")
     return "\n".join(lines)
 
 

@@ -26,6 +26,12 @@ replies (tool-call storms, duplicate and empty ids, unknown tools, malformed
 arguments, empty replies, refusals) to fuzz an agent loop through the
 scripted interpreters.
 
+Messages come in the widened model's shapes too (content parts of the kinds
+each role accepts, developer messages, reasoning, ``extra`` wire keys, usage
+details, reply extras, provider tools), in a minority of draws so plain text
+stays common; `content_parts`, `contents`, `developer_messages` and
+`reasonings` draw those pieces alone.
+
 The strategies live in private modules by concept (``_messages``,
 ``_tools``, ``_conversations``, ``_effects``,
 ``_behaviour``); this module is their one public namespace.
@@ -62,7 +68,11 @@ from ._effects import tool_results as tool_results
 from ._effects import traces as traces
 from ._effects import usages as usages
 from ._messages import assistant_messages as assistant_messages
+from ._messages import content_parts as content_parts
+from ._messages import contents as contents
+from ._messages import developer_messages as developer_messages
 from ._messages import messages as messages
+from ._messages import reasonings as reasonings
 from ._messages import system_messages as system_messages
 from ._messages import tool_call_requests as tool_call_requests
 from ._messages import tool_messages as tool_messages
@@ -80,7 +90,10 @@ __all__ = [
     "arguments_for",
     "assistant_messages",
     "checked_kinds",
+    "content_parts",
+    "contents",
     "conversations",
+    "developer_messages",
     "effects",
     "exchanges",
     "messages",
@@ -91,6 +104,7 @@ __all__ = [
     "mutate",
     "mutations",
     "parallels",
+    "reasonings",
     "results",
     "run_items",
     "run_states",

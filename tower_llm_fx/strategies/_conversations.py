@@ -12,9 +12,12 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from tower_llm_fx._content import ContentPart
 from tower_llm_fx._messages import (
     AssistantMessage,
+    DeveloperMessage,
     Message,
+    Reasoning,
     SystemMessage,
     ToolCallRequest,
     ToolMessage,
@@ -23,7 +26,15 @@ from tower_llm_fx._messages import (
 from tower_llm_fx._tools import ToolSpec
 from tower_llm_fx.validation import ValidationPolicy, ViolationKind
 
-from ._messages import NAMES, SAFE_TEXT
+from ._messages import (
+    CALL_EXTRAS,
+    MESSAGE_EXTRAS,
+    NAMES,
+    ROLE_PART_TYPES,
+    SAFE_TEXT,
+    content_parts,
+    reasonings,
+)
 from ._mutations import MUTABLE_KINDS, Mutation, checked_kinds, mutate
 from ._tools import DEFAULT_TOOLS, arguments_for
 
@@ -84,6 +95,7 @@ def validation_policies() -> st.SearchStrategy[ValidationPolicy]:
             "allow_pending_tool_calls",
             "allow_reused_tool_call_ids",
             "allow_empty_content",
+            "check_content_parts",
             "check_names",
             "check_tool_arguments",
             "check_tool_schemas",
@@ -125,6 +137,8 @@ def conversations(
     tool_call_density: float = 0.5,
     max_parallel_calls: int = 3,
     max_tool_rounds: int = 3,
+    parts: bool = True,
+    extras: bool = True,
 ) -> st.SearchStrategy[tuple[Message, ...]]:
     """A conversation valid under ``policy`` (with ``tools``), using what it permits.
 
@@ -138,9 +152,18 @@ def conversations(
     user messages among tool results, empty content, malformed arguments,
     reused ids, and unanswered calls at the end.
 
-    Arguments: ``system`` forces the system prompt on or off (``None``:
-    either). ``tools`` (default: ``add``, ``search``, ``get_time``) are the
-    tools the calls use; their arguments come from `arguments_for`.
+    The widened message model comes up too, in a minority of messages so that
+    plain text stays the common case: the instructions are sometimes a
+    developer message instead of a system one; content is sometimes a tuple of
+    the parts its role accepts (users: text, images, audio, files; everyone
+    else: text and provider parts); assistant messages sometimes carry
+    reasoning; messages and tool calls sometimes carry ``extra`` wire keys.
+
+    Arguments: ``system`` forces the instructions (a system or developer
+    message) on or off (``None``: either). ``tools`` (default: ``add``,
+    ``search``, ``get_time``) are the tools the calls use; their arguments come
+    from `arguments_for`. ``parts=False`` keeps every content a string;
+    ``extras=False`` draws no ``extra`` and no reasoning.
     """
     if not 0 <= min_turns <= max_turns:
         raise ValueError(f"need 0 <= min_turns <= max_turns, got {min_turns} and {max_turns}")
@@ -152,7 +175,15 @@ def conversations(
         raise TypeError(f"policy must be a ValidationPolicy, got {policy!r}")
     specs = tuple(tools) if tools else DEFAULT_TOOLS
     return _conversations(
-        policy, specs, min_turns, max_turns, system, tool_call_density, max_parallel_calls, max_tool_rounds
+        policy,
+        specs,
+        min_turns,
+        max_turns,
+        system,
+        tool_call_density,
+        max_parallel_calls,
+        max_tool_rounds,
+        _Rich(policy, parts, extras),
     )
 
 
@@ -167,6 +198,7 @@ def _conversations(
     tool_call_density: float,
     max_parallel_calls: int,
     max_tool_rounds: int,
+    rich: _Rich,
 ) -> tuple[Message, ...]:
     text = _text(p)
     maybe = _MAYBE
@@ -181,7 +213,7 @@ def _conversations(
 
     ids = _Ids(draw, reuse=p.allow_reused_tool_call_ids and draw(_BOOLS))
     if system if system is not None else draw(_BOOLS):
-        add(SystemMessage(content=draw(text)))
+        add(rich.instructions(draw))
     if not p.require_user_first and draw(maybe) >= 9:
         add(AssistantMessage(content=draw(SAFE_TEXT)))
     turns = draw(_ints(min_turns, max_turns))
@@ -189,8 +221,14 @@ def _conversations(
         last_turn = turn == turns - 1
         ids.new_turn()
         if turn and p.allow_system_anywhere and draw(maybe) >= 9:
-            add(SystemMessage(content=draw(text)))
-        add(UserMessage(content=draw(text), name=draw(_OPTIONAL_NAMES) if draw(maybe) >= 9 else None))
+            add(rich.instructions(draw))
+        add(
+            UserMessage(
+                content=rich.content(draw, "user"),
+                name=draw(_OPTIONAL_NAMES) if draw(maybe) >= 9 else None,
+                extra=rich.extra(draw),
+            )
+        )
         if p.allow_repeated_roles and draw(maybe) >= 9:
             add(UserMessage(content=draw(text)))
         rounds = 0
@@ -199,10 +237,16 @@ def _conversations(
             pending_end = (
                 last_turn and (p.allow_pending_tool_calls or p.allow_dangling_tool_calls) and draw(maybe) >= 8
             )
-            _tool_round(draw, out, add, p, specs, ids, max_parallel_calls, pending_end)
+            _tool_round(draw, out, add, p, specs, ids, max_parallel_calls, pending_end, rich)
             if pending_end:
                 return tuple(out)
-        if not add(AssistantMessage(content=draw(text))):
+        if not add(
+            AssistantMessage(
+                content=rich.content(draw, "assistant"),
+                reasoning=rich.reasoning(draw),
+                extra=rich.extra(draw),
+            )
+        ):
             continue
         if p.allow_repeated_roles and draw(maybe) >= 9:
             add(AssistantMessage(content=draw(SAFE_TEXT)))
@@ -236,19 +280,35 @@ def _tool_round(
     ids: _Ids,
     max_parallel_calls: int,
     pending_end: bool,
+    rich: _Rich,
 ) -> None:
     maybe = _MAYBE
     k = draw(_ints(1, max(1, max_parallel_calls)))
     calls = []
     for _ in range(k):
         spec = draw(_sampled(specs))
-        calls.append(ToolCallRequest(id=ids.next(), name=spec.name, arguments=_arguments(draw, spec, p)))
-    content = draw(_optional_text(p)) if draw(maybe) >= 7 else None
-    if not add(AssistantMessage(content=content, tool_calls=tuple(calls))):
+        calls.append(
+            ToolCallRequest(
+                id=ids.next(),
+                name=spec.name,
+                arguments=_arguments(draw, spec, p),
+                extra=rich.call_extra(draw),
+            )
+        )
+    content: str | tuple[ContentPart, ...] | None = None
+    if draw(maybe) >= 7:
+        content = draw(_optional_text(p)) if draw(maybe) < 9 else rich.content(draw, "assistant")
+    calling = AssistantMessage(
+        content=content, tool_calls=tuple(calls), reasoning=rich.reasoning(draw), extra=rich.extra(draw)
+    )
+    if not add(calling):
         # Two assistant messages in a row are not allowed: answer the user first.
         add(UserMessage(content=draw(SAFE_TEXT)))
-        add(AssistantMessage(content=content, tool_calls=tuple(calls)))
-    answers = [ToolMessage(tool_call_id=c.id, content=draw(_text(p))) for c in calls]
+        add(calling)
+    answers = [
+        ToolMessage(tool_call_id=c.id, content=rich.content(draw, "tool"), extra=rich.extra(draw))
+        for c in calls
+    ]
     if not p.enforce_tool_response_order:
         answers = draw(st.permutations(answers))
     if pending_end:
@@ -317,6 +377,46 @@ def _mutations(
             return mutation
     assume(False)  # only with a narrow ``kinds`` that fits no drawn conversation
     raise AssertionError("unreachable")
+
+
+class _Rich:
+    """Draws the widened model's shapes into a conversation, each in a minority of
+    messages: developer instructions, content parts its role accepts, reasoning, extras."""
+
+    def __init__(self, policy: ValidationPolicy, parts: bool, extras: bool) -> None:
+        self.policy = policy
+        self.parts = parts
+        self.extras = extras
+
+    def content(self, draw: st.DrawFn, role: str) -> str | tuple[ContentPart, ...]:
+        if not self.parts or draw(_MAYBE) < 9:
+            return draw(_text(self.policy))
+        return draw(_parts(self.policy, role))
+
+    def instructions(self, draw: st.DrawFn) -> SystemMessage | DeveloperMessage:
+        content = self.content(draw, "system")
+        if self.parts and draw(_MAYBE) >= 8:
+            return DeveloperMessage(content=content, extra=self.extra(draw))
+        return SystemMessage(content=content, extra=self.extra(draw))
+
+    def reasoning(self, draw: st.DrawFn) -> Reasoning | None:
+        return draw(_REASONINGS) if self.extras and draw(_MAYBE) >= 8 else None
+
+    def extra(self, draw: st.DrawFn) -> Any:
+        return draw(MESSAGE_EXTRAS) if self.extras else None
+
+    def call_extra(self, draw: st.DrawFn) -> Any:
+        return draw(CALL_EXTRAS) if self.extras else None
+
+
+_REASONINGS = reasonings()
+
+
+@functools.lru_cache(maxsize=256)
+def _parts(policy: ValidationPolicy, role: str) -> st.SearchStrategy[tuple[ContentPart, ...]]:
+    """1 to 3 parts ``role`` accepts, text valid under ``policy``."""
+    types = ROLE_PART_TYPES[role] if policy.check_content_parts else ROLE_PART_TYPES["user"]
+    return st.lists(content_parts(types=types, text=_text(policy)), min_size=1, max_size=3).map(tuple)
 
 
 def _conversations_for(

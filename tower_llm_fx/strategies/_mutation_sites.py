@@ -16,6 +16,7 @@ import attrs
 
 from tower_llm_fx._messages import (
     AssistantMessage,
+    DeveloperMessage,
     Message,
     SystemMessage,
     ToolCallRequest,
@@ -47,6 +48,10 @@ __all__ = [
 ]
 
 
+_INSTRUCTIONS: tuple[type[Any], ...] = (SystemMessage, DeveloperMessage)
+_INTERRUPTERS: tuple[type[Any], ...] = (UserMessage, SystemMessage, DeveloperMessage)
+
+
 class Candidate(NamedTuple):
     """One way to break a rule: the new conversation, its violation, what changed."""
 
@@ -68,7 +73,7 @@ class Window:
     calls: tuple[ToolCallRequest, ...]
     end: int  # index of the next assistant message, or len(messages)
     tools: tuple[int, ...]  # indices of the tool messages in (index, end)
-    interrupted: bool  # a system or user message comes after the assistant
+    interrupted: bool  # a system, developer or user message comes after the assistant
 
     def answers(self, messages: Sequence[Message], call_id: str) -> list[int]:
         return [i for i in self.tools if tool_id(messages[i]) == call_id]
@@ -102,7 +107,7 @@ def windows(messages: Sequence[Message]) -> list[Window]:
         end = assistants[k + 1] if k + 1 < len(assistants) else len(messages)
         span = range(a + 1, end)
         tools = tuple(i for i in span if type(messages[i]) is ToolMessage)
-        interrupted = any(type(messages[i]) in (UserMessage, SystemMessage) for i in span)
+        interrupted = any(type(messages[i]) in _INTERRUPTERS for i in span)
         out.append(Window(a, m.tool_calls, end, tools, interrupted))
     return out
 
@@ -127,16 +132,18 @@ def repeats_ok(messages: Sequence[Message], policy: ValidationPolicy) -> bool:
 
 
 def first_non_system_is_assistant(messages: Sequence[Message]) -> bool:
+    """Whether the first message that is not instructions (system or developer) is an assistant's."""
     for m in messages:
-        if type(m) is not SystemMessage:
+        if type(m) not in _INSTRUCTIONS:
             return type(m) is AssistantMessage
     return False
 
 
 def leading_systems(messages: Sequence[Message]) -> int:
+    """How many instructions (system or developer messages) start ``messages``."""
     n = 0
     for m in messages:
-        if type(m) is not SystemMessage:
+        if type(m) not in _INSTRUCTIONS:
             break
         n += 1
     return n

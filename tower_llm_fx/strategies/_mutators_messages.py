@@ -11,9 +11,25 @@ from typing import Any
 
 import attrs
 
-from tower_llm_fx._messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from tower_llm_fx._content import AudioPart, ContentPart, ImagePart, TextPart
+from tower_llm_fx._messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    Message,
+    SystemMessage,
+    ToolMessage,
+    UserMessage,
+)
 from tower_llm_fx._tools import ToolSpec
-from tower_llm_fx.validation import ValidationPolicy, ViolationKind, empty_assistant_message, violation
+from tower_llm_fx.validation import (
+    ValidationPolicy,
+    ViolationKind,
+    empty_assistant_message,
+    invalid_content_part,
+    part_problem,
+    unsupported_content_part,
+    violation,
+)
 
 from ._mutation_sites import (
     Candidate,
@@ -42,7 +58,11 @@ def _system_not_first(ms: list[Message], p: ValidationPolicy, t: Sequence[ToolSp
         new = [*ms[:pos], SystemMessage(content="Mind the house rules."), *ms[pos:]]
         if repeats_ok(new, p):
             out.append(
-                Candidate(new, violation("system_not_first", pos), f"inserted a system message at {pos}")
+                Candidate(
+                    new,
+                    violation("system_not_first", pos, role="system"),
+                    f"inserted a system message at {pos}",
+                )
             )
     return out
 
@@ -149,8 +169,75 @@ def _invalid_name(ms: list[Message], p: ValidationPolicy, t: Sequence[ToolSpec])
             f"gave message {i} a name with a space",
         )
         for i, m in enumerate(ms)
-        if isinstance(m, (UserMessage, AssistantMessage))
+        if isinstance(m, (UserMessage, AssistantMessage, SystemMessage, DeveloperMessage))
     ]
+
+
+def _as_parts(content: str | tuple[ContentPart, ...] | None) -> tuple[ContentPart, ...]:
+    if content is None:
+        return ()
+    if type(content) is str:
+        return (TextPart(text=content),)
+    assert isinstance(content, tuple)
+    return content
+
+
+def _empty_content_parts(ms: list[Message], p: ValidationPolicy, t: Sequence[ToolSpec]) -> list[Candidate]:
+    return [
+        Candidate(
+            _with_message(ms, i, content=()),
+            violation("empty_content_parts", i, role=m.role),
+            f"gave message {i} an empty tuple of content parts",
+        )
+        for i, m in enumerate(ms)
+    ]
+
+
+_IMAGE = ImagePart(url="https://example.com/cat.png")
+
+
+def _unsupported_content_part(
+    ms: list[Message], p: ValidationPolicy, t: Sequence[ToolSpec]
+) -> list[Candidate]:
+    out = []
+    for i, m in enumerate(ms):
+        if type(m) is UserMessage:
+            continue
+        parts = (*_as_parts(m.content), _IMAGE)
+        out.append(
+            Candidate(
+                _with_message(ms, i, content=parts),
+                unsupported_content_part(i, m.role, [(len(parts) - 1, "ImagePart")]),
+                f"added an image to the {m.role} message at {i}",
+            )
+        )
+    return out
+
+
+_BAD_PARTS: tuple[ContentPart, ...] = (
+    ImagePart(url="https://example.com/cat.png", detail="medium"),
+    ImagePart(url="ftp://example.com/cat.png"),
+    AudioPart(data="UklGRg==", format="flac"),
+)
+
+
+def _invalid_content_part(ms: list[Message], p: ValidationPolicy, t: Sequence[ToolSpec]) -> list[Candidate]:
+    out = []
+    for i, m in enumerate(ms):
+        if type(m) is not UserMessage:
+            continue
+        for bad in _BAD_PARTS:
+            why = part_problem(bad)
+            assert why is not None
+            parts = (*_as_parts(m.content), bad)
+            out.append(
+                Candidate(
+                    _with_message(ms, i, content=parts),
+                    invalid_content_part(i, "user", [(len(parts) - 1, why)]),
+                    f"added a part the API rejects to the user message at {i}",
+                )
+            )
+    return out
 
 
 MESSAGE_MUTATORS: dict[ViolationKind, Mutator] = {
@@ -163,4 +250,7 @@ MESSAGE_MUTATORS: dict[ViolationKind, Mutator] = {
     "empty_content": _empty_content,
     "content_too_long": _content_too_long,
     "invalid_name": _invalid_name,
+    "empty_content_parts": _empty_content_parts,
+    "unsupported_content_part": _unsupported_content_part,
+    "invalid_content_part": _invalid_content_part,
 }

@@ -10,7 +10,7 @@ from typing import Any, final
 
 import attrs
 
-from tower_llm_fx._content import text_of
+from tower_llm_fx._content import transcript_text
 from tower_llm_fx._effects import Effect, ModelCall, Parallel, ToolCall
 from tower_llm_fx._messages import (
     AssistantMessage,
@@ -64,14 +64,14 @@ def _message_text(m: Message, width: int = 60) -> str:
     if isinstance(m, AssistantMessage):
         parts = [_call_text(c.name, c.arguments, 40) for c in m.tool_calls]
         if m.content is not None:
-            parts.insert(0, repr(_clip(text_of(m.content), width)))
+            parts.insert(0, repr(_clip(transcript_text(m.content), width)))
         if m.refusal is not None:
             parts.append(f"refusal {_clip(m.refusal, width)!r}")
         return "assistant: " + (", ".join(parts) or "(empty)")
     if isinstance(m, ToolMessage):
-        return f"tool [{m.tool_call_id}]: {_clip(text_of(m.content), width)!r}"
+        return f"tool [{m.tool_call_id}]: {_clip(transcript_text(m.content), width)!r}"
     if isinstance(m, (SystemMessage, DeveloperMessage, UserMessage)):
-        return f"{m.role}: {_clip(text_of(m.content), width)!r}"
+        return f"{m.role}: {_clip(transcript_text(m.content), width)!r}"
     return repr(m)  # pragma: no cover - Message is a closed union
 
 

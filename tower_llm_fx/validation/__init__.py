@@ -9,6 +9,7 @@
 from tower_llm_fx._publish import publish as _publish
 
 from ._checks import arguments_problem as arguments_problem
+from ._checks import part_problem as part_problem
 from ._checks import schema_problem as schema_problem
 from ._errors import InvalidConversation as InvalidConversation
 from ._policy import ValidationPolicy as ValidationPolicy
@@ -19,9 +20,11 @@ from ._violations import Violation as Violation
 from ._violations import ViolationKind as ViolationKind
 from ._violations import duplicate_tool_call_id as duplicate_tool_call_id
 from ._violations import empty_assistant_message as empty_assistant_message
+from ._violations import invalid_content_part as invalid_content_part
 from ._violations import invalid_tool_arguments as invalid_tool_arguments
 from ._violations import missing_tool_response as missing_tool_response
 from ._violations import tool_arguments_mismatch as tool_arguments_mismatch
+from ._violations import unsupported_content_part as unsupported_content_part
 from ._violations import violation as violation
 
 __all__ = [
@@ -33,10 +36,13 @@ __all__ = [
     "arguments_problem",
     "duplicate_tool_call_id",
     "empty_assistant_message",
+    "invalid_content_part",
     "invalid_tool_arguments",
     "missing_tool_response",
+    "part_problem",
     "schema_problem",
     "tool_arguments_mismatch",
+    "unsupported_content_part",
     "validate_conversation",
     "validate_model_call",
     "violation",

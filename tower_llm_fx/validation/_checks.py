@@ -1,4 +1,4 @@
-"""Checks of single fields: message and tool names, tool call arguments, one call list.
+"""Checks of single fields: message and tool names, tool call arguments, one call list, content parts.
 
 Shared by the fast acceptor (``_fast.py``), which only asks
 "fine?", and the reporter (``_report.py``), which asks "what is
@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tower_llm_fx._content import AudioPart, FilePart, ImagePart, OtherPart, TextPart
 from tower_llm_fx._json import loads_bounded
 from tower_llm_fx._messages import ToolCallRequest
 from tower_llm_fx._tools import ToolSpec
@@ -19,18 +20,24 @@ from tower_llm_fx._tools import ToolSpec
 from ._policy import ValidationPolicy
 from ._violations import (
     Violation,
+    content_too_long,
     duplicate_tool_call_id,
+    invalid_content_part,
     invalid_tool_arguments,
     tool_arguments_mismatch,
+    unsupported_content_part,
     violation,
 )
 
 __all__ = [
     "GOOD_NAMES",
     "GOOD_TOOL_NAMES",
+    "ROLE_PARTS",
     "arguments_problem",
     "call_violations",
     "name_ok",
+    "part_problem",
+    "parts_violations",
     "schema_problem",
     "spec_map",
     "tool_name_ok",
@@ -228,3 +235,91 @@ def spec_map(tools: Sequence[ToolSpec], policy: ValidationPolicy) -> dict[str, T
     if not policy.check_tool_schemas:
         return None
     return {t.name: t for t in tools}
+
+
+# --------------------------------------------------------------------------- content parts
+
+_TEXT_TYPES: tuple[type[Any], ...] = (TextPart, OtherPart)
+_ALL_TYPES: tuple[type[Any], ...] = (TextPart, ImagePart, AudioPart, FilePart, OtherPart)
+_TEXT_ONLY = frozenset(_TEXT_TYPES)
+# The part types each role accepts in the OpenAI chat-completions API. An OtherPart
+# is a provider's own kind of part (a refusal part, a video): never ours to reject.
+ROLE_PARTS: Mapping[str, frozenset[type[Any]]] = {
+    "system": _TEXT_ONLY,
+    "developer": _TEXT_ONLY,
+    "user": frozenset(_ALL_TYPES),
+    "assistant": _TEXT_ONLY,
+    "tool": _TEXT_ONLY,
+}
+_DETAILS = ("auto", "low", "high")
+_AUDIO_FORMATS = ("wav", "mp3")
+
+
+def _url_ok(url: str) -> bool:
+    head = url[:8].lower()
+    return head.startswith(("http://", "https://", "data:"))
+
+
+def part_problem(part: object) -> str | None:
+    """Why the API would reject ``part`` whatever its role, or ``None``.
+
+    >>> from tower_llm_fx import ImagePart
+    >>> part_problem(ImagePart(url="https://example.com/a.png", detail="medium"))
+    "image detail 'medium' is not 'auto', 'low' or 'high'"
+    """
+    t = type(part)
+    if t is TextPart or t is OtherPart:
+        return None
+    if t is ImagePart:
+        assert isinstance(part, ImagePart)
+        if part.detail is not None and part.detail not in _DETAILS:
+            return f"image detail {part.detail!r} is not 'auto', 'low' or 'high'"
+        if not _url_ok(part.url):
+            shown = repr(part.url[:60]) + ("..." if len(part.url) > 60 else "")
+            return f"image url {shown} is neither an http(s) URL nor a data: URL"
+        return None
+    if t is AudioPart:
+        assert isinstance(part, AudioPart)
+        if part.format not in _AUDIO_FORMATS:
+            return f"audio format {part.format[:20]!r} is not 'wav' or 'mp3'"
+        return None
+    if t is FilePart:
+        assert isinstance(part, FilePart)
+        if part.file_id is None and part.data is None:
+            return "a file part needs file_id (an uploaded file) or data (a base64 data URL)"
+        return None
+    return f"{t.__name__} is not a content part; use TextPart, ImagePart, AudioPart, FilePart or OtherPart"
+
+
+def parts_violations(
+    i: int, role: str, parts: tuple[object, ...], policy: ValidationPolicy
+) -> list[Violation]:
+    """Every violation of one message's content parts (the slow, explaining path)."""
+    if not parts:
+        return [violation("empty_content_parts", i, role=role)]
+    out: list[Violation] = []
+    limit = policy.max_content_length
+    if limit is not None:
+        for p, part in enumerate(parts):
+            if type(part) is TextPart and len(part.text) > limit:
+                out.append(content_too_long(i, role, len(part.text), limit, part=p))
+                break
+    if policy.check_content_parts:
+        accepted = ROLE_PARTS[role]
+        known = ROLE_PARTS["user"]
+        unsupported = [
+            (p, type(part).__name__)
+            for p, part in enumerate(parts)
+            if type(part) not in accepted and type(part) in known
+        ]
+        if unsupported:
+            out.append(unsupported_content_part(i, role, unsupported))
+        problems = []
+        for p, part in enumerate(parts):
+            if type(part) in accepted or type(part) not in known:
+                why = part_problem(part)
+                if why is not None:
+                    problems.append((p, why))
+        if problems:
+            out.append(invalid_content_part(i, role, problems))
+    return out

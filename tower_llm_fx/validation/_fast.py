@@ -13,14 +13,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tower_llm_fx._messages import AssistantMessage, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
+from tower_llm_fx._content import TextPart
+from tower_llm_fx._messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    SystemMessage,
+    ToolCallRequest,
+    ToolMessage,
+    UserMessage,
+)
 from tower_llm_fx._tools import ToolSpec
 
 from ._checks import (
     GOOD_NAMES,
     GOOD_TOOL_NAMES,
+    ROLE_PARTS,
     arguments_problem,
     name_ok,
+    part_problem,
     schema_problem,
     spec_map,
     tool_name_ok,
@@ -30,6 +40,23 @@ from ._policy import ValidationPolicy
 __all__ = ["accepts"]
 
 _NO_LIMIT = 1 << 62
+_TEXT_ONLY = ROLE_PARTS["system"]
+_USER_PARTS = ROLE_PARTS["user"]
+
+
+def _parts_ok(parts: object, accepted: frozenset[type[Any]], max_len: int, check: bool) -> bool:
+    """Whether content that is not a ``str`` is certainly fine: a non-empty tuple of
+    parts, text parts within the limit, and (when checked) each part accepted."""
+    if type(parts) is not tuple or not parts:
+        return False
+    for part in parts:
+        t = type(part)
+        if t is TextPart:
+            if len(part.text) > max_len:
+                return False
+        elif check and (t not in accepted or part_problem(part) is not None):
+            return False
+    return True
 
 
 def accepts(messages: Sequence[object], policy: ValidationPolicy, tools: Sequence[ToolSpec]) -> bool:
@@ -41,7 +68,8 @@ def accepts(messages: Sequence[object], policy: ValidationPolicy, tools: Sequenc
     """
     if not messages:
         return False
-    S, U, A, T = SystemMessage, UserMessage, AssistantMessage, ToolMessage  # noqa: N806 - locals for speed
+    S, D, U, A, T = SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage  # noqa: N806
+    check_parts = policy.check_content_parts
     max_len = policy.max_content_length or _NO_LIMIT
     max_id = policy.max_tool_call_id_length or _NO_LIMIT
     system_anywhere = policy.allow_system_anywhere
@@ -67,7 +95,10 @@ def accepts(messages: Sequence[object], policy: ValidationPolicy, tools: Sequenc
                 return False
             answered += 1
             c = m.content  # type: ignore[attr-defined]
-            if len(c) > max_len or (not c and not empty_ok):
+            if type(c) is str:
+                if len(c) > max_len or (not c and not empty_ok):
+                    return False
+            elif not _parts_ok(c, _TEXT_ONLY, max_len, check_parts):
                 return False
             prev = T
             started = True
@@ -112,10 +143,17 @@ def accepts(messages: Sequence[object], policy: ValidationPolicy, tools: Sequenc
                         return False
                 calls = cs
                 answered = 0
-                if c is not None and len(c) > max_len:
-                    return False
+                if c is not None:
+                    if type(c) is str:
+                        if len(c) > max_len:
+                            return False
+                    elif not _parts_ok(c, _TEXT_ONLY, max_len, check_parts):
+                        return False
             else:
-                if c is None or len(c) > max_len or (not c and not empty_ok):
+                if type(c) is str:
+                    if len(c) > max_len or (not c and not empty_ok):
+                        return False
+                elif c is None or not _parts_ok(c, _TEXT_ONLY, max_len, check_parts):
                     return False
                 if answered:
                     calls = ()
@@ -127,16 +165,25 @@ def accepts(messages: Sequence[object], policy: ValidationPolicy, tools: Sequenc
             started = True
             seen_user = True
             c = m.content  # type: ignore[attr-defined]
-            if len(c) > max_len or (not c and not empty_ok):
+            if type(c) is str:
+                if len(c) > max_len or (not c and not empty_ok):
+                    return False
+            elif not _parts_ok(c, _USER_PARTS, max_len, check_parts):
                 return False
             name = m.name  # type: ignore[attr-defined]
             if name is not None and check_names and name not in good_names and not name_ok(name):
                 return False
-        elif t is S:
+        elif t is S or t is D:
             if started and not system_anywhere:
                 return False
             c = m.content  # type: ignore[attr-defined]
-            if len(c) > max_len or (not c and not empty_ok):
+            if type(c) is str:
+                if len(c) > max_len or (not c and not empty_ok):
+                    return False
+            elif not _parts_ok(c, _TEXT_ONLY, max_len, check_parts):
+                return False
+            name = m.name  # type: ignore[attr-defined]
+            if name is not None and check_names and name not in good_names and not name_ok(name):
                 return False
         else:
             return False

@@ -47,10 +47,10 @@ class ValidationPolicy:
     are not configurable.
 
     Attributes:
-        allow_system_anywhere: system messages may follow other messages
-            (else ``system_not_first``).
-        require_user_first: the first non-system message must not be an
-            assistant message (``assistant_before_user``).
+        allow_system_anywhere: system and developer messages may follow other
+            messages (else ``system_not_first``).
+        require_user_first: the first message that is not a system or developer
+            message must not be an assistant message (``assistant_before_user``).
         allow_repeated_roles: two adjacent messages may have the same role
             (else ``repeated_role``). Adjacent tool messages are always fine.
         require_user_present: at least one user message (``no_user_message``).
@@ -72,6 +72,13 @@ class ValidationPolicy:
             assistant message (else ``duplicate_tool_call_id``).
         allow_empty_content: ``""`` content in system, user and tool messages
             and in assistant messages without tool calls (else ``empty_content``).
+        check_content_parts: content parts are of a kind their role accepts
+            (``unsupported_content_part``: system, developer, assistant and tool
+            messages take text parts, users also images, audio and files; an
+            ``OtherPart`` is always accepted) and have the values the API accepts
+            (``invalid_content_part``: image detail, image URL scheme, audio
+            format, a file's source). An empty tuple of parts is always a
+            violation (``empty_content_parts``).
         check_names: message ``name`` fields and tool call names match the
             patterns the API enforces (``invalid_name``, ``invalid_tool_name``).
         check_tool_arguments: tool call arguments are a JSON object (blank text
@@ -80,7 +87,8 @@ class ValidationPolicy:
         check_tool_schemas: tool calls name an offered tool (``unknown_tool``)
             and their arguments validate against its JSON schema
             (``tool_arguments_mismatch``). Needs ``tools``.
-        max_content_length: the longest content accepted (``content_too_long``);
+        max_content_length: the longest content accepted (``content_too_long``):
+            a string's length, or for content parts the longest text part's;
             ``None`` for no limit.
         max_tool_call_id_length: the longest tool call id accepted
             (``tool_call_id_too_long``); ``None`` for no limit.
@@ -103,6 +111,7 @@ class ValidationPolicy:
     allow_pending_tool_calls: bool = attrs.field(default=False, validator=_bool)
     allow_reused_tool_call_ids: bool = attrs.field(default=True, validator=_bool)
     allow_empty_content: bool = attrs.field(default=True, validator=_bool)
+    check_content_parts: bool = attrs.field(default=True, validator=_bool)
     check_names: bool = attrs.field(default=True, validator=_bool)
     check_tool_arguments: bool = attrs.field(default=False, validator=_bool)
     check_tool_schemas: bool = attrs.field(default=False, validator=_bool)

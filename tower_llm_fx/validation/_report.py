@@ -7,16 +7,28 @@ calls of the open window. A system or user message after the assistant
 *interrupts* the window: with ``enforce_contiguous_tool_responses`` (the
 default, as in the OpenAI API) any tool message after an interruption is a
 violation.
+
+Developer messages are instructions like system messages: the same rules
+(``system_not_first``, what starts a conversation, what interrupts a window)
+apply to both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from tower_llm_fx._messages import AssistantMessage, SystemMessage, ToolCallRequest, ToolMessage, UserMessage
+from tower_llm_fx._messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    SystemMessage,
+    ToolCallRequest,
+    ToolMessage,
+    UserMessage,
+)
 from tower_llm_fx._tools import ToolSpec
 
-from ._checks import call_violations, name_ok, spec_map
+from ._checks import call_violations, name_ok, parts_violations, spec_map
 from ._policy import ValidationPolicy
 from ._violations import (
     Violation,
@@ -28,8 +40,9 @@ from ._violations import (
 
 __all__ = ["report"]
 
-_ROLE_NAMES = {
+_ROLE_NAMES: dict[type[Any], str] = {
     SystemMessage: "system",
+    DeveloperMessage: "developer",
     UserMessage: "user",
     AssistantMessage: "assistant",
     ToolMessage: "tool",
@@ -108,16 +121,19 @@ def report(
         if role is None:
             out.append(unsupported_message(i, m))
             continue
-        if t is not SystemMessage and not started:
+        if t is not SystemMessage and t is not DeveloperMessage and not started:
             started = True
             if t is AssistantMessage and policy.require_user_first:
                 out.append(violation("assistant_before_user", i))
         if role == prev_role and t is not ToolMessage and not policy.allow_repeated_roles:
             out.append(violation("repeated_role", i, role=role, previous=i - 1))
         prev_role = role
-        content: str | None = m.content  # type: ignore[attr-defined]
-        if max_len is not None and content is not None and len(content) > max_len:
-            out.append(violation("content_too_long", i, role=role, length=len(content), limit=max_len))
+        content: object = m.content  # type: ignore[attr-defined]
+        if type(content) is str:
+            if max_len is not None and len(content) > max_len:
+                out.append(violation("content_too_long", i, role=role, length=len(content), limit=max_len))
+        elif type(content) is tuple:
+            out.extend(parts_violations(i, role, content, policy))
         name = getattr(m, "name", None)
         if name is not None and policy.check_names and not name_ok(name):
             out.append(violation("invalid_name", i, role=role, name=name))
@@ -189,11 +205,11 @@ def report(
                 out.append(violation("empty_content", i, role=role))
             continue
 
-        # system or user
+        # system, developer or user
         if t is UserMessage:
             seen_user = True
         elif started and not policy.allow_system_anywhere:
-            out.append(violation("system_not_first", i))
+            out.append(violation("system_not_first", i, role=role))
         if content == "" and not policy.allow_empty_content:
             out.append(violation("empty_content", i, role=role))
         if window is not None and window.interrupted_at is None:

@@ -22,14 +22,18 @@ from tower_llm_fx._messages import ToolCallRequest
 from tower_llm_fx._unchecked import unchecked
 
 __all__ = [
+    "ACCEPTED_PARTS",
     "VIOLATION_KINDS",
     "Violation",
     "ViolationKind",
+    "content_too_long",
     "duplicate_tool_call_id",
     "empty_assistant_message",
+    "invalid_content_part",
     "invalid_tool_arguments",
     "missing_tool_response",
     "tool_arguments_mismatch",
+    "unsupported_content_part",
     "unsupported_message",
     "violation",
 ]
@@ -47,6 +51,17 @@ ViolationKind: TypeAlias = Literal[
     "empty_content",
     "content_too_long",
     "invalid_name",
+    # one message's content parts (content given as a tuple of parts):
+    # - empty_content_parts: ``content=()`` (always checked: the API rejects an empty array);
+    # - unsupported_content_part: a part its role does not accept (system, developer and
+    #   tool messages: text only; assistant: text only; user: text, image, audio, file;
+    #   an OtherPart is a provider's own and always accepted) (check_content_parts);
+    # - invalid_content_part: an image ``detail`` not auto/low/high, an image URL that is
+    #   neither http(s) nor ``data:``, an audio format not wav/mp3, a file with neither id
+    #   nor data, or an item that is not a content part (check_content_parts).
+    "empty_content_parts",
+    "unsupported_content_part",
+    "invalid_content_part",
     # the tool calls of one assistant message
     "empty_tool_call_id",
     "tool_call_id_too_long",
@@ -128,12 +143,12 @@ _EXPLANATIONS: Mapping[ViolationKind, str] = {
         "the conversation has no messages; the API needs at least one (start with a user message)"
     ),
     "system_not_first": (
-        "system message after the start of the conversation; move it to the front or "
+        "{role} message after the start of the conversation; move it to the front or "
         "allow it with allow_system_anywhere=True"
     ),
     "assistant_before_user": (
-        "the conversation starts with an assistant message; the first non-system message "
-        "must be a user message (require_user_first)"
+        "the conversation starts with an assistant message; the first message that is not "
+        "system or developer instructions must be a user message (require_user_first)"
     ),
     "repeated_role": (
         "two {role} messages in a row (at {previous} and {index}); merge them or allow it "
@@ -144,6 +159,10 @@ _EXPLANATIONS: Mapping[ViolationKind, str] = {
         '{role} message with empty content ""; fill it in or allow it with allow_empty_content=True'
     ),
     "content_too_long": "{role} message content is {length:,} characters; at most {limit:,} are accepted",
+    "empty_content_parts": (
+        "{role} message content is an empty tuple of parts; the API needs at least one part: "
+        "add one, or use a string"
+    ),
     "invalid_name": (
         "{role} message name {name!r} is not accepted: it must be non-empty, without "
         "whitespace or any of < | \\ / >"
@@ -206,8 +225,8 @@ def unsupported_message(index: int, value: object) -> Violation:
     return new_violation(
         "unsupported_message",
         index,
-        f"{type(value).__name__} is not a message; use SystemMessage, UserMessage, "
-        f"AssistantMessage or ToolMessage{hint}",
+        f"{type(value).__name__} is not a message; use SystemMessage, DeveloperMessage, "
+        f"UserMessage, AssistantMessage or ToolMessage{hint}",
     )
 
 
@@ -251,6 +270,47 @@ def tool_arguments_mismatch(index: int, problems: Sequence[tuple[int, str, str]]
     listed = "; ".join(f"call {p} ({name}): {why}" for p, name, why in problems)
     return new_violation(
         "tool_arguments_mismatch", index, f"tool call arguments do not match the tool's schema: {listed}"
+    )
+
+
+def content_too_long(index: int, role: str, length: int, limit: int, part: int | None = None) -> Violation:
+    """``content_too_long`` for string content (``part`` ``None``) or for one text part."""
+    if part is None:
+        return violation("content_too_long", index, role=role, length=length, limit=limit)
+    return new_violation(
+        "content_too_long",
+        index,
+        f"{role} message text part {part} is {length:,} characters; at most {limit:,} are accepted",
+    )
+
+
+# What each role accepts in its content parts (OpenAI chat completions); an
+# OtherPart, a provider's own kind of part, is accepted everywhere.
+ACCEPTED_PARTS: Mapping[str, str] = {
+    "system": "text parts",
+    "developer": "text parts",
+    "user": "text, image, audio and file parts",
+    "assistant": "text (and refusal) parts",
+    "tool": "text parts",
+}
+
+
+def unsupported_content_part(index: int, role: str, parts: Sequence[tuple[int, str]]) -> Violation:
+    """``parts``: (position, part type name) of each part ``role`` does not accept."""
+    listed = ", ".join(f"part {p} ({name})" for p, name in parts)
+    return new_violation(
+        "unsupported_content_part",
+        index,
+        f"{role} message has content part(s) its role does not accept: {listed}; {role} messages "
+        f"accept {ACCEPTED_PARTS[role]} (send images, audio and files in a user message)",
+    )
+
+
+def invalid_content_part(index: int, role: str, problems: Sequence[tuple[int, str]]) -> Violation:
+    """``problems``: (position, why) of each part the API would reject."""
+    listed = "; ".join(f"part {p}: {why}" for p, why in problems)
+    return new_violation(
+        "invalid_content_part", index, f"{role} message has content part(s) the API rejects: {listed}"
     )
 
 

@@ -242,3 +242,40 @@ async def test_no_secret_reaches_a_span(provider: TracerProvider, exporter: InMe
         assert "sk-abc12345" not in (span.status.description or "")
         for event in span.events:
             assert "sk-abc12345" not in json.dumps(dict(event.attributes or {}))
+
+
+async def test_content_parts_and_reasoning_become_genai_parts(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    agent = fx.Agent(model="gpt-test", name="eyes")
+    said = fx.ModelReply(
+        message=fx.AssistantMessage(
+            content="A cat.", reasoning=fx.Reasoning(text="whiskers", raw={"reasoning": "whiskers"})
+        )
+    )
+    loud = tracing(tracer_provider=provider, capture_content=True)
+    question = fx.user(
+        "What is this?",
+        fx.image("https://x/cat.png"),
+        fx.image("data:image/png;base64,iVBORw0KGgo="),
+        fx.audio("UklGRg==", "wav"),
+        fx.file(file_id="file-1"),
+        fx.OtherPart(kind="video_url", extra={"video_url": {"url": "https://x/v.mp4"}}),
+    )
+    await loud.run(agent, loud(agent_interpreter(agent, model=sequence([said]))), question)  # type: ignore[arg-type]
+    chat = next(s for s in exporter.get_finished_spans() if s.name.startswith("chat"))
+    assert chat.attributes is not None
+    (sent,) = json.loads(str(chat.attributes["gen_ai.input.messages"]))
+    assert sent["parts"] == [
+        {"type": "text", "content": "What is this?"},
+        {"type": "uri", "modality": "image", "uri": "https://x/cat.png"},
+        {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw0KGgo="},
+        {"type": "blob", "modality": "audio", "mime_type": "audio/wav", "content": "UklGRg=="},
+        {"type": "file", "modality": "file", "file_id": "file-1"},
+        {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}},
+    ]
+    (received,) = json.loads(str(chat.attributes["gen_ai.output.messages"]))
+    assert received["parts"][:2] == [
+        {"type": "reasoning", "content": "whiskers"},
+        {"type": "text", "content": "A cat."},
+    ]

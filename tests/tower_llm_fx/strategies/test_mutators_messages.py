@@ -41,7 +41,10 @@ def candidates(
         ("empty_assistant_message", STRICT, [5, 5, 9, 9]),
         ("empty_content", STRICT, [0, 1, 3, 4, 5, 6, 8, 9]),
         ("content_too_long", DEFAULT, list(range(10))),
-        ("invalid_name", DEFAULT, [1, 2, 5, 6, 7, 9]),
+        ("invalid_name", DEFAULT, [0, 1, 2, 5, 6, 7, 9]),  # system messages have names too
+        ("empty_content_parts", DEFAULT, list(range(10))),
+        ("unsupported_content_part", DEFAULT, [0, 2, 3, 4, 5, 7, 8, 9]),
+        ("invalid_content_part", DEFAULT, [1, 1, 1, 6, 6, 6]),
     ],
 )
 def test_each_mutator_finds_every_site_of_a_rich_conversation(
@@ -74,7 +77,9 @@ def test_no_site_when_the_shape_forbids_it() -> None:
     assistant_first = (fx.assistant("Hi."),)
     assert candidates("assistant_before_user", assistant_first, STRICT) == []  # it would repeat a role
     assert candidates("no_user_message", (fx.user("hi"),), DEFAULT) == []
-    assert candidates("invalid_name", (fx.system("s"),), DEFAULT) == []
+    assert candidates("invalid_name", (fx.ToolMessage(tool_call_id="c", content="s"),), DEFAULT) == []
+    assert candidates("unsupported_content_part", (fx.user("hi"),), DEFAULT) == []  # users take images
+    assert candidates("invalid_content_part", (fx.system("s"),), DEFAULT) == []  # only users take images
 
 
 @given(st.data())
@@ -87,3 +92,28 @@ def test_every_candidate_breaks_exactly_its_rule(data: st.DataObject) -> None:
     for kind in MESSAGE_MUTATORS:
         if kind in checked:
             candidates(kind, messages, policy)
+
+
+def test_part_mutators_keep_the_content_and_add_one_part() -> None:
+    ms = (fx.developer("Be brief."), fx.user("look", fx.image("https://example.com/a.png")), fx.assistant("ok"))
+    (dev, assistant) = candidates("unsupported_content_part", ms, DEFAULT)
+    assert dev.messages[0] == fx.developer("Be brief.", fx.ImagePart(url="https://example.com/cat.png"))
+    assert "developer message has content part(s) its role does not accept: part 1 (ImagePart)" in (
+        dev.violation.explanation
+    )
+    assert assistant.violation.index == 2
+    bad_detail = candidates("invalid_content_part", ms, DEFAULT)[0]
+    user = bad_detail.messages[1]
+    assert isinstance(user, fx.UserMessage) and isinstance(user.content, tuple)
+    assert user.content[:2] == ms[1].content and len(user.content) == 3
+    assert bad_detail.violation.explanation.endswith("part 2: image detail 'medium' is not 'auto', 'low' or 'high'")
+    (emptied, *_) = candidates("empty_content_parts", ms, DEFAULT)
+    assert emptied.messages[0] == fx.DeveloperMessage(content=())
+
+
+def test_part_mutators_need_parts_to_be_checked() -> None:
+    lax = fx.validation.ValidationPolicy(check_content_parts=False)
+    assert "unsupported_content_part" not in fxst.checked_kinds(lax)
+    assert "invalid_content_part" not in fxst.checked_kinds(lax)
+    assert "empty_content_parts" in fxst.checked_kinds(lax)  # the API always rejects an empty array
+    assert fxst.mutate(BASE, "unsupported_content_part", policy=lax) is None

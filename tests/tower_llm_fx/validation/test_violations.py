@@ -32,7 +32,7 @@ def test_violation_rejects_unknown_kinds_and_negative_indexes() -> None:
     with pytest.raises(ValueError, match="non-negative"):
         fx.validation.Violation(kind="empty_content", index=-1, explanation="")
     assert set(fx.validation.VIOLATION_KINDS) >= {"missing_tool_response", "orphan_tool_message"}
-    assert len(fx.validation.VIOLATION_KINDS) == len(set(fx.validation.VIOLATION_KINDS)) == 28
+    assert len(fx.validation.VIOLATION_KINDS) == len(set(fx.validation.VIOLATION_KINDS)) == 31
 
 
 def test_violation_json_round_trip_and_str() -> None:
@@ -52,6 +52,8 @@ VIOLATIONS = st.builds(
 # Kinds explained by a builder of their own (or, for the request rules, in _validate.py).
 _BUILT = {
     "unsupported_message",
+    "unsupported_content_part",
+    "invalid_content_part",
     "empty_assistant_message",
     "duplicate_tool_call_id",
     "invalid_tool_arguments",

@@ -1,0 +1,296 @@
+"""The compiled decoders behind `Codec.decode`: one generated per attrs class, from its fields.
+
+Theory of operation:
+
+* `fast_decoder` returns a function from JSON data to a value that builds exactly
+  what the careful decoder in ``_serde`` builds (``cls(**fields)``), or raises
+  (anything) to say "not for me": then the careful decoder decodes the whole
+  value again and names the path of any error. Rule: this module only ever
+  *accepts* what the careful decoder accepts, and builds the same value.
+* Each class gets its decoder the first time it is decoded, generated from its
+  own ``attrs.fields``: a field added to a class is decoded with no change here.
+  Classes whose ``__init__`` cannot be mirrored exactly (their own ``__init__``,
+  ``__attrs_pre_init__`` / ``__attrs_post_init__``, ``takes_self`` defaults or
+  converters) go through their ``__init__``.
+* Pure: no I/O; imports only attrs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from types import MemberDescriptorType
+from typing import Any, Final, TypeAlias
+
+import attrs
+
+__all__ = ["fast_decoder"]
+
+# Why compiled: a long session or trace decodes hundreds of thousands of values, and
+# ``cls(**fields)`` behind a generic loop costs several microseconds each. The decoder
+# generated for a class does what attrs' ``__init__`` does, field by field, with the
+# field names and defaults baked in; the common case (every field present, as
+# ``encode`` writes them) takes one length check and no per-field bookkeeping. The
+# empty tuple is a singleton in CPython (``() is ()``), which the generated code uses.
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_MISSING: Final = object()
+
+
+class _Slow(Exception):
+    """Not something the compiled decoders take: the careful decoder decides."""
+
+
+_Decoder: TypeAlias = Callable[[dict[str, Any], Callable[[Any], Any]], Any]
+_DECODERS: dict[type[Any], _Decoder] = {}  # per class (the same for every codec)
+
+
+def fast_decoder(class_of: Callable[[str], type[Any]]) -> Callable[[Any], Any]:
+    """The fast ``decode`` of a codec whose ``class_of`` is given: JSON data → value, or an
+    exception (any) to give up and let the careful decoder decide.
+
+    >>> import tower_llm_fx as fx
+    >>> from tower_llm_fx.serde import DEFAULT
+    >>> decode = fast_decoder(DEFAULT.class_of)
+    >>> decode({"type": "message.user", "content": "hi"}) == fx.user("hi")
+    True
+    """
+    by_tag: dict[str, _Decoder] = {}  # wire name or v1 tag → the decoder of its class
+    scalars = _SCALARS
+
+    def fast(data: Any) -> Any:
+        t = data.__class__
+        if t is dict:
+            decoder = by_tag.get(data.get("type"))
+            if decoder is None:
+                tag = data.get("type")
+                if tag.__class__ is not str:
+                    raise _Slow
+                cls = class_of(tag)  # KeyError / ImportError: the careful decoder explains
+                decoder = _DECODERS.get(cls)
+                if decoder is None:
+                    decoder = _DECODERS[cls] = _compile_decoder(cls)
+                by_tag[tag] = decoder
+            return decoder(data, fast)
+        if t is list:
+            return tuple([v if v.__class__ in scalars else fast(v) for v in data])
+        if t in scalars:
+            return data
+        raise _Slow
+
+    return fast
+
+
+def _decode_enum(cls: type[enum.Enum]) -> _Decoder:
+    def decode(data: dict[str, Any], _fast: Callable[[Any], Any]) -> Any:
+        return cls(data.get("value"))
+
+    return decode
+
+
+def _by_init(cls: type[Any]) -> _Decoder:
+    """For classes the compiled path cannot mirror exactly: check the keys, then ``cls(**fields)``."""
+    known = frozenset(f.alias or f.name for f in attrs.fields(cls) if f.init) | {"type"}
+
+    def decode(data: dict[str, Any], fast: Callable[[Any], Any]) -> Any:
+        if not known.issuperset(data):
+            raise _Slow
+        return cls(**{k: v if v.__class__ in _SCALARS else fast(v) for k, v in data.items() if k != "type"})
+
+    return decode
+
+
+def _inline_checks(validator: Any, name: str, ns: dict[str, Any], key: str) -> list[str] | None:
+    """Source lines checking ``name`` as ``validator`` would (raising ``_Slow``) if it is an
+    ``instance_of``, ``optional`` or ``and_`` of those; ``None`` if it must be called."""
+    kind = type(validator).__name__
+    if kind == "_InstanceOfValidator":
+        ns[key] = validator.type
+        return [f"if not isinstance({name}, {key}): raise _Slow"]
+    if kind == "_AndValidator":
+        lines: list[str] = []
+        for i, inner in enumerate(validator._validators):
+            more = _inline_checks(inner, name, ns, f"{key}_{i}")
+            if more is None:
+                return None
+            lines += more
+        return lines
+    if kind == "_OptionalValidator":
+        inner_lines = _inline_checks(validator.validator, name, ns, f"{key}_o")
+        if inner_lines is None:
+            return None
+        return [f"if {name} is not None:", *(f"    {line}" for line in inner_lines)]
+    return None
+
+
+_JSON_SCALAR_TYPES: Final = (str, int, float, bool)
+
+
+def _requires_scalar(validator: Any) -> bool:
+    """Whether ``validator`` refuses every value but a JSON scalar (so nested data needs no decoding)."""
+    kind = type(validator).__name__
+    if kind == "_InstanceOfValidator":
+        types = validator.type if isinstance(validator.type, tuple) else (validator.type,)
+        return all(isinstance(t, type) and issubclass(t, _JSON_SCALAR_TYPES) for t in types)
+    if kind == "_AndValidator":
+        return any(_requires_scalar(inner) for inner in validator._validators)
+    if kind == "_OptionalValidator":
+        return _requires_scalar(validator.validator)
+    return False
+
+
+def _constant_results(converter: Callable[[Any], Any]) -> dict[Any, Any]:
+    """``converter``'s results for ``None`` and ``()`` (the values of most optional
+    fields), where they are immutable scalars or ``()``, worked out once.
+
+    Converters are functions of their value, so calling one again on ``None`` or
+    ``()`` gives the same result; skipping the call saves a function call per field.
+    """
+    out: dict[Any, Any] = {}
+    for value in (None, ()):
+        try:
+            result = converter(value)
+        except Exception:
+            continue
+        if result.__class__ in _SCALARS or result == ():
+            out[value] = result
+    return out
+
+
+def _compile_decoder(cls: type[Any]) -> _Decoder:
+    """A decoder for ``cls``, generated from its attrs fields (see the module docstring)."""
+    if issubclass(cls, enum.Enum):
+        return _decode_enum(cls)
+    fields = attrs.fields(cls)
+    init_code = getattr(cls.__init__, "__code__", None)
+    generated = init_code is not None and init_code.co_filename.startswith("<attrs generated")
+    if not generated or hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return _by_init(cls)
+    ns: dict[str, Any] = {
+        "_Slow": _Slow,
+        "_MISSING": _MISSING,
+        "_SCALARS": _SCALARS,
+        "_EMPTY": (),
+        "_new": object.__new__,
+    }
+    ns["_cls"] = cls
+    keys: list[str] = ["type"]
+    exact: list[str] = []  # every key present: the common case
+    general = ["n = 1"]  # some missing (they take their defaults), or unknown ones
+    after: list[str] = []  # conversions
+    sets: list[str] = []
+    checks: list[str] = []
+    for i, f in enumerate(fields):
+        default = f.default
+        factory = default if isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
+        if factory is not None and factory.takes_self:
+            return _by_init(cls)
+        converter = f.converter
+        if isinstance(converter, attrs.Converter):
+            if converter.takes_self or converter.takes_field:  # type: ignore[attr-defined]
+                return _by_init(cls)
+            converter = converter.converter  # type: ignore[attr-defined]
+        ns[f"_set{i}"] = slot_setter(cls, f.name)
+        if factory is not None:
+            ns[f"_factory{i}"] = factory.factory
+            make_default = f"_factory{i}()"
+        else:
+            ns[f"_default{i}"] = default
+            make_default = f"_default{i}"
+        if not f.init:
+            if converter is not None or f.validator is not None:
+                return _by_init(cls)
+            if default is not attrs.NOTHING:
+                sets.append(f"_set{i}(o, {make_default})")
+            continue
+        value = f"v{i}"
+        key = f.alias or f.name
+        keys.append(key)
+        decode_nested = (
+            f"if {value}.__class__ not in _SCALARS: "
+            f"{value} = (tuple(map(fast, {value})) if {value} else ()) if {value}.__class__ is list else fast({value})"
+        )
+        if converter is None and _requires_scalar(f.validator):
+            decode_nested = "pass"  # a list or an object fails the check below, and the careful path explains
+        exact += [f"{value} = data[{key!r}]", decode_nested]
+        general += [
+            f"{value} = data.get({key!r}, _MISSING)",
+            f"if {value} is _MISSING:",
+            "    raise _Slow" if default is attrs.NOTHING else f"    {value} = {make_default}",
+            "else:",
+            "    n += 1",
+            f"    {decode_nested}",
+        ]
+        if converter is not None:
+            ns[f"_convert{i}"] = converter
+            constants = _constant_results(converter)
+            if None in constants and () in constants:
+                ns[f"_none{i}"], ns[f"_empty{i}"] = constants[None], constants[()]
+                after.append(
+                    f"{value} = _none{i} if {value} is None else _empty{i} if {value} is _EMPTY "
+                    f"else _convert{i}({value})"
+                )
+            elif None in constants:
+                ns[f"_none{i}"] = constants[None]
+                after.append(f"{value} = _none{i} if {value} is None else _convert{i}({value})")
+            elif () in constants:
+                ns[f"_empty{i}"] = constants[()]
+                after.append(f"{value} = _empty{i} if {value} is _EMPTY else _convert{i}({value})")
+            else:
+                after.append(f"{value} = _convert{i}({value})")
+        sets.append(f"_set{i}(o, {value})")
+        if f.validator is not None:
+            inline = _inline_checks(f.validator, value, ns, f"_type{i}")
+            if inline is None:
+                ns[f"_validate{i}"] = f.validator
+                ns[f"_field{i}"] = f
+                checks.append(f"_validate{i}(o, _field{i}, {value})")
+            else:
+                checks += inline
+    if has_hash_cache(cls):
+        ns["_hash_slot"] = slot_setter(cls, "_attrs_cached_hash")
+        sets.append("_hash_slot(o, None)")
+    body = [
+        # As many keys as fields (and "type"): if each field's key is there, no other is.
+        f"if len(data) == {len(keys)}:",
+        *(f"    {line}" for line in exact),
+        "else:",
+        *(f"    {line}" for line in general),
+        "    if n != len(data): raise _Slow",
+        *after,
+        "o = _new(_cls)",
+        *sets,
+        *checks,
+        "return o",
+    ]
+    source = "def decode(data, fast):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(source, f"<decoder {cls.__qualname__}>", "exec"), ns)
+    decoder: _Decoder = ns["decode"]
+    return decoder
+
+
+def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """The cheapest way to fill field ``name`` of a ``cls`` instance: its slot's ``__set__``.
+
+    (The same plan as ``_unchecked``'s; kept here so the two stay independent.)
+    """
+    for klass in cls.__mro__:
+        slot = klass.__dict__.get(name)
+        if slot is not None:
+            if type(slot) is MemberDescriptorType:
+                setter: Callable[[Any, Any], None] = slot.__set__
+                return setter
+            break
+
+    def set_attribute(obj: Any, value: Any) -> None:  # a dict class (slots=False)
+        object.__setattr__(obj, name, value)
+
+    return set_attribute
+
+
+def has_hash_cache(cls: type[Any]) -> bool:
+    """Whether ``cls`` caches its hash in a slot (``cache_hash=True``), which ``__init__`` clears."""
+    props = getattr(cls, "__attrs_props__", None)  # attrs >= 25.4
+    if props is not None:
+        return str(props.hashability.value) == "hashable_cache"
+    return any("_attrs_cached_hash" in getattr(klass, "__slots__", ()) for klass in cls.__mro__)
