@@ -40,7 +40,14 @@ from tower_llm_fx import (
     UnhandledEffect,
     __version__,
 )
-from tower_llm_fx.openai import OpenAIStream, from_openai_error, from_openai_response, to_openai_request
+from tower_llm_fx.openai import (
+    Dialect,
+    OpenAIStream,
+    from_openai_error,
+    from_openai_response,
+    to_openai_request,
+)
+from tower_llm_fx.openai import dialect as get_dialect
 
 from ._event_sink import event_sink
 from ._sse import strict_sse
@@ -118,6 +125,7 @@ class _OpenAI:
     __slots__ = (
         "_base_url",
         "_client",
+        "_dialect",
         "_external",
         "_has_key",
         "_headers",
@@ -147,7 +155,9 @@ class _OpenAI:
         transport: httpx.AsyncBaseTransport | None,
         limits: httpx.Limits,
         http_client: httpx.AsyncClient | None,
+        dialect: Dialect | None = None,
     ) -> None:
+        self._dialect = dialect
         self._base_url = base_url
         self._headers = headers
         self._secrets = secrets
@@ -232,7 +242,7 @@ class _OpenAI:
         return cast("R", await self._plain(client, effect))
 
     async def _plain(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
-        body = to_openai_request(call)
+        body = to_openai_request(call, dialect=self._dialect)
         request = client.build_request(
             "POST", self._url(), json=body, headers=self._request_headers, params=self._request_params
         )
@@ -267,7 +277,7 @@ class _OpenAI:
     async def _streamed(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
         sink = event_sink()
         decoder = OpenAIStream(step=sink.step if sink is not None else 1)
-        body = to_openai_request(call, stream=True)
+        body = to_openai_request(call, stream=True, dialect=self._dialect)
         started = False
         try:
             async with client.stream(
@@ -356,6 +366,7 @@ def openai(
     limits: httpx.Limits | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     http_client: httpx.AsyncClient | None = None,
+    dialect: str | Dialect | None = None,
 ) -> _OpenAI:
     """An interpreter for ``ModelCall`` that talks to an OpenAI-compatible API.
 
@@ -388,6 +399,11 @@ def openai(
             of ours, which keeps the cost per call flat however many calls
             are in flight and retries failed connection attempts).
         http_client: a client of your own to use (and not close) instead.
+        dialect: the provider's name (``"deepseek"``, ``"gemini"``, ...; see
+            ``tower_llm_fx.openai.DIALECTS``) or a ``Dialect``: each request
+            sends back the reasoning that provider needs and no other, and
+            asks for stream usage only where the provider wants to be asked.
+            ``None`` (default) sends every message as it is.
 
     Raises:
         ConfigurationError: no API key for api.openai.com, or a bad argument.
@@ -429,6 +445,8 @@ def openai(
         raise ConfigurationError(
             f"limits.max_connections must be at least 1 (or None for no limit), got {limits.max_connections}"
         )
+    if dialect is not None and not isinstance(dialect, (str, Dialect)):
+        raise ConfigurationError(f"dialect must be a provider's name or a Dialect, got {dialect!r}")
     if stream is not None and not isinstance(stream, bool):
         raise ConfigurationError(f"stream must be True, False or None (automatic), got {stream!r}")
     all_headers: dict[str, str] = {
@@ -462,4 +480,5 @@ def openai(
         transport=transport,
         limits=limits if limits is not None else DEFAULT_LIMITS,
         http_client=http_client,
+        dialect=get_dialect(dialect) if isinstance(dialect, str) else dialect,
     )

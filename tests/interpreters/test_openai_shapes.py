@@ -241,3 +241,27 @@ async def test_every_reply_shape_survives_the_http_path_both_ways(
     assert fake_openai.requests[0].streaming is streaming
     if streaming:
         assert "".join(e.text for e in seen if isinstance(e, fx.TokenDelta)) == (decoded.message.text or "")
+
+
+async def test_a_dialect_prepares_each_request_for_its_provider(fake_openai: FakeOpenAI) -> None:
+    said = fx.AssistantMessage(
+        content="4", reasoning=fx.Reasoning(text="2+2", raw={"reasoning_content": "2+2"})
+    )
+    history = fx.ModelCall(model="deepseek-reasoner", messages=(fx.user("2+2?"), said, fx.user("and 3+3?")))
+    for name, kept in (("deepseek", False), ("zai", True)):
+        fake_openai.reply("ok")
+        async with model_for(fake_openai, dialect=name) as model:
+            await model(history)
+        sent = fake_openai.requests[-1].body["messages"][1]
+        assert ("reasoning_content" in sent) is kept, name
+    # a provider that reports stream usage unasked is not asked (Groq: x_groq.usage)
+    fake_openai.stream_raw(
+        [json.dumps(c) for c in fx.openai.to_openai_chunks(fx.ModelReply(message=fx.assistant("hi")))]
+    )
+    async with model_for(fake_openai, dialect="groq", stream=True) as model:
+        await model(fx.ModelCall(model="m", messages=(fx.user("hi"),)))
+    assert "stream_options" not in fake_openai.requests[-1].body
+    with pytest.raises(fx.ConfigurationError, match="unknown dialect 'nope'"):
+        model_for(fake_openai, dialect="nope")
+    with pytest.raises(fx.ConfigurationError, match="dialect must be"):
+        model_for(fake_openai, dialect=3)

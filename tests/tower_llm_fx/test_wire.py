@@ -66,7 +66,7 @@ def test_every_value_v1_could_write_has_a_v1_tag() -> None:
     # added after v2 has no v1 tag: add it to this list.
     after_v1 = {
         "event.attempt_discarded",
-        *("message.developer", "message.reasoning", "event.reasoning_delta"),
+        *("message.developer", "message.reasoning", "event.reasoning_delta", "model.tool_choice"),
         *("content.text", "content.image", "content.audio", "content.file", "content.other"),
         *("journal.begun", "journal.intent", "journal.outcome", "journal.failure"),
         "output.ready",

@@ -21,13 +21,19 @@ from tower_llm_fx.validation import ValidationPolicy
 from ._conversations import DEFAULT_POLICY, conversations
 from ._messages import (
     ANY_TEXT,
+    CALL_EXTRAS,
     CALL_IDS,
+    MESSAGE_EXTRAS,
     NAMES,
+    ROLE_PART_TYPES,
     SAFE_TEXT,
     TOOL_NAMES,
     assistant_messages,
+    content_parts,
+    contents,
     json_objects,
     messages,
+    reasonings,
 )
 from ._tools import DEFAULT_TOOLS, tool_specs
 
@@ -59,20 +65,33 @@ def model_params() -> st.SearchStrategy[ModelParams]:
         seed=st.none() | st.integers(0, 2**31),
         stop=st.none() | st.lists(SAFE_TEXT, min_size=1, max_size=4),
         response_format=st.none() | st.just({"type": "json_object"}),
+        reasoning_effort=st.sampled_from([None, None, None, "low", "medium", "high"]),
     )
+
+
+# Tools the provider runs itself (web search, ...), sent next to the function tools: mostly none.
+_PROVIDER_TOOLS: st.SearchStrategy[tuple[dict[str, Any], ...]] = st.sampled_from(
+    [
+        *[()] * 5,
+        ({"type": "web_search", "search_context_size": "low"},),
+        ({"type": "openrouter:web_search"}, {"type": "x_code_interpreter", "container": {"type": "auto"}}),
+    ]
+)
 
 
 @st.composite
 def model_calls(
     draw: st.DrawFn, *, policy: ValidationPolicy = DEFAULT_POLICY, model: str | None = None
 ) -> ModelCall:
-    """A `ModelCall` whose conversation is valid under ``policy``."""
+    """A `ModelCall` whose conversation is valid under ``policy``; sometimes with
+    provider tools (a web search the provider runs itself)."""
     specs = tuple({s.name: s for s in draw(st.lists(tool_specs(), max_size=3))}.values()) or DEFAULT_TOOLS
     return ModelCall(
         model=model if model is not None else draw(st.sampled_from(["gpt-4o-mini", "gpt-4.1", "local-llm"])),
         messages=draw(conversations(policy=policy, tools=specs)),
         tools=specs,
         params=draw(model_params()),
+        provider_tools=draw(_PROVIDER_TOOLS),
     )
 
 
@@ -105,22 +124,62 @@ def effects() -> st.SearchStrategy[Effect[Any]]:
     return st.one_of(model_calls(), tool_calls(), parallels())
 
 
-def usages() -> st.SearchStrategy[Usage]:
-    """Token usage."""
-    return st.builds(Usage, prompt_tokens=st.integers(0, 10**6), completion_tokens=st.integers(0, 10**6))
+_COUNTS = st.integers(0, 10**6)
+_DETAIL_COUNTS = st.none() | st.integers(0, 10**4)
+_USAGE_EXTRAS: st.SearchStrategy[Any] = st.sampled_from(
+    [None, None, None, {"queue_time": 0.01}, {"x_cost": {"usd": 0.002}}]
+)
+
+
+@st.composite
+def _detailed_usages(draw: st.DrawFn, extras: bool) -> Usage:
+    prompt, completion = draw(_COUNTS), draw(_COUNTS)
+    # A provider's total_tokens, when it differs from the sum (thought tokens, ...).
+    reported = prompt + completion + draw(st.integers(1, 1000)) if draw(st.booleans()) else None
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        reported_total_tokens=reported,
+        cached_tokens=draw(_DETAIL_COUNTS),
+        reasoning_tokens=draw(_DETAIL_COUNTS),
+        prompt_audio_tokens=draw(_DETAIL_COUNTS),
+        completion_audio_tokens=draw(_DETAIL_COUNTS),
+        extra=draw(_USAGE_EXTRAS) if extras else None,
+    )
+
+
+def usages(*, details: bool = True, extras: bool = True) -> st.SearchStrategy[Usage]:
+    """Token usage: the two counts, and one time in four (unless ``details=False``)
+    the details providers report (a total that differs from the sum, cached,
+    reasoning and audio tokens) and, unless ``extras=False``, other usage keys."""
+    plain = st.builds(Usage, prompt_tokens=_COUNTS, completion_tokens=_COUNTS)
+    if not details:
+        return plain
+    return st.one_of(plain, plain, plain, _detailed_usages(extras))
+
+
+_REPLY_EXTRAS: st.SearchStrategy[Any] = st.sampled_from(
+    [None, None, None, {"system_fingerprint": "fp_1", "service_tier": "default"}, {"x_provider": "p"}]
+)
+_CHOICE_EXTRAS: st.SearchStrategy[Any] = st.sampled_from(
+    [None, None, None, {"x_seq": 1}, {"x_native": "STOP"}]
+)
 
 
 def model_replies(
-    messages: st.SearchStrategy[AssistantMessage] | None = None,
+    messages: st.SearchStrategy[AssistantMessage] | None = None, *, extras: bool = True
 ) -> st.SearchStrategy[ModelReply]:
-    """A `ModelReply` (default message: `assistant_messages`)."""
+    """A `ModelReply` (default message: `assistant_messages`); sometimes with body
+    and choice keys in ``extra`` / ``choice_extra`` (unless ``extras=False``)."""
     return st.builds(
         ModelReply,
         message=messages if messages is not None else assistant_messages(),
-        usage=usages(),
+        usage=usages(extras=extras),
         finish_reason=st.sampled_from(["stop", "tool_calls", "length", "content_filter"]),
         model=st.none() | st.just("gpt-4o-mini"),
         id=st.none() | st.from_regex(r"chatcmpl-[a-z0-9]{6}", fullmatch=True),
+        extra=_REPLY_EXTRAS if extras else st.none(),
+        choice_extra=_CHOICE_EXTRAS if extras else st.none(),
     )
 
 
@@ -171,17 +230,38 @@ def run_states(draw: st.DrawFn, *, finished: bool | None = None) -> RunState:
 
 def run_items() -> st.SearchStrategy[tuple[RunItem, ...]]:
     """Any sequence of run items, canonical or not (see ``tower_llm_fx.items_are_canonical``)."""
+    text_parts = content_parts(types=ROLE_PART_TYPES["system"])
     item = st.one_of(
-        st.builds(MessageItem, role=st.sampled_from(["system", "user"]), content=ANY_TEXT),
+        st.builds(
+            MessageItem,
+            role=st.sampled_from(["system", "developer"]),
+            content=contents(parts=text_parts),
+            extra=MESSAGE_EXTRAS,
+        ),
+        st.builds(
+            MessageItem,
+            role=st.just("user"),
+            content=contents(),
+            name=st.none() | NAMES,
+            extra=MESSAGE_EXTRAS,
+        ),
         st.builds(
             MessageItem,
             role=st.just("assistant"),
-            content=st.none() | ANY_TEXT,
+            content=st.none() | contents(parts=text_parts),
             name=st.none() | NAMES,
             refusal=st.none() | ANY_TEXT,
+            reasoning=st.none() | st.none() | reasonings(),
+            extra=MESSAGE_EXTRAS,
         ),
-        st.builds(ToolCallItem, id=CALL_IDS, name=TOOL_NAMES, arguments=ANY_TEXT),
-        st.builds(ToolOutputItem, tool_call_id=CALL_IDS, output=ANY_TEXT, error=st.none() | ANY_TEXT),
+        st.builds(ToolCallItem, id=CALL_IDS, name=TOOL_NAMES, arguments=ANY_TEXT, extra=CALL_EXTRAS),
+        st.builds(
+            ToolOutputItem,
+            tool_call_id=CALL_IDS,
+            output=contents(parts=text_parts),
+            error=st.none() | ANY_TEXT,
+            extra=MESSAGE_EXTRAS,
+        ),
         st.builds(HandoffItem, from_agent=NAMES, to_agent=NAMES, reason=st.none() | ANY_TEXT),
     )
     return st.lists(item, max_size=12).map(tuple)

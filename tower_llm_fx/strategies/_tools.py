@@ -67,8 +67,15 @@ def _object_schemas(draw: st.DrawFn) -> dict[str, Any]:
     return schema
 
 
+# Wire keys of a tool the library does not name: mostly none.
+_SPEC_EXTRAS: st.SearchStrategy[Any] = st.sampled_from(
+    [None, None, None, None, None, {"cache_control": {"type": "ephemeral"}}, {"function": {"x_eager": True}}]
+)
+
+
 def tool_specs(*, names: st.SearchStrategy[str] = TOOL_NAMES) -> st.SearchStrategy[ToolSpec]:
-    """A `ToolSpec` with a flat object schema (scalars, enums, arrays of strings).
+    """A `ToolSpec` with a flat object schema (scalars, enums, arrays of strings),
+    sometimes with wire keys in ``extra`` (``cache_control``).
 
     `arguments_for` draws arguments valid against any of these.
     """
@@ -78,6 +85,7 @@ def tool_specs(*, names: st.SearchStrategy[str] = TOOL_NAMES) -> st.SearchStrate
         description=SAFE_TEXT,
         parameters=_object_schemas(),
         strict=st.booleans(),
+        extra=_SPEC_EXTRAS,
     )
 
 
