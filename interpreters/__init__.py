@@ -13,6 +13,10 @@ asyncio.
     'Hi!'
 """
 
+from ._dbos import DbosProgram as DbosProgram
+from ._dbos import dbos_program as dbos_program
+from ._dbos import dbos_recover as dbos_recover
+from ._dbos import dbos_run as dbos_run
 from ._dispatch import by_type as by_type
 from ._durable import Reconciler as Reconciler
 from ._durable import resume as resume
@@ -50,6 +54,7 @@ from ._types import identity as identity
 from ._types import stack as stack
 
 __all__ = [
+    "DbosProgram",
     "EventSink",
     "Interpreter",
     "Layer",
@@ -61,6 +66,9 @@ __all__ = [
     "RunStream",
     "agent_interpreter",
     "by_type",
+    "dbos_program",
+    "dbos_recover",
+    "dbos_run",
     "discard_attempt",
     "event_sink",
     "fixed",

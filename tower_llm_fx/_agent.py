@@ -161,6 +161,7 @@ class Agent:
 
     @_mode.default
     def _default_mode(self) -> str | None:
+        _dialect(self, None, self.dialect)  # validators run after the defaults: check it first
         return None if self.output is None else output_mode(self.output_mode, self.dialect)
 
     @_params.default

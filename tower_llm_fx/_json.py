@@ -81,7 +81,8 @@ def loads_bounded(text: str | bytes | bytearray, max_depth: int = MAX_JSON_DEPTH
 
     Raises ``JSONDepthError`` (a ``ValueError``) for too deep a document and
     ``ValueError`` for anything that is not JSON (including bytes that are not
-    UTF-8), never ``RecursionError``.
+    UTF-8, and ``NaN``, ``Infinity`` or a number too large for a float, which
+    JSON does not have), never ``RecursionError``.
 
     >>> loads_bounded("[[1]]")
     [[1]]
@@ -93,15 +94,15 @@ def loads_bounded(text: str | bytes | bytearray, max_depth: int = MAX_JSON_DEPTH
     try:
         # orjson is several times faster; it reads what json reads except integers
         # beyond 64 bits (as floats: so any 19-digit run goes to json), and it refuses
-        # NaN, lone surrogates, other encodings and very deep nesting, which json then
-        # reads or refuses as it always did.
+        # lone surrogates, other encodings and very deep nesting, which json then reads
+        # or refuses as it always did. Both refuse NaN and infinities.
         if not _may_hold_a_long_integer(text):
             try:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError:
-                value = json.loads(text)
+                value = _strict_loads(text)
         else:
-            value = json.loads(text)
+            value = _strict_loads(text)
     except RecursionError:
         raise JSONDepthError(f"the JSON nests deeper than {max_depth} levels") from None
     # Nesting deeper than max_depth takes at least 2 * (max_depth + 1) bracket characters,
@@ -109,6 +110,30 @@ def loads_bounded(text: str | bytes | bytearray, max_depth: int = MAX_JSON_DEPTH
     if len(text) > 2 * max_depth and isinstance(value, (dict, list)) and json_depth_exceeds(value, max_depth):
         raise JSONDepthError(f"the JSON nests deeper than {max_depth} levels")
     return value
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise ValueError(f"the number {text[:40]} is too large for a float")
+    return value
+
+
+_INF: Final = float("inf")
+_STRICT: Final = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+
+
+def _strict_loads(text: str | bytes | bytearray) -> Any:
+    """``json.loads`` (bytes in any encoding it detects), refusing NaN and infinities."""
+    if not isinstance(text, str):
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+    elif text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _STRICT.decode(text)
 
 
 _CANONICAL: Final = json.JSONEncoder(

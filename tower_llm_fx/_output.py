@@ -36,7 +36,7 @@ from attrs import validators as v
 
 from ._errors import ConfigurationError, OutputValidationError
 from ._events import RunEvent
-from ._json import canonical_json
+from ._json import canonical_json, loads_bounded
 from ._tools import ToolSpec, schema_for
 
 __all__ = [
@@ -195,7 +195,7 @@ class OutputSpec:
         if fenced:
             text = fenced.group(1)
         try:
-            data = json.loads(text)
+            data = loads_bounded(text)
         except ValueError as exc:
             return None, (f"the reply is not JSON ({exc})",)
         if self.wrapped and isinstance(data, dict) and data.keys() == {"value"}:
@@ -204,7 +204,10 @@ class OutputSpec:
         _convert(data, self.type, "$", problems)
         if problems:
             return None, tuple(problems)
-        return canonical_json(data), ()
+        try:
+            return canonical_json(json.dumps(data, allow_nan=False)), ()
+        except ValueError:
+            return None, ("$: numbers must be finite (no NaN or Infinity)",)
 
     def load(self, value_json: str) -> Any:
         """The ``T`` that validated JSON text stands for.

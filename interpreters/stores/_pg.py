@@ -30,9 +30,7 @@ def require_psycopg() -> Any:
     try:
         import psycopg
     except ImportError as exc:
-        raise ImportError(
-            f"the Postgres stores need psycopg 3, which is not installed: {INSTALL}"
-        ) from exc
+        raise ImportError(f"the Postgres stores need psycopg 3, which is not installed: {INSTALL}") from exc
     return psycopg
 
 
@@ -56,11 +54,11 @@ def describe(dsn: str) -> str:
 
 def connect(dsn: str, connect_timeout: float) -> psycopg.Connection[Any]:
     """A new autocommit connection (statements run in explicit ``conn.transaction()`` blocks)."""
-    psycopg = require_psycopg()
-    return cast(
-        "psycopg.Connection[Any]",
-        psycopg.connect(dsn, autocommit=True, connect_timeout=max(1, round(connect_timeout))),
+    driver = require_psycopg()
+    conn: psycopg.Connection[Any] = driver.connect(
+        dsn, autocommit=True, connect_timeout=max(1, round(connect_timeout))
     )
+    return conn
 
 
 async def cancellable(conn: psycopg.Connection[Any], stop: threading.Event, fn: Callable[[], T]) -> T:

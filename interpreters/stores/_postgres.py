@@ -244,7 +244,7 @@ class PostgresStore:
         def query(conn: psycopg.Connection[Any]) -> list[Any]:
             return conn.execute(
                 "SELECT session_id, last_seq, created_at, updated_at, forked_from FROM tower_llm_fx_sessions "
-                "ORDER BY session_id COLLATE \"C\""
+                'ORDER BY session_id COLLATE "C"'
             ).fetchall()
 
         rows = await self._run(query)
@@ -280,7 +280,9 @@ class PostgresStore:
                 exists = conn.execute(
                     "SELECT 1 FROM tower_llm_fx_sessions WHERE session_id = %s", (target,)
                 ).fetchone()
-                upto = check_fork(source, target, None if row is None else row[0], exists is not None, upto_seq)
+                upto = check_fork(
+                    source, target, None if row is None else row[0], exists is not None, upto_seq
+                )
                 assert row is not None
                 if upto < row[0]:
                     check_fork_point(source, self._records(conn, source, upto), upto)

@@ -187,7 +187,9 @@ class PostgresTraceStore:
                 (trace_id, index, line, trace_id),
             )
             if cur.fetchone() is None:
-                exists = conn.execute("SELECT 1 FROM tower_llm_fx_traces WHERE id = %s", (trace_id,)).fetchone()
+                exists = conn.execute(
+                    "SELECT 1 FROM tower_llm_fx_traces WHERE id = %s", (trace_id,)
+                ).fetchone()
                 if exists is None:
                     raise not_found_error(trace_id, f"{self._where} (begin() it first)", self._ids(conn))
                 raise TraceStoreError(
@@ -216,7 +218,9 @@ class PostgresTraceStore:
             try:
                 return decode_trace(text, allow_truncated=allow_truncated, codec=self.codec)
             except TraceDecodeError as exc:
-                raise exc.at(f"{self._where}#{trace_id} (line 1 is the header, line n+2 exchange n)") from None
+                raise exc.at(
+                    f"{self._where}#{trace_id} (line 1 is the header, line n+2 exchange n)"
+                ) from None
 
         return await anyio.to_thread.run_sync(decode)
 

@@ -53,7 +53,10 @@ def server_dsn() -> str:
         [str(SCRIPT), "start"],
         capture_output=True,
         text=True,
-        env={**os.environ, "POSTGRES_OPTIONS": "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"},
+        env={
+            **os.environ,
+            "POSTGRES_OPTIONS": "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        },
         check=False,
     )
     if done.returncode != 0:
@@ -65,10 +68,11 @@ def server_dsn() -> str:
 
 
 def with_database(dsn: str, name: str) -> str:
-    """``dsn`` with its database replaced by ``name``."""
+    """``dsn`` with its database replaced by ``name``, as a URL (SQLAlchemy, and so DBOS, wants one)."""
     params = psycopg.conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+    user, password = params.get("user") or "postgres", params.get("password")
+    auth = f"{user}:{password}" if password else str(user)
+    return f"postgresql://{auth}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}"
 
 
 @contextmanager

@@ -161,7 +161,7 @@ def test_only_the_documented_corners_change(items: tuple[fx.RunItem, ...]) -> No
         if isinstance(item, fx.ToolCallItem) and not in_assistant:
             expected.append(fx.MessageItem(role="assistant", content=None))
         if isinstance(item, fx.ToolOutputItem):
-            item = fx.ToolOutputItem(tool_call_id=item.tool_call_id, output=item.output)
+            item = fx.ToolOutputItem(tool_call_id=item.tool_call_id, output=item.output, extra=item.extra)
         if isinstance(item, fx.MessageItem):
             in_assistant = item.role == "assistant"
         elif isinstance(item, fx.ToolOutputItem):

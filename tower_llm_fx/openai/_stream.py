@@ -460,11 +460,11 @@ class OpenAIStream:
                     _fold_details(details, value)
                 else:
                     fold_into(self._reasoning, {key: value})
-                if said is None:
+                if not said:
                     said = reasoning_text({"reasoning_details": value})
             else:
                 fold_into(self._reasoning, {key: value})
-                if said is None and isinstance(value, str):
+                if not said and isinstance(value, str):
                     said = value
         if said:
             events.append(_reasoning_delta(self._step, said))

@@ -81,6 +81,9 @@ from ._mutations import MUTABLE_KINDS as MUTABLE_KINDS
 from ._mutations import Mutation as Mutation
 from ._mutations import checked_kinds as checked_kinds
 from ._mutations import mutate as mutate
+from ._outputs import bad_output_texts as bad_output_texts
+from ._outputs import output_json as output_json
+from ._outputs import output_replies as output_replies
 from ._tools import arguments_for as arguments_for
 from ._tools import tool_specs as tool_specs
 
@@ -89,6 +92,7 @@ __all__ = [
     "Mutation",
     "arguments_for",
     "assistant_messages",
+    "bad_output_texts",
     "checked_kinds",
     "content_parts",
     "contents",
@@ -103,6 +107,8 @@ __all__ = [
     "model_scripts",
     "mutate",
     "mutations",
+    "output_json",
+    "output_replies",
     "parallels",
     "reasonings",
     "results",

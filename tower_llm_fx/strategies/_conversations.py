@@ -395,7 +395,7 @@ class _Rich:
 
     def instructions(self, draw: st.DrawFn) -> SystemMessage | DeveloperMessage:
         content = self.content(draw, "system")
-        if self.parts and draw(_MAYBE) >= 8:
+        if self.parts and draw(_MAYBE) >= 7:
             return DeveloperMessage(content=content, extra=self.extra(draw))
         return SystemMessage(content=content, extra=self.extra(draw))
 
@@ -403,10 +403,10 @@ class _Rich:
         return draw(_REASONINGS) if self.extras and draw(_MAYBE) >= 8 else None
 
     def extra(self, draw: st.DrawFn) -> Any:
-        return draw(MESSAGE_EXTRAS) if self.extras else None
+        return draw(MESSAGE_EXTRAS) if self.extras and draw(_MAYBE) >= 7 else None
 
     def call_extra(self, draw: st.DrawFn) -> Any:
-        return draw(CALL_EXTRAS) if self.extras else None
+        return draw(CALL_EXTRAS) if self.extras and draw(_MAYBE) >= 7 else None
 
 
 _REASONINGS = reasonings()

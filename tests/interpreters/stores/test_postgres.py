@@ -93,7 +93,7 @@ def test_migrations_apply_once_in_order_and_refuse_newer_databases(postgres_dsn:
         assert migrate(conn, extra) == 2
         versions = [r[0] for r in conn.execute("SELECT version FROM tower_llm_fx_schema_version ORDER BY 1")]
         assert versions == [1, 2]
-        with pytest.raises(fx.sessions.SessionError, match="schema version 2.*upgrade tower_llm_fx"):
+        with pytest.raises(fx.sessions.SessionError, match=r"schema version 2.*upgrade tower_llm_fx"):
             migrate(conn)
 
 
@@ -133,7 +133,9 @@ async def test_a_closed_store_says_so(postgres_dsn: str) -> None:
 
 async def test_an_unreachable_server_is_a_session_error_naming_it_without_the_password() -> None:
     dsn = "postgresql://ann:hunter2@127.0.0.1:1/nowhere"
-    with pytest.raises(fx.sessions.SessionError, match=r"cannot connect to Postgres at postgresql://ann@127.0.0.1:1/nowhere") as info:
+    with pytest.raises(
+        fx.sessions.SessionError, match=r"cannot connect to Postgres at postgresql://ann@127.0.0.1:1/nowhere"
+    ) as info:
         async with open_postgres_store(dsn, connect_timeout=2):
             pass
     assert "hunter2" not in str(info.value)
@@ -165,7 +167,7 @@ async def test_a_corrupt_row_is_a_typed_error_not_a_raw_one(postgres_dsn: str) -
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("UPDATE tower_llm_fx_records SET data = '{not json' WHERE seq = 2")
     async with open_postgres_store(postgres_dsn) as store:
-        with pytest.raises(fx.sessions.SessionError, match="'s' is not valid JSON.*restore it from a backup"):
+        with pytest.raises(fx.sessions.SessionError, match=r"'s' is not valid JSON.*restore it from a backup"):
             await store.load("s")
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM tower_llm_fx_records WHERE seq = 1")
@@ -200,7 +202,15 @@ async def test_processes_appending_to_one_session_lose_and_duplicate_nothing(pos
 
     async def worker(name: str) -> None:
         done = await anyio.run_process(
-            [sys.executable, "-m", "tests.interpreters.stores._postgres_worker", postgres_dsn, "shared", "40", name],
+            [
+                sys.executable,
+                "-m",
+                "tests.interpreters.stores._postgres_worker",
+                postgres_dsn,
+                "shared",
+                "40",
+                name,
+            ],
             cwd=ROOT,
             check=False,
         )

@@ -85,7 +85,7 @@ async def test_a_newer_schema_is_refused(postgres_dsn: str) -> None:
         assert await store.list() == ()
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("UPDATE tower_llm_fx_trace_schema SET version = 7")
-    with pytest.raises(fx.trace.TraceStoreError, match="schema version 7.*Upgrade tower_llm_fx"):
+    with pytest.raises(fx.trace.TraceStoreError, match=r"schema version 7.*Upgrade tower_llm_fx"):
         async with PostgresTraceStore(postgres_dsn) as store:
             await store.list()
 
@@ -103,7 +103,7 @@ async def test_a_corrupted_row_is_reported_with_its_place(postgres_dsn: str) -> 
 
 async def test_an_unreachable_server_is_a_trace_store_error_without_the_password() -> None:
     async with PostgresTraceStore("postgresql://ann:hunter2@127.0.0.1:1/db", connect_timeout=2) as store:
-        with pytest.raises(fx.trace.TraceStoreError, match="127.0.0.1:1/db.*server is up") as info:
+        with pytest.raises(fx.trace.TraceStoreError, match=r"127.0.0.1:1/db.*server is up") as info:
             await store.list()
     assert "hunter2" not in str(info.value) and "hunter2" not in repr(store)
 
@@ -123,7 +123,9 @@ async def test_several_processes_write_one_database(postgres_dsn: str) -> None:
     )
 
     async def writer(name: str) -> None:
-        done = await anyio.run_process([sys.executable, "-c", code, postgres_dsn, name], cwd=ROOT, check=False)
+        done = await anyio.run_process(
+            [sys.executable, "-c", code, postgres_dsn, name], cwd=ROOT, check=False
+        )
         assert done.returncode == 0, done.stderr.decode(errors="replace")
 
     async with anyio.create_task_group() as tg:

@@ -174,7 +174,9 @@ def test_without_tool_rounds_a_strict_conversation_alternates_user_and_assistant
     turns = len(roles) // 2
     assert 1 <= turns <= 3
     assert roles == ["user", "assistant"] * turns
-    assert all(isinstance(m, fx.SystemMessage) for m in messages[: len(messages) - len(roles)])
+    assert all(
+        isinstance(m, (fx.SystemMessage, fx.DeveloperMessage)) for m in messages[: len(messages) - len(roles)]
+    )
 
 
 @given(fxst.conversations(tool_call_density=1.0, max_tool_rounds=0))
@@ -212,3 +214,75 @@ def test_mutations_of_a_given_source_break_it_once(m: fxst.Mutation) -> None:
 def test_mutations_reject_kinds_no_mutator_makes() -> None:
     with pytest.raises(ValueError, match="cannot mutate towards"):
         fxst.mutations(kinds=["too_many_tools"])
+
+
+# --------------------------------------------------------------------------- the widened model
+
+_FIND = settings(database=None, max_examples=500, phases=[Phase.generate])
+
+
+@pytest.mark.parametrize(
+    "found",
+    [
+        pytest.param(lambda ms: isinstance(ms[0], fx.DeveloperMessage), id="developer-instructions"),
+        pytest.param(
+            lambda ms: any(isinstance(m, fx.UserMessage) and isinstance(m.content, tuple) for m in ms),
+            id="user-parts",
+        ),
+        pytest.param(
+            lambda ms: any(isinstance(m, fx.ToolMessage) and isinstance(m.content, tuple) for m in ms),
+            id="tool-parts",
+        ),
+        pytest.param(
+            lambda ms: any(isinstance(m, fx.AssistantMessage) and m.reasoning is not None for m in ms),
+            id="reasoning",
+        ),
+        pytest.param(lambda ms: any(m.extra is not None for m in ms), id="extras"),
+        pytest.param(
+            lambda ms: any(
+                isinstance(m, fx.AssistantMessage) and any(c.extra is not None for c in m.tool_calls)
+                for m in ms
+            ),
+            id="call-extras",
+        ),
+    ],
+)
+def test_conversations_draw_the_widened_model(found: Any) -> None:
+    ms = find(fxst.conversations(policy=STRICT, tools=TOOLS, tool_call_density=0.7), found, settings=_FIND)
+    assert fx.validation.validate_conversation(ms, STRICT, tools=TOOLS) == ()
+
+
+@given(fxst.conversations(parts=False, extras=False, tool_call_density=0.7))
+def test_conversations_without_parts_and_extras_are_the_plain_model(messages: tuple[fx.Message, ...]) -> None:
+    for m in messages:
+        assert m.content is None or isinstance(m.content, str)
+        assert m.extra is None and not isinstance(m, fx.DeveloperMessage)
+        if isinstance(m, fx.AssistantMessage):
+            assert m.reasoning is None and all(c.extra is None for c in m.tool_calls)
+
+
+def test_conversations_use_parts_a_role_refuses_when_parts_are_not_checked() -> None:
+    lax = fx.validation.ValidationPolicy(check_content_parts=False)
+    ms = find(
+        fxst.conversations(policy=lax, tool_call_density=1.0),
+        lambda ms: any(
+            isinstance(m, fx.ToolMessage)
+            and isinstance(m.content, tuple)
+            and any(not isinstance(p, (fx.TextPart, fx.OtherPart)) for p in m.content)
+            for m in ms
+        ),
+        settings=_FIND,
+    )
+    assert fx.validation.validate_conversation(ms, lax) == ()
+    assert "unsupported_content_part" in {v.kind for v in fx.validation.validate_conversation(ms)}
+
+
+@given(
+    fxst.mutations(
+        policy=STRICT,
+        tools=TOOLS,
+        kinds=["empty_content_parts", "unsupported_content_part", "invalid_content_part"],
+    )
+)
+def test_part_mutations_break_exactly_their_rule(m: fxst.Mutation) -> None:
+    assert fx.validation.validate_conversation(m.messages, STRICT, tools=TOOLS) == (m.violation,)

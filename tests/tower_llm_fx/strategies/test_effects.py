@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given
+import attrs
+import pytest
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx.openai
 import tower_llm_fx.trace
 import tower_llm_fx.validation
 from tower_llm_fx import strategies as fxst
@@ -105,3 +108,57 @@ def test_exchanges_answer_the_effect_given_call_by_call(exchange: fx.trace.Excha
         assert isinstance(effect, fx.ToolCall)
         calls, results = (effect,), (result,)
     assert [(r.call_id, r.name) for r in results] == [(c.id, c.name) for c in calls]
+
+
+# --------------------------------------------------------------------------- the widened model
+
+_FIND = settings(database=None, max_examples=500, phases=[Phase.generate])
+
+
+@pytest.mark.parametrize(
+    ("strategy", "found"),
+    [
+        pytest.param(fxst.usages(), lambda u: u.reported_total_tokens is not None, id="reported-total"),
+        pytest.param(fxst.usages(), lambda u: u.cached_tokens is not None, id="cached"),
+        pytest.param(fxst.usages(), lambda u: u.reasoning_tokens is not None, id="reasoning-tokens"),
+        pytest.param(fxst.usages(), lambda u: u.extra is not None, id="usage-extra"),
+        pytest.param(fxst.model_replies(), lambda r: r.extra is not None, id="reply-extra"),
+        pytest.param(fxst.model_replies(), lambda r: r.choice_extra is not None, id="choice-extra"),
+        pytest.param(fxst.model_calls(), lambda c: c.provider_tools != (), id="provider-tools"),
+        pytest.param(
+            fxst.model_calls(), lambda c: any(t.extra is not None for t in c.tools), id="spec-extra"
+        ),
+        pytest.param(
+            fxst.run_items(),
+            lambda items: any(getattr(i, "role", None) == "developer" for i in items),
+            id="items",
+        ),
+    ],
+)
+def test_the_widened_model_is_drawn(strategy: st.SearchStrategy[Any], found: Any) -> None:
+    assert found(find(strategy, found, settings=_FIND))
+
+
+@given(fxst.usages())
+def test_a_reported_total_differs_from_the_sum(usage: fx.Usage) -> None:
+    # A total equal to the sum is what "no total reported" means on the wire.
+    if usage.reported_total_tokens is not None:
+        assert usage.reported_total_tokens > usage.prompt_tokens + usage.completion_tokens
+
+
+@given(st.one_of(fxst.usages(details=False), fxst.model_replies(extras=False)))
+def test_the_opt_outs_draw_the_plain_model(value: fx.Usage | fx.ModelReply) -> None:
+    if isinstance(value, fx.Usage):
+        assert value == fx.Usage(prompt_tokens=value.prompt_tokens, completion_tokens=value.completion_tokens)
+    else:  # details stay, extras go
+        assert value.extra is None and value.choice_extra is None and value.usage.extra is None
+
+
+@given(fxst.model_replies())
+def test_model_replies_survive_the_response_codec(reply: fx.ModelReply) -> None:
+    body = json.loads(json.dumps(fx.openai.to_openai_response(reply)))
+    back = fx.openai.from_openai_response(body)
+    m = reply.message
+    if m.content == "" and (m.tool_calls or m.refusal is not None):  # the codec's one normalisation
+        m = attrs.evolve(m, content=None)
+    assert back == attrs.evolve(reply, message=m)

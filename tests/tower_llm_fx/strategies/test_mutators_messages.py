@@ -95,7 +95,11 @@ def test_every_candidate_breaks_exactly_its_rule(data: st.DataObject) -> None:
 
 
 def test_part_mutators_keep_the_content_and_add_one_part() -> None:
-    ms = (fx.developer("Be brief."), fx.user("look", fx.image("https://example.com/a.png")), fx.assistant("ok"))
+    ms = (
+        fx.developer("Be brief."),
+        fx.user("look", fx.image("https://example.com/a.png")),
+        fx.assistant("ok"),
+    )
     (dev, assistant) = candidates("unsupported_content_part", ms, DEFAULT)
     assert dev.messages[0] == fx.developer("Be brief.", fx.ImagePart(url="https://example.com/cat.png"))
     assert "developer message has content part(s) its role does not accept: part 1 (ImagePart)" in (
@@ -106,7 +110,9 @@ def test_part_mutators_keep_the_content_and_add_one_part() -> None:
     user = bad_detail.messages[1]
     assert isinstance(user, fx.UserMessage) and isinstance(user.content, tuple)
     assert user.content[:2] == ms[1].content and len(user.content) == 3
-    assert bad_detail.violation.explanation.endswith("part 2: image detail 'medium' is not 'auto', 'low' or 'high'")
+    assert bad_detail.violation.explanation.endswith(
+        "part 2: image detail 'medium' is not 'auto', 'low' or 'high'"
+    )
     (emptied, *_) = candidates("empty_content_parts", ms, DEFAULT)
     assert emptied.messages[0] == fx.DeveloperMessage(content=())
 

@@ -337,3 +337,38 @@ def test_an_unusable_schema_is_a_problem_not_an_exception() -> None:
 def test_schema_problem_is_total(arguments: str) -> None:
     why = schema_problem(ADD, arguments)
     assert why is None or isinstance(why, str)
+
+
+# --------------------------------------------------------------------------- content parts
+
+
+@pytest.mark.parametrize(
+    ("part", "why"),
+    [
+        (fx.TextPart(text=""), None),
+        (fx.OtherPart(kind="anything"), None),
+        (fx.ImagePart(url="https://x/y.png", detail="auto"), None),
+        (fx.ImagePart(url="http://x/y.png"), None),
+        (fx.ImagePart(url="data:image/png;base64,AA=="), None),
+        (fx.ImagePart(url="x/y.png"), "image url 'x/y.png' is neither an http(s) URL nor a data: URL"),
+        (fx.ImagePart(url=""), "image url '' is neither an http(s) URL nor a data: URL"),
+        (fx.ImagePart(url="https://x", detail="HIGH"), "image detail 'HIGH' is not 'auto', 'low' or 'high'"),
+        (fx.AudioPart(data="AA==", format="mp3"), None),
+        (fx.AudioPart(data="AA==", format="ogg"), "audio format 'ogg' is not 'wav' or 'mp3'"),
+        (fx.FilePart(data="data:application/pdf;base64,AA==", filename="a.pdf"), None),
+        ("text", "str is not a content part; use TextPart, ImagePart, AudioPart, FilePart or OtherPart"),
+    ],
+)
+def test_part_problem_examples(part: object, why: str | None) -> None:
+    assert fx.validation.part_problem(part) == why
+
+
+def test_part_problem_clips_a_long_url() -> None:
+    why = fx.validation.part_problem(fx.ImagePart(url="ftp://" + "x" * 10_000))
+    assert why is not None and len(why) < 150 and "..." in why
+
+
+@given(st.text(max_size=12))
+def test_only_http_https_and_data_urls_are_image_urls(url: str) -> None:
+    ok = url.lower().startswith(("http://", "https://", "data:"))
+    assert (fx.validation.part_problem(fx.ImagePart(url=url)) is None) == ok

@@ -98,3 +98,34 @@ def test_the_fast_path_checks_schemas_only_when_asked() -> None:
     assert _accepts(ms, DEFAULT, (ADD,))
     assert not _accepts(ms, P(check_tool_schemas=True), (ADD,))
     assert not _accepts(ms, P(check_tool_schemas=True), ())  # "add" is not offered
+
+
+# --------------------------------------------------------------------------- content parts
+
+
+def test_the_fast_path_accepts_valid_parts_and_developer_messages() -> None:
+    ms = (
+        fx.developer("Be brief.", fx.OtherPart(kind="x")),
+        U(content=("look", fx.image("https://example.com/a.png", detail="low"), fx.audio("AA==", "wav"))),
+        A(None, ("c1", "add", '{"a": 1, "b": 2}')),
+        T(tool_call_id="c1", content=(fx.TextPart(text="3"),)),
+        fx.AssistantMessage(content=(fx.TextPart(text="3"),)),
+    )
+    assert _accepts(ms, DEFAULT, ())
+    assert _accepts(ms, P.strict(), (ADD,))
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        pytest.param((U(content=()),), id="empty-parts"),
+        pytest.param((fx.system(fx.image("https://x/a.png")), U(content="hi")), id="image-in-system"),
+        pytest.param((U(content=(fx.ImagePart(url="https://x", detail="tiny"),)),), id="bad-detail"),
+        pytest.param((U(content=(fx.TextPart(text="x" * 11),)),), id="long-text-part"),
+        pytest.param((fx.SystemMessage(content="s", name="Ada Lovelace"), U(content="hi")), id="system-name"),
+    ],
+)
+def test_the_fast_path_leaves_part_problems_to_the_reporter(messages: tuple[fx.Message, ...]) -> None:
+    policy = P(max_content_length=10)
+    assert not _accepts(messages, policy, ())
+    assert _report(messages, policy, ()) != ()

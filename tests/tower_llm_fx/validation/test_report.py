@@ -292,3 +292,158 @@ def test_appending_a_stray_tool_message_is_one_violation_at_its_index(
     assert kinds(ms, attrs.evolve(P.strict(), check_tool_schemas=False)) == [
         ("orphan_tool_message", len(messages))
     ]
+
+
+# --------------------------------------------------------------------------- developer messages and content parts
+
+D = fx.DeveloperMessage
+IMG = fx.image("https://example.com/cat.png")
+
+
+def test_developer_messages_are_instructions_like_system_messages() -> None:
+    ms = (D(content="Be brief."), U(content="hi"), A("hello"))
+    assert kinds(ms, P.strict()) == []
+    # not first: the same rule as a system message, explained with its role
+    late = (U(content="hi"), D(content="Be brief."), A("hello"))
+    (v,) = fx.validation.validate_conversation(late, P(allow_system_anywhere=False))
+    assert (v.kind, v.index) == ("system_not_first", 1)
+    assert v.explanation.startswith("developer message after the start of the conversation")
+    # instructions do not start the conversation: the first assistant after them is still first
+    assert kinds((S(content="s"), D(content="d"), A("hi")), P(require_user_first=True)) == [
+        ("assistant_before_user", 2)
+    ]
+    # a developer message interrupts a tool-call window like a system message
+    interrupted = (*VALID[:4], D(content="Hurry."), *VALID[4:])
+    assert kinds(interrupted) == [("tool_responses_not_contiguous", 4)]
+    # its name is checked too, and system + developer is not a repeated role
+    assert kinds((S(content="s"), D(content="d", name="Ada Lovelace"), U(content="hi")), P.strict()) == [
+        ("invalid_name", 1)
+    ]
+
+
+def test_content_parts_of_the_accepted_kinds_are_valid() -> None:
+    ms = (
+        S(content=(fx.TextPart(text="Be brief."),)),
+        D(content=("Answer in French.", fx.OtherPart(kind="x_note"))),
+        U(
+            content=(
+                fx.TextPart(text="What is this?"),
+                IMG,
+                fx.image("data:image/png;base64,iVBORw0KGgo=", detail="low"),
+                fx.audio("UklGRg==", "wav"),
+                fx.file(file_id="file-abc"),
+                fx.OtherPart(kind="video_url", extra={"video_url": {"url": "https://v/1.mp4"}}),
+            )
+        ),
+        A(None, ("c1", "f")),
+        T(tool_call_id="c1", content=(fx.TextPart(text="42"),)),
+        fx.AssistantMessage(
+            content=(fx.TextPart(text="A cat."), fx.OtherPart(kind="refusal", extra={"refusal": "no"}))
+        ),
+    )
+    assert kinds(ms) == []
+    assert kinds(ms, P.strict(), tools=(fx.ToolSpec(name="f"),)) == []
+
+
+def test_empty_content_parts_is_always_a_violation() -> None:
+    ms = (U(content=()), fx.AssistantMessage(content=()))
+    lax = P(allow_empty_content=True, check_content_parts=False)
+    assert kinds(ms, lax) == [("empty_content_parts", 0), ("empty_content_parts", 1)]
+    (v, _) = fx.validation.validate_conversation(ms)
+    assert v.explanation == (
+        "user message content is an empty tuple of parts; the API needs at least one part: add one, or use a string"
+    )
+    # an assistant message with () and tool calls: one defect, one violation
+    assert kinds((U(content="q"), A(None, ("c1", "f")), T(tool_call_id="c1", content=()), A("ok"))) == [
+        ("empty_content_parts", 2)
+    ]
+
+
+def test_parts_a_role_does_not_accept() -> None:
+    ms = (
+        S(content=("look", IMG)),
+        D(content=(fx.audio("UklGRg==", "mp3"),)),
+        U(content="hi"),
+        fx.AssistantMessage(content=(fx.TextPart(text="ok"), fx.file(file_id="f-1"))),
+        U(content="more"),
+        A(None, ("c1", "f")),
+        T(tool_call_id="c1", content=(IMG,)),
+        A("done"),
+    )
+    assert kinds(ms) == [
+        ("unsupported_content_part", 0),
+        ("unsupported_content_part", 1),
+        ("unsupported_content_part", 3),
+        ("unsupported_content_part", 6),
+    ]
+    first = fx.validation.validate_conversation(ms)[0]
+    assert first.explanation == (
+        "system message has content part(s) its role does not accept: part 1 (ImagePart); system messages "
+        "accept text parts (send images, audio and files in a user message)"
+    )
+    assert kinds(ms, P(check_content_parts=False)) == []
+
+
+def test_parts_the_api_rejects() -> None:
+    ms = (
+        U(
+            content=(
+                fx.ImagePart(url="https://example.com/a.png", detail="medium"),
+                fx.ImagePart(url="ftp://example.com/a.png"),
+                fx.ImagePart(url="HTTPS://EXAMPLE.COM/A.PNG"),  # schemes are case-insensitive
+                fx.AudioPart(data="x", format="flac"),
+                fx.TextPart(text="fine"),
+            )
+        ),
+    )
+    (v,) = fx.validation.validate_conversation(ms)
+    assert (v.kind, v.index) == ("invalid_content_part", 0)
+    assert v.explanation == (
+        "user message has content part(s) the API rejects: part 0: image detail 'medium' is not 'auto', "
+        "'low' or 'high'; part 1: image url 'ftp://example.com/a.png' is neither an http(s) URL nor a "
+        "data: URL; part 3: audio format 'flac' is not 'wav' or 'mp3'"
+    )
+    assert kinds(ms, P(check_content_parts=False)) == []
+
+
+def test_a_part_of_a_kind_the_role_refuses_is_not_also_invalid() -> None:
+    # one defect, one violation: an image in a system message is unsupported, whatever its detail
+    ms = (S(content=(fx.ImagePart(url="ftp://x", detail="huge"),)), U(content="hi"))
+    assert kinds(ms) == [("unsupported_content_part", 0)]
+
+
+def test_a_file_part_built_unchecked_without_a_source_and_a_non_part_are_invalid() -> None:
+    sourceless = object.__new__(fx.FilePart)
+    for field, value in (("file_id", None), ("data", None), ("filename", "a.pdf"), ("extra", None)):
+        object.__setattr__(sourceless, field, value)
+    user = object.__new__(fx.UserMessage)
+    for field, value in (("content", (sourceless, 7)), ("name", None), ("extra", None), ("role", "user")):
+        object.__setattr__(user, field, value)
+    (v,) = fx.validation.validate_conversation([user])
+    assert v.kind == "invalid_content_part"
+    assert "part 0: a file part needs file_id" in v.explanation
+    assert "part 1: int is not a content part" in v.explanation
+
+
+def test_text_parts_count_against_the_length_limit_one_by_one() -> None:
+    ms = (U(content=(fx.TextPart(text="x" * 6), fx.TextPart(text="y" * 11))),)
+    (v,) = fx.validation.validate_conversation(ms, P(max_content_length=10))
+    assert (v.kind, v.index) == ("content_too_long", 0)
+    assert v.explanation == "user message text part 1 is 11 characters; at most 10 are accepted"
+    assert kinds(ms, P(max_content_length=11)) == []
+
+
+@given(st.lists(fxst.messages(), max_size=6), fxst.validation_policies())
+def test_parts_violations_only_name_messages_with_parts(
+    messages: list[fx.Message], policy: fx.validation.ValidationPolicy
+) -> None:
+    part_kinds = {"empty_content_parts", "unsupported_content_part", "invalid_content_part"}
+    for v in _report(messages, policy, ()):
+        if v.kind in part_kinds:
+            assert v.index is not None and isinstance(messages[v.index].content, tuple)
+
+
+@given(st.lists(fxst.messages(), max_size=6))
+def test_default_message_strategies_draw_only_parts_their_role_accepts(messages: list[fx.Message]) -> None:
+    part_kinds = {"empty_content_parts", "unsupported_content_part", "invalid_content_part"}
+    assert not part_kinds & {v.kind for v in _report(messages, DEFAULT, ())}
