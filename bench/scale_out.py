@@ -75,6 +75,16 @@ def agent_and_interpreter() -> tuple[fx.Agent, Any]:
 # -- the worker process ------------------------------------------------------------------------
 
 
+def take(control: str) -> str:
+    """The executor id the bench wrote to ``control`` (removing the file), or ``""``."""
+    path = Path(control)
+    if not path.exists():
+        return ""
+    text = path.read_text().strip()
+    path.unlink()
+    return text
+
+
 def worker(dsn: str, executor: str, control: str) -> None:
     from dbos import DBOS
 
@@ -86,10 +96,8 @@ def worker(dsn: str, executor: str, control: str) -> None:
 
     async def serve() -> None:
         print("ready", flush=True)
-        path = Path(control)
         while True:  # the bench writes a dead executor's id here; recover its runs
-            if path.exists() and (dead := path.read_text().strip()):
-                path.unlink()
+            if dead := take(control):
                 await dbos_recover([dead])
             await asyncio.sleep(0.01)
 
@@ -103,7 +111,9 @@ def start_postgres() -> tuple[str, str | None]:
     dsn = os.environ.get("TOWER_LLM_FX_POSTGRES_DSN")
     if dsn:
         return dsn, None
-    out = subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "start"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "postgres.sh"), "start"], capture_output=True, text=True, check=True
+    )
     dsn, folder = out.stdout.split()[:2]
     return dsn, folder
 
@@ -138,7 +148,9 @@ def enqueue_all(db: str, ids: list[str]) -> None:
 
         def part(chunk: list[str]) -> None:
             for wid in chunk:
-                client.enqueue({"workflow_name": WORKFLOW, "queue_name": QUEUE, "workflow_id": wid}, NAME, text)
+                client.enqueue(
+                    {"workflow_name": WORKFLOW, "queue_name": QUEUE, "workflow_id": wid}, NAME, text
+                )
 
         threads = [threading.Thread(target=part, args=(ids[i::4],)) for i in range(4)]
         for t in threads:
@@ -205,7 +217,7 @@ def load(dsn: str, runs: int, workers: int, *, kill_after: int | None = None) ->
     return out
 
 
-async def cost_per_effect(dsn: str, n: int) -> dict[str, float]:
+def cost_per_effect(dsn: str, n: int) -> dict[str, float]:
     """Median microseconds per effect added by each durable mechanism (vs a plain run)."""
     from dbos import DBOS
 
@@ -220,24 +232,29 @@ async def cost_per_effect(dsn: str, n: int) -> dict[str, float]:
             times.append(time.perf_counter() - t)
         return statistics.median(times)
 
-    plain = await timed(lambda i: run(agent, interp, "where is my order?"))
-    out = {"plain run (µs/effect)": plain / effects * 1e6}
-    with tempfile.TemporaryDirectory() as tmp:
-        async with open_sqlite_journal(os.path.join(tmp, "journal.db")) as journal:
-            ours = await timed(lambda i: run(agent, interp, "where is my order?", journal=journal, run_id=f"r{i}"))
-        out["our SQLite journal"] = (ours - plain) / effects * 1e6
-        for label, url in (("DBOS on SQLite", f"sqlite:///{tmp}/dbos.sqlite"), ("DBOS on Postgres", fresh_db(dsn))):
-            program = dbos_program(agent, interp, name="cost")
-            await asyncio.to_thread(
-                lambda url=url: (
-                    DBOS(config={"name": "tower-llm-fx-cost", "system_database_url": url, "log_level": "WARNING"}),
-                    DBOS.launch(),
-                )
+    async def ours(path: str) -> tuple[float, float]:
+        plain = await timed(lambda i: run(agent, interp, "where is my order?"))
+        async with open_sqlite_journal(path) as journal:
+            journalled = await timed(
+                lambda i: run(agent, interp, "where is my order?", journal=journal, run_id=f"r{i}")
             )
+        return plain, journalled
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, journalled = asyncio.run(ours(os.path.join(tmp, "journal.db")))
+        out = {"plain run (no durability)": plain / effects * 1e6}
+        out["our SQLite journal"] = (journalled - plain) / effects * 1e6
+        program = dbos_program(agent, interp, name="cost")
+        for label, url in (
+            ("DBOS on SQLite", f"sqlite:///{tmp}/dbos.sqlite"),
+            ("DBOS on Postgres", fresh_db(dsn)),
+        ):
+            DBOS(config={"name": "tower-llm-fx-cost", "system_database_url": url, "log_level": "WARNING"})
+            DBOS.launch()
             try:
-                took = await timed(lambda i: program.run("where is my order?", workflow_id=f"c{i}"))
+                took = asyncio.run(timed(lambda i: program.run("where is my order?", workflow_id=f"c{i}")))
             finally:
-                await asyncio.to_thread(DBOS.destroy, destroy_registry=False)
+                DBOS.destroy(destroy_registry=False)
             out[label] = (took - plain) / effects * 1e6
     return out
 
@@ -245,7 +262,9 @@ async def cost_per_effect(dsn: str, n: int) -> dict[str, float]:
 def main(runs: int) -> None:
     dsn, folder = start_postgres()
     try:
-        print(f"{runs} scripted runs (3 effects each) through a DBOS queue on Postgres; {os.cpu_count()} cores")
+        print(
+            f"{runs} scripted runs (3 effects each) through a DBOS queue on Postgres; {os.cpu_count()} cores"
+        )
         rates: dict[int, float] = {}
         for workers in (1, 2, 4):
             result = load(dsn, runs, workers)
@@ -254,9 +273,7 @@ def main(runs: int) -> None:
                 f"  {workers} worker(s): {rates[workers]:7.1f} runs/s  ({result['seconds']:.1f} s, "
                 f"{result['steps']:.0f} steps checkpointed, {result['errors']:.0f} not finished)"
             )
-        print(
-            f"  scaling: 1→2 workers ×{rates[2] / rates[1]:.2f}, 1→4 workers ×{rates[4] / rates[1]:.2f}"
-        )
+        print(f"  scaling: 1→2 workers x{rates[2] / rates[1]:.2f}, 1→4 workers x{rates[4] / rates[1]:.2f}")
         result = load(dsn, runs, 2, kill_after=runs // 3)
         print(
             f"recovery: killed 1 of 2 workers (SIGKILL) after {runs // 3} runs; it held "
@@ -264,7 +281,7 @@ def main(runs: int) -> None:
             f"{result.get('recovered', float('nan')):.2f} s after the kill; total {result['seconds']:.1f} s, "
             f"{result['errors']:.0f} not finished"
         )
-        costs = asyncio.run(cost_per_effect(dsn, 200))
+        costs = cost_per_effect(dsn, 200)
         print("cost per effect (one process, median of 200 runs, minus a plain run):")
         for label, us in costs.items():
             print(f"  {label:24s} {us:8.0f} µs")

@@ -4,7 +4,7 @@ Conversations have the shape agent runs produce: a system prompt, then turns of
 a user message, an assistant message calling one or two tools, the tool
 results, and a text reply. Each size is timed best-of-N in one run, so the
 figures show the cost is linear in the length. Also shown: stricter policies,
-and the explaining path (taken when a conversation is unusual or invalid).
+content parts, and the explaining path (taken when a conversation is unusual or invalid).
 
     uv run python bench/validation.py
 """
@@ -82,6 +82,13 @@ def main() -> None:
     row("tower_llm() preset", big, fx.validation.ValidationPolicy.tower_llm(), 3)
     no_schemas = attrs.evolve(fx.validation.ValidationPolicy.strict(), check_tool_schemas=False)
     row("strict() without schemas", big, no_schemas, 3)
+
+    print("\ncontent parts (every user message holds text and an image), 1,000,000 messages:")
+    image = fx.image("https://example.com/cat.png", detail="low")
+    with_parts = tuple(
+        fx.user(fx.text_of(m.content), image) if isinstance(m, fx.UserMessage) else m for m in big
+    )
+    row("default policy", with_parts, default, 3)
 
     print("\nthe explaining path (out-of-order results: valid, but not the fast shape):")
     for n in (10_000, 1_000_000):

@@ -16,6 +16,12 @@ tools, policy, request parameters, tool-execution settings). Its step,
 The agent's instructions are never stored in the state: every ``ModelCall``
 puts them first, so they are injected the same way on every call and a
 user-supplied system message is kept, not replaced.
+
+With ``output=T`` (structured output, ``_output``), ``Agent.advance`` also
+validates each final reply (`fold_output`): a valid one sets
+``RunState.value_json`` and the step then says ``Done`` (kind ``"output"``)
+once the step is complete; an invalid one is answered with what was wrong,
+so the next step is another ``ModelCall``.
 """
 
 from __future__ import annotations
@@ -101,6 +107,11 @@ def _output(value: object) -> OutputSpec | None:
     return None if value is None else output_spec(value)
 
 
+def _output_mode(_inst: object, _attr: object, value: OutputMode) -> None:
+    if value not in ("auto", "json_schema", "tool"):
+        raise ConfigurationError(f"output_mode must be 'auto', 'json_schema' or 'tool', got {value!r}")
+
+
 def _retries(_inst: object, _attr: object, value: int) -> None:
     if type(value) is not int or value < 0:
         raise ConfigurationError(f"max_output_retries must be a non-negative int, got {value!r}")
@@ -150,7 +161,7 @@ class Agent:
     #: The structured output: a type (attrs class, dataclass, TypedDict, Literal, Enum,
     #: primitive, list[...]) or an `OutputSpec`; see docs/structured-output.md.
     output: OutputSpec | None = attrs.field(default=None, converter=_output)
-    output_mode: OutputMode = attrs.field(default="auto", validator=v.in_(("auto", "json_schema", "tool")))
+    output_mode: OutputMode = attrs.field(default="auto", validator=_output_mode)
     max_output_retries: int = attrs.field(default=2, validator=_retries)
     #: The provider's ``tower_llm_fx.openai.Dialect``: ``output_mode="auto"`` reads it.
     dialect: OutputDialect | None = attrs.field(default=None, validator=_dialect)
@@ -161,7 +172,9 @@ class Agent:
 
     @_mode.default
     def _default_mode(self) -> str | None:
-        _dialect(self, None, self.dialect)  # validators run after the defaults: check it first
+        # Validators run after the defaults: check what the defaults read first.
+        _dialect(self, None, self.dialect)
+        _output_mode(self, None, self.output_mode)
         return None if self.output is None else output_mode(self.output_mode, self.dialect)
 
     @_params.default

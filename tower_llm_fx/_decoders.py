@@ -72,8 +72,16 @@ def fast_decoder(class_of: Callable[[str], type[Any]]) -> Callable[[Any], Any]:
                     decoder = _DECODERS[cls] = _compile_decoder(cls)
                 by_tag[tag] = decoder
             return decoder(data, fast)
-        if t is list:
-            return tuple([v if v.__class__ in scalars else fast(v) for v in data])
+        if t is list:  # the hot loop of a long log: objects of known tags go straight to their decoder
+            out = []
+            for v in data:
+                c = v.__class__
+                if c is dict:
+                    known = by_tag.get(v.get("type"))
+                    out.append(fast(v) if known is None else known(v, fast))
+                else:
+                    out.append(v if c in scalars else fast(v))
+            return tuple(out)
         if t in scalars:
             return data
         raise _Slow

@@ -80,11 +80,14 @@ class Usage:
 
     def __add__(self, other: Usage) -> Usage:
         """Sum two usages: counts add (a detail only one side reported counts the
-        other as 0; ``None`` if neither did). ``extra`` is per call, not summed."""
+        other as 0; ``None`` if neither did). ``extra`` is per call and not summed,
+        except that adding the empty ``Usage()`` changes nothing (it is the identity)."""
         if type(other) is not Usage:
             return NotImplemented
         if not other.prompt_tokens and not other.completion_tokens and other._plain:
             return self
+        if not self.prompt_tokens and not self.completion_tokens and self._plain:
+            return other
         if self._plain and other._plain:
             # Sums of valid counts are valid: no need to run the validators again.
             return _usage(

@@ -11,9 +11,9 @@ import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.openai
-from interpreters import agent_interpreter, openai, replay_run, run, sequence, stream
+from interpreters import agent_interpreter, openai, replay_run, run, run_session, sequence, stream
 from interpreters.layers import record
-from interpreters.stores import MemoryTraceStore
+from interpreters.stores import MemoryTraceStore, memory_store
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.openai_reference import check_request_body
 from tower_llm_fx.output import FINAL_ANSWER, OutputReady
@@ -195,3 +195,13 @@ async def test_streaming_and_running_a_scripted_typed_run_agree() -> None:
     args = "".join(e.text for e in seen if isinstance(e, fx.ToolCallArgumentsDelta))
     assert json.loads(args[: len(BAD)]) == json.loads(BAD)
     assert sum(isinstance(e, OutputReady) for e in seen) == 1
+
+
+async def test_a_typed_run_on_a_session_validates_and_saves_the_corrected_answer() -> None:
+    agent = fx.Agent(model="m", output=Weather)
+    store = memory_store()
+    interp = agent_interpreter(agent, model=sequence([BAD, GOOD]))
+    final = await run_session(agent, interp, "Weather in Oslo?", session_id="s1", store=store)
+    assert agent.value(final) == VALUE
+    log = await store.load("s1")
+    assert [m.role for m in log.view()] == ["user", "assistant", "user", "assistant"]

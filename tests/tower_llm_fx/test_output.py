@@ -525,3 +525,8 @@ def test_the_builder_sets_the_output() -> None:
     )
     assert isinstance(agent.output, OutputSpec) and agent.output.type is City
     assert fx.Agent(model="m", output=output_spec(City)) == fx.Agent(model="m", output=City)
+
+
+def test_an_unknown_output_mode_is_refused() -> None:
+    with pytest.raises(fx.ConfigurationError, match="output_mode must be"):
+        fx.Agent(model="m", output=int, output_mode="xml")  # type: ignore[arg-type]

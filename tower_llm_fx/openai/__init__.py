@@ -29,7 +29,7 @@ from ._reply import to_openai_response as to_openai_response
 from ._request import from_openai_request as from_openai_request
 from ._request import to_openai_request as to_openai_request
 from ._stream import OpenAIStream as OpenAIStream
-from ._stream import to_openai_chunks as to_openai_chunks
+from ._chunks import to_openai_chunks as to_openai_chunks
 
 __all__ = [
     "DIALECTS",

@@ -314,6 +314,9 @@ class SessionStep:
         return attrs.evolve(state, run=run, plan=attrs.evolve(plan, message=message))
 
 
+_core_advance = advance
+
+
 def with_session(
     step: Agent | Callable[[RunState], Effect[Any] | Done],
     session_id: str,
@@ -350,7 +353,8 @@ def with_session(
             step=agent.step,
             session_id=session_id,
             compaction=compaction,
-            inner_advance=advance,
+            # the agent's own fold (it validates a structured output) unless one is given
+            inner_advance=agent.advance if advance is _core_advance else advance,
             name=agent.name,
         )
     owner = getattr(step, "__self__", None)

@@ -83,16 +83,28 @@ _PROVIDER_TOOLS: st.SearchStrategy[tuple[dict[str, Any], ...]] = st.sampled_from
 def model_calls(
     draw: st.DrawFn, *, policy: ValidationPolicy = DEFAULT_POLICY, model: str | None = None
 ) -> ModelCall:
-    """A `ModelCall` whose conversation is valid under ``policy``; sometimes with
-    provider tools (a web search the provider runs itself)."""
+    """A `ModelCall` whose conversation is valid under ``policy``; sometimes with a
+    ``tool_choice`` (a mode, or one of its tools by name) and provider tools (a web
+    search the provider runs itself). `validate_model_call` accepts every one."""
     specs = tuple({s.name: s for s in draw(st.lists(tool_specs(), max_size=3))}.values()) or DEFAULT_TOOLS
+    params = draw(model_params())
+    choice: Any = draw(_TOOL_CHOICES)
+    if choice == "function":
+        choice = {"type": "function", "function": {"name": draw(st.sampled_from(specs)).name}}
+    if choice is not None:
+        params = attrs.evolve(params, tool_choice=choice)
     return ModelCall(
         model=model if model is not None else draw(st.sampled_from(["gpt-4o-mini", "gpt-4.1", "local-llm"])),
         messages=draw(conversations(policy=policy, tools=specs)),
         tools=specs,
-        params=draw(model_params()),
+        params=params,
         provider_tools=draw(_PROVIDER_TOOLS),
     )
+
+
+_TOOL_CHOICES: st.SearchStrategy[str | None] = st.sampled_from(
+    [None, None, None, None, None, None, "auto", "none", "required", "any", "function"]
+)
 
 
 def tool_calls(agent: st.SearchStrategy[str | None] | None = None) -> st.SearchStrategy[ToolCall]:

@@ -8,8 +8,8 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import anyio
 import attrs
@@ -511,7 +511,7 @@ async def cancel_once_entered(entered: list[bool], call: Callable[[], Any]) -> b
         with anyio.CancelScope() as scope:
 
             async def canceller() -> None:
-                while not entered:
+                while not entered:  # noqa: ASYNC110 (set by SQLite's progress handler, in the worker thread)
                     await anyio.sleep(0.001)
                 scope.cancel()
 

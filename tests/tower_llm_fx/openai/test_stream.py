@@ -69,12 +69,6 @@ def test_stream_decodes_to_the_same_reply_as_the_response(
         assert all(events.index(started[0]) < events.index(f) for f in fragments)
 
 
-@given(replies.filter(lambda r: r.id is not None and r.model is not None), st.integers(1, 12))
-def test_chunks_match_the_official_chunk_type(reply: fx.ModelReply, size: int) -> None:
-    for chunk in fx.openai.to_openai_chunks(reply, size=size, created=1):
-        check_chunk(chunk)
-
-
 def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
     choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
     return {

@@ -126,6 +126,16 @@ _FIND = settings(database=None, max_examples=500, phases=[Phase.generate])
         pytest.param(fxst.model_replies(), lambda r: r.choice_extra is not None, id="choice-extra"),
         pytest.param(fxst.model_calls(), lambda c: c.provider_tools != (), id="provider-tools"),
         pytest.param(
+            fxst.model_calls(),
+            lambda c: c.params.tool_choice is not None and c.params.tool_choice.mode == "any",
+            id="any",
+        ),
+        pytest.param(
+            fxst.model_calls(),
+            lambda c: c.params.tool_choice is not None and c.params.tool_choice.mode == "function",
+            id="tool-choice-function",
+        ),
+        pytest.param(
             fxst.model_calls(), lambda c: any(t.extra is not None for t in c.tools), id="spec-extra"
         ),
         pytest.param(

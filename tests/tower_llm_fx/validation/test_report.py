@@ -414,10 +414,12 @@ def test_a_part_of_a_kind_the_role_refuses_is_not_also_invalid() -> None:
 
 def test_a_file_part_built_unchecked_without_a_source_and_a_non_part_are_invalid() -> None:
     sourceless = object.__new__(fx.FilePart)
-    for field, value in (("file_id", None), ("data", None), ("filename", "a.pdf"), ("extra", None)):
+    fields: dict[str, object] = {"file_id": None, "data": None, "filename": "a.pdf", "extra": None}
+    for field, value in fields.items():
         object.__setattr__(sourceless, field, value)
     user = object.__new__(fx.UserMessage)
-    for field, value in (("content", (sourceless, 7)), ("name", None), ("extra", None), ("role", "user")):
+    fields = {"content": (sourceless, 7), "name": None, "extra": None, "role": "user"}
+    for field, value in fields.items():
         object.__setattr__(user, field, value)
     (v,) = fx.validation.validate_conversation([user])
     assert v.kind == "invalid_content_part"
