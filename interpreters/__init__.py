@@ -4,7 +4,8 @@ Interpreters perform the effects that pure steps describe; layers
 (`interpreters.layers`) transform interpreters; stores
 (`interpreters.stores`) keep sessions and traces; ``run`` and ``stream``
 drive any ``Program`` (an agent, a group, a session) with an interpreter. Written on anyio, so it runs under trio (the default) and
-asyncio.
+asyncio; ``dbos_run`` runs a program as a DBOS durable workflow (the
+``[dbos]`` extra, asyncio only).
 
     >>> import trio, tower_llm_fx as fx
     >>> from interpreters import agent_interpreter, run, sequence

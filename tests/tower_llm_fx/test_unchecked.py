@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import tower_llm_fx as fx
 import tower_llm_fx.strategies as fxs
 from tower_llm_fx._unchecked import unchecked, unchecked_factory
+from tower_llm_fx.durable import Intent, Outcome
 from tower_llm_fx.group import GroupState, Handoff, HandoffRecord
 from tower_llm_fx.trace import Exchange
 from tower_llm_fx.validation import VIOLATION_KINDS, Violation
@@ -245,21 +246,33 @@ def group_states(draw: st.DrawFn) -> GroupState:
 VALUES: dict[type[Any], st.SearchStrategy[Any]] = {
     fx.AssistantMessage: fxs.assistant_messages(),
     Exchange: fxs.exchanges(),
+    Intent: st.builds(
+        Intent,
+        at=st.integers(0, 50),
+        call=st.none() | st.integers(0, 5),
+        attempt=st.integers(1, 4),
+        effect=fxs.tool_calls() | fxs.model_calls(),
+        idempotency_key=st.none() | NAMES,
+    ),
+    Outcome: st.builds(
+        Outcome,
+        at=st.integers(0, 50),
+        call=st.none() | st.integers(0, 5),
+        attempt=st.integers(1, 4),
+        result=fxs.tool_results() | fxs.model_replies(),
+    ),
     GroupState: group_states(),
     fx.ModelCall: fxs.model_calls(),
     fx.ModelReply: fxs.model_replies(),
     fx.RefusalDelta: st.builds(fx.RefusalDelta, step=st.integers(1, 50), text=TEXT),
     fx.ReasoningDelta: st.builds(fx.ReasoningDelta, step=st.integers(1, 50), text=TEXT),
     fx.RunState: fxs.run_states(),
-    fx.SystemMessage: fxs.system_messages(),
     fx.TokenDelta: st.builds(fx.TokenDelta, step=st.integers(1, 50), text=TEXT),
     fx.ToolCall: st.builds(
         lambda call, agent: attrs.evolve(call, agent=agent), fxs.tool_calls(), st.none() | NAMES
     ),
     fx.ToolCallRequest: fxs.tool_call_requests(),
-    fx.ToolMessage: fxs.tool_messages(),
     fx.Usage: fxs.usages(),
-    fx.UserMessage: fxs.user_messages(),
     Violation: st.builds(
         Violation,
         kind=st.sampled_from(VIOLATION_KINDS),

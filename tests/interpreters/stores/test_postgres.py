@@ -105,6 +105,7 @@ async def test_opening_a_newer_database_is_an_error(postgres_dsn: str) -> None:
             pass
 
 
+@pytest.mark.parametrize("anyio_backend", ["trio"])  # the processes are the point, not the event loop
 async def test_several_processes_opening_a_new_database_migrate_it_once(postgres_dsn: str) -> None:
     code = (
         "import sys, trio; from interpreters.stores import open_postgres_store\n"
@@ -167,7 +168,9 @@ async def test_a_corrupt_row_is_a_typed_error_not_a_raw_one(postgres_dsn: str) -
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("UPDATE tower_llm_fx_records SET data = '{not json' WHERE seq = 2")
     async with open_postgres_store(postgres_dsn) as store:
-        with pytest.raises(fx.sessions.SessionError, match=r"'s' is not valid JSON.*restore it from a backup"):
+        with pytest.raises(
+            fx.sessions.SessionError, match=r"'s' is not valid JSON.*restore it from a backup"
+        ):
             await store.load("s")
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM tower_llm_fx_records WHERE seq = 1")
