@@ -175,7 +175,13 @@ def load(dsn: str, runs: int, workers: int, *, kill_after: int | None = None) ->
         ids = [f"run-{i}" for i in range(runs)]
         with psycopg.connect(db, autocommit=True) as conn:
             start = time.perf_counter()
-            feeder = threading.Thread(target=enqueue_all, args=(db, ids))
+            enqueued = [0.0]
+
+            def feed() -> None:
+                enqueue_all(db, ids)
+                enqueued[0] = time.perf_counter()
+
+            feeder = threading.Thread(target=feed)
             feeder.start()
             killed_at: float | None = None
             held: list[str] = []
@@ -202,9 +208,10 @@ def load(dsn: str, runs: int, workers: int, *, kill_after: int | None = None) ->
                         assert killed_at is not None
                         out["recovered"] = time.perf_counter() - killed_at
                         out["held"] = len(held)
-                time.sleep(0.005)
+                time.sleep(0.05)
             out["seconds"] = time.perf_counter() - start
             feeder.join()
+            out["enqueued"] = enqueued[0] - start
             errors = count(conn, "status <> 'SUCCESS'")
             steps = conn.execute("SELECT COUNT(*) FROM dbos.operation_outputs").fetchone()
             out["errors"] = errors
@@ -271,7 +278,8 @@ def main(runs: int) -> None:
             rates[workers] = runs / result["seconds"]
             print(
                 f"  {workers} worker(s): {rates[workers]:7.1f} runs/s  ({result['seconds']:.1f} s, "
-                f"{result['steps']:.0f} steps checkpointed, {result['errors']:.0f} not finished)"
+                f"{result['steps']:.0f} steps checkpointed, all enqueued after {result['enqueued']:.1f} s, "
+                f"{result['errors']:.0f} not finished)"
             )
         print(f"  scaling: 1→2 workers x{rates[2] / rates[1]:.2f}, 1→4 workers x{rates[4] / rates[1]:.2f}")
         result = load(dsn, runs, 2, kill_after=runs // 3)

@@ -14,7 +14,8 @@ A step that was in flight when its worker died is performed again (DBOS
 cannot know whether it had its effect). Tools see the same deterministic
 idempotency key (``tower_llm_fx.durable.idempotency_key``) on every
 attempt, through a ``ToolContext`` parameter, so a payment-like backend can
-de-duplicate. A ``Parallel`` batch is one step (its calls run concurrently
+de-duplicate. A ``SaveSession`` performed again finds its own records and
+counts as done (``reconcile_save``). A ``Parallel`` batch is one step (its calls run concurrently
 inside it, each with its own key): a crash mid-batch performs the whole
 batch again, with the same keys.
 
@@ -36,8 +37,9 @@ import anyio
 import orjson
 
 from tower_llm_fx import Done, Effect, Parallel, Program, ToolCall, WrongResultType
-from tower_llm_fx.durable import ToolContext, idempotency_key
+from tower_llm_fx.durable import ToolContext, idempotency_key, reconcile_save
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
+from tower_llm_fx.sessions import LoadSession, Saved, SaveSession, SessionConflict
 
 from ._perform import perform_parallel
 from ._run import check_program
@@ -160,6 +162,8 @@ class DbosProgram(Generic[S]):
 
         if type(effect) is Parallel:
             return cast("R", await perform_parallel(keyed, effect))
+        if type(effect) is SaveSession:
+            return cast("R", await self._save(effect))
         result = await keyed(effect)
         if not isinstance(result, type(effect).result_type):
             raise WrongResultType(
@@ -167,6 +171,24 @@ class DbosProgram(Generic[S]):
                 f"expected {type(effect).result_type.__name__}"
             )
         return cast("R", result)
+
+    async def _save(self, effect: SaveSession) -> Saved:
+        # A save whose step was cut short after the store committed it is performed again on
+        # recovery, and conflicts with itself: if the session holds exactly these records
+        # there, the save is done (reconcile_save); any other conflict is a real one.
+        try:
+            saved = await self.interpreter(effect)
+        except SessionConflict:
+            log = await self.interpreter(LoadSession(session_id=effect.session_id))
+            done = reconcile_save(effect, log)
+            if done is None:
+                raise
+            return done
+        if not isinstance(saved, Saved):
+            raise WrongResultType(
+                f"{self.interpreter!r} returned {type(saved).__name__} for SaveSession; expected Saved"
+            )
+        return saved
 
     async def start(self, input: object, *, workflow_id: str) -> WorkflowHandleAsync[str]:
         """Start the run ``workflow_id`` in this process and return its DBOS handle (asyncio only).

@@ -30,8 +30,11 @@ import pytest
 from dbos import DBOS, DBOSClient, EnqueueOptions
 
 import tower_llm_fx as fx
+import tower_llm_fx.sessions
 from interpreters import agent_interpreter, dbos_program, dbos_run, function, run
 from interpreters._dbos import STEP, WORKFLOW, _lookup
+from interpreters.layers import with_store
+from interpreters.stores import open_postgres_store
 from tests.support.postgres import fresh_database, server_dsn
 from tower_llm_fx.durable import ToolContext
 from tower_llm_fx.serde import DEFAULT
@@ -300,3 +303,38 @@ async def test_two_workers_sharing_a_queue_never_perform_the_same_step(
     # each run is performed by one worker from start to end
     owners = {r: {e for e, r2, _, _ in performed if r2 == r} for r in runs}
     assert all(len(o) == 1 for o in owners.values())
+
+
+# -- sessions on Postgres, through DBOS steps ---------------------------------------------------
+
+
+async def test_a_save_performed_again_after_a_crash_counts_as_done(system_db: str) -> None:
+    # A recovered workflow performs again the step that was in flight: for a SaveSession the
+    # store may have committed it already. DbosProgram.perform finds its own records there.
+    agent = fx.Agent(model="m")
+    async with open_postgres_store(system_db) as store:
+        program = dbos_program(
+            agent, with_store(store)(agent_interpreter(agent, model=scripted(0))), name="saver"
+        )
+        save = fx.sessions.SaveSession(
+            session_id="s", after_seq=0, records=(fx.user("hi"), fx.assistant("yo"))
+        )
+        first = await program.perform("r", 3, save)
+        assert await program.perform("r", 3, save) == first == fx.sessions.Saved(session_id="s", last_seq=2)
+        other = fx.sessions.SaveSession(session_id="s", after_seq=0, records=(fx.user("someone else"),))
+        with pytest.raises(fx.sessions.SessionConflict):  # a real conflict is still one
+            await program.perform("r2", 3, other)
+        assert (await store.load("s")).records == save.records
+
+
+@asyncio_only
+async def test_a_session_program_runs_on_dbos_with_a_postgres_store(local_dbos: None, system_db: str) -> None:
+    agent = fx.Agent(model="m", tools=(charge,), policy=fx.max_steps(20))
+    async with open_postgres_store(system_db) as store:
+        interp = with_store(store)(agent_interpreter(agent, model=scripted(1)))
+        program = fx.sessions.with_session(agent, "chat-1")
+        final = await dbos_run(program, interp, "go", workflow_id="chat-1-turn-1", name="chat")
+        log = await store.load("chat-1")
+    assert final.run.output == "finished"
+    assert log.view()[0] == fx.user("go") and log.view()[-1] == fx.assistant("finished")
+    assert PERFORMED == [(1, "chat-1-turn-1/2/c1")]

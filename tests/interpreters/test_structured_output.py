@@ -205,3 +205,23 @@ async def test_a_typed_run_on_a_session_validates_and_saves_the_corrected_answer
     assert agent.value(final) == VALUE
     log = await store.load("s1")
     assert [m.role for m in log.view()] == ["user", "assistant", "user", "assistant"]
+
+
+async def test_a_typed_member_of_a_group_validates_its_output() -> None:
+    from interpreters import group_interpreter
+    from tower_llm_fx.group import Group
+
+    triage = fx.Agent(name="triage", model="m-triage")
+    reporter = fx.Agent(name="reporter", model="m-reporter", output=Weather, max_output_retries=1)
+    group = Group.builder().agent(triage).agent(reporter).handoff("triage", "reporter").build()
+    to_reporter = fx.assistant(None, fx.ToolCallRequest(id="h1", name="handoff_to_reporter", arguments="{}"))
+    model = sequence([to_reporter, BAD, GOOD])
+    final = await run(group, group_interpreter(group, model=model), "Weather in Oslo?")
+    model.assert_consumed()
+    assert final.run.value_json is not None and reporter.value(final.run) == VALUE
+    # the bad answer was fed back to the reporter once, naming the field, before the good one
+    assert final.run.model_calls == 3
+    feedback = [
+        m for m in final.run.messages if isinstance(m, fx.UserMessage) and "celsius" in fx.text_of(m.content)
+    ]
+    assert len(feedback) == 1

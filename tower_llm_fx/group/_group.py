@@ -31,7 +31,7 @@ from tower_llm_fx._errors import ConfigurationError, UnknownAgent, WrongResultTy
 from tower_llm_fx._events import RunEvent, RunStarted
 from tower_llm_fx._messages import Message
 from tower_llm_fx._results import ModelReply
-from tower_llm_fx._state import RunState, advance, finish, pending_tool_calls, step_completed
+from tower_llm_fx._state import RunState, finish, pending_tool_calls, step_completed
 
 from ._filters import CompactFilter, InputFilter, check_tool_pairs, identity_filter
 from ._handoff import HandoffPolicy, HandoffRoute, check_policy, composite_handoff, handoff_to, no_handoffs
@@ -313,7 +313,8 @@ def group_advance(group: Group, state: GroupState, effect: Effect[Any], result: 
         return _picked(group, state, effect, result)
     if _summary_due(group, state) is not None:
         return _summarised(state, effect, result)
-    run = advance(state.run, effect, result)
+    # The active agent's own fold: a member with a structured output validates it.
+    run = group.agent(state.active).advance(state.run, effect, result)
     requested = state.requested
     if requested is None:
         routes = group._routes[state.active]
