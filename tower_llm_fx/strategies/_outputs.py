@@ -98,9 +98,12 @@ def output_json(output: Any) -> st.SearchStrategy[Any]:
 
     Values the type's own validators refuse (an attrs ``ge(0)``) are filtered out.
 
-    >>> value = output_json(int).example()
-    >>> type(value) is int
-    True
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(output_json(int))
+    ... def an_int(value):
+    ...     assert type(value) is int
+    >>> an_int()
     """
     spec = output_spec(output)
     return _json_for(spec.type).filter(lambda j: spec.check(json.dumps(j))[0] is not None)
