@@ -81,8 +81,8 @@ class RunState:
         if isinstance(user_input, str):
             return _make((UserMessage(content=user_input),), 0, _ZERO, 0, 0, None, None, 0)
         if isinstance(user_input, MESSAGE_TYPES):
-            return cls(messages=(cast(Message, user_input),))
-        return cls(messages=tuple(cast(Sequence[Message], user_input)))
+            return cls(messages=(cast("Message", user_input),))
+        return cls(messages=tuple(cast("Sequence[Message]", user_input)))
 
     @property
     def last_reply(self) -> AssistantMessage | None:
@@ -156,18 +156,18 @@ def step_completed(messages: Sequence[Message]) -> bool:
 # Build a `RunState` without re-running validators: every value here was already
 # validated (it came from a state or from a validated result). ``advance`` is the
 # hot path of every run, so this matters.
-_make: Callable[
-    [tuple[Message, ...], int, Usage, int, int, StopReason | None, str | None, int], RunState
-] = unchecked_factory(
-    RunState,
-    "messages",
-    "steps",
-    "usage",
-    "model_calls",
-    "tool_invocations",
-    "stop",
-    "value_json",
-    "output_retries",
+_make: Callable[[tuple[Message, ...], int, Usage, int, int, StopReason | None, str | None, int], RunState] = (
+    unchecked_factory(
+        RunState,
+        "messages",
+        "steps",
+        "usage",
+        "model_calls",
+        "tool_invocations",
+        "stop",
+        "value_json",
+        "output_retries",
+    )
 )
 
 

@@ -450,7 +450,9 @@ async def test_a_v1_fail_fast_batch_replays_with_its_recorded_cancellation() -> 
     final = await replay_run(solo, trace)
     contents = [m.content for m in final.messages if isinstance(m, fx.ToolMessage)]
     assert contents[0] == "error (tool_raised): RuntimeError: boom" and contents[1] == "2"
-    assert contents[2].startswith("error (cancelled): cancelled because tool call 'a' (fail) failed")
+    assert fx.text_of(contents[2]).startswith(
+        "error (cancelled): cancelled because tool call 'a' (fail) failed"
+    )
     assert final.output == "done"
 
 

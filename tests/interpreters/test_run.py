@@ -56,8 +56,8 @@ async def test_run_end_to_end_with_bad_tool_calls_keeps_conversation_valid() -> 
     tool_messages = [m for m in final.messages if isinstance(m, fx.ToolMessage)]
     assert [m.tool_call_id for m in tool_messages] == ["c1", "c2", "c3"]
     assert tool_messages[0].content == "3"
-    assert tool_messages[1].content.startswith("error (unknown_tool)")
-    assert tool_messages[2].content.startswith("error (invalid_arguments)")
+    assert fx.text_of(tool_messages[1].content).startswith("error (unknown_tool)")
+    assert fx.text_of(tool_messages[2].content).startswith("error (invalid_arguments)")
     assert final.output == "done"
     assert final.stop is not None and final.stop.kind == "no_tool_calls"
 

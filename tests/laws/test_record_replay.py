@@ -103,7 +103,9 @@ def test_record_then_replay_is_the_original_run(
         # Every tool call is recorded, except those a FAIL_FAST batch cancelled (they never
         # finished). Counted by answer, not by id: scripts may reuse a call id in a later turn.
         cancelled = f"error (cancelled): {CANCELLED_BY_FAIL_FAST}"
-        unrecorded = [m for m in original.messages if isinstance(m, fx.ToolMessage) and m.content == cancelled]
+        unrecorded = [
+            m for m in original.messages if isinstance(m, fx.ToolMessage) and m.content == cancelled
+        ]
         assert not any(r.content == cancelled for r in tool_results)
         assert len(tool_results) + len(unrecorded) == original.tool_invocations
         tool_runs.clear()

@@ -13,12 +13,12 @@ bytes.
 
 from tower_llm_fx._publish import publish as _publish
 
+from ._chunks import to_openai_chunks as to_openai_chunks
 from ._dialects import DIALECTS as DIALECTS
 from ._dialects import Dialect as Dialect
 from ._dialects import ResendRule as ResendRule
 from ._dialects import StreamUsage as StreamUsage
 from ._dialects import dialect as dialect
-from ._resend import prepare_messages as prepare_messages
 from ._errors import from_openai_error as from_openai_error
 from ._errors import retry_after_from_headers as retry_after_from_headers
 from ._messages import from_openai_message as from_openai_message
@@ -28,8 +28,8 @@ from ._reply import from_openai_response as from_openai_response
 from ._reply import to_openai_response as to_openai_response
 from ._request import from_openai_request as from_openai_request
 from ._request import to_openai_request as to_openai_request
+from ._resend import prepare_messages as prepare_messages
 from ._stream import OpenAIStream as OpenAIStream
-from ._chunks import to_openai_chunks as to_openai_chunks
 
 __all__ = [
     "DIALECTS",

@@ -37,8 +37,8 @@ from tower_llm_fx._serde import DecodeError
 from tower_llm_fx._tools import ToolSpec
 
 from ._dialects import Dialect
-from ._resend import prepare_messages
 from ._messages import from_openai_message, to_openai_message, to_openai_tool, tool_from_wire
+from ._resend import prepare_messages
 
 __all__ = ["from_openai_request", "to_openai_request"]
 

@@ -90,7 +90,7 @@ async def test_a_per_type_table_bounds_a_whole_agent_batch() -> None:
     elapsed = anyio.current_time() - started
     assert elapsed < 2.0, f"the batch took {elapsed:.2f} s; each call had 0.2 s"
     a, b = final.messages[2:4]
-    assert isinstance(a, fx.ToolMessage) and a.content.startswith("error (timeout)")
+    assert isinstance(a, fx.ToolMessage) and fx.text_of(a.content).startswith("error (timeout)")
     assert isinstance(b, fx.ToolMessage) and b.content == "woke"
 
 

@@ -262,7 +262,7 @@ async def test_content_parts_and_reasoning_become_genai_parts(
         fx.file(file_id="file-1"),
         fx.OtherPart(kind="video_url", extra={"video_url": {"url": "https://x/v.mp4"}}),
     )
-    await loud.run(agent, loud(agent_interpreter(agent, model=sequence([said]))), question)  # type: ignore[arg-type]
+    await loud.run(agent, loud(agent_interpreter(agent, model=sequence([said]))), question)
     chat = next(s for s in exporter.get_finished_spans() if s.name.startswith("chat"))
     assert chat.attributes is not None
     (sent,) = json.loads(str(chat.attributes["gen_ai.input.messages"]))

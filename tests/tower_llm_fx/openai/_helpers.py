@@ -26,7 +26,9 @@ json_values = st.recursive(
 # A top-level null means "absent" (the codec's normalisation), so extras hold none.
 non_null = json_values.filter(lambda x: x is not None)
 extras = st.none() | st.dictionaries(extra_keys, non_null, max_size=3)
-call_extras = st.none() | extras.filter(bool) | st.just({"extra_content": {"google": {"thought_signature": "c2ln"}}})
+call_extras = (
+    st.none() | extras.filter(bool) | st.just({"extra_content": {"google": {"thought_signature": "c2ln"}}})
+)
 tool_calls = st.builds(fx.ToolCallRequest, id=ids, name=names, arguments=json_args | texts, extra=call_extras)
 parts = st.one_of(
     st.builds(fx.TextPart, text=texts, extra=st.none() | st.just({"cache_control": {"type": "ephemeral"}})),
@@ -38,7 +40,9 @@ parts = st.one_of(
     ),
     st.builds(fx.AudioPart, data=st.just("UklGRg=="), format=st.sampled_from(["wav", "mp3"]), extra=extras),
     st.builds(fx.FilePart, file_id=st.just("file-abc"), data=st.none(), filename=st.none() | texts),
-    st.builds(fx.FilePart, file_id=st.none(), data=st.just("data:application/pdf;base64,JVBE"), filename=texts),
+    st.builds(
+        fx.FilePart, file_id=st.none(), data=st.just("data:application/pdf;base64,JVBE"), filename=texts
+    ),
     st.builds(
         fx.OtherPart,
         # Mistral's "thinking" parts merge when streamed: tests/.../test_stream.py covers them.
@@ -54,7 +58,9 @@ reasoning_raws = st.one_of(
         {
             "reasoning": texts,
             "reasoning_details": st.lists(
-                st.fixed_dictionaries({"type": st.just("reasoning.text"), "text": texts}), min_size=1, max_size=2
+                st.fixed_dictionaries({"type": st.just("reasoning.text"), "text": texts}),
+                min_size=1,
+                max_size=2,
             ),
         }
     ),
@@ -69,9 +75,9 @@ plain_messages = st.one_of(
     st.builds(
         fx.AssistantMessage,
         content=st.none() | texts,
-        tool_calls=st.lists(st.builds(fx.ToolCallRequest, id=ids, name=names, arguments=json_args), max_size=3).map(
-            tuple
-        ),
+        tool_calls=st.lists(
+            st.builds(fx.ToolCallRequest, id=ids, name=names, arguments=json_args), max_size=3
+        ).map(tuple),
         refusal=st.none() | texts,
         name=st.none() | names,
     ),
@@ -106,7 +112,9 @@ specs = st.builds(
     description=texts,
     parameters=schemas,
     strict=st.booleans(),
-    extra=st.none() | st.just({"cache_control": {"type": "ephemeral"}}) | st.just({"function": {"x_eager": True}}),
+    extra=st.none()
+    | st.just({"cache_control": {"type": "ephemeral"}})
+    | st.just({"function": {"x_eager": True}}),
 )
 provider_tools = st.lists(
     st.sampled_from(

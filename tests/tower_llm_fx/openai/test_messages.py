@@ -121,10 +121,16 @@ def test_real_traffic_shapes_are_kept_whole() -> None:
                 {"type": "text", "text": "What is this?"},
                 {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}},
                 {"type": "image_url", "image_url": {"url": "https://x/cat.png", "detail": "high"}},
-                {"type": "image_url", "image_url": "https://x/bare-string.png"},  # some servers accept a string
+                {
+                    "type": "image_url",
+                    "image_url": "https://x/bare-string.png",
+                },  # some servers accept a string
                 {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
                 {"type": "file", "file": {"file_id": "file-abc"}},
-                {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "filename": "a.pdf"}},
+                {
+                    "type": "file",
+                    "file": {"file_data": "data:application/pdf;base64,JVBE", "filename": "a.pdf"},
+                },
                 {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}},
                 {"type": "document_url", "document_url": "https://x/d.pdf"},
             ],
@@ -140,7 +146,12 @@ def test_real_traffic_shapes_are_kept_whole() -> None:
         },
         # DeepSeek / OpenRouter / Groq reasoning fields
         {"role": "assistant", "content": "4", "reasoning_content": "2+2=4"},
-        {"role": "assistant", "content": "4", "reasoning": "sum", "reasoning_details": [{"type": "reasoning.text", "text": "sum"}]},
+        {
+            "role": "assistant",
+            "content": "4",
+            "reasoning": "sum",
+            "reasoning_details": [{"type": "reasoning.text", "text": "sum"}],
+        },
         # Gemini: the thought signature rides on the tool call
         {
             "role": "assistant",

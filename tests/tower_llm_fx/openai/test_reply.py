@@ -36,7 +36,9 @@ def test_response_round_trip_and_official_shape(reply: fx.ModelReply) -> None:
     assert fx.from_json(fx.to_json(decoded)) == decoded
     # with created= the body is a complete one, and the server's created is kept
     created = fx.openai.from_openai_response(fx.openai.to_openai_response(reply, created=7))
-    assert json.loads(created.extra or "{}")["created"] == json.loads(reply.extra or '{"created": 7}').get("created", 7)
+    assert json.loads(created.extra or "{}")["created"] == json.loads(reply.extra or '{"created": 7}').get(
+        "created", 7
+    )
 
 
 @given(replies)
@@ -85,7 +87,9 @@ def test_decodes_an_openai_tool_call_response() -> None:
     reply = fx.openai.from_openai_response(body)
     assert reply == fx.ModelReply(
         message=fx.AssistantMessage(
-            tool_calls=(fx.ToolCallRequest(id="call_1", name="get_weather", arguments='{"location":"Paris"}'),),
+            tool_calls=(
+                fx.ToolCallRequest(id="call_1", name="get_weather", arguments='{"location":"Paris"}'),
+            ),
             extra={"annotations": []},
         ),
         usage=fx.Usage(prompt_tokens=82, completion_tokens=17, cached_tokens=0, prompt_audio_tokens=0),

@@ -43,7 +43,9 @@ def test_every_request_round_trips_both_ways(call: fx.ModelCall) -> None:
 
 def test_stream_options_are_the_callers_when_set() -> None:
     mine = {"include_usage": False, "include_obfuscation": False}
-    call = fx.ModelCall(model="m", messages=[fx.user("hi")], params=fx.ModelParams(extra={"stream_options": mine}))
+    call = fx.ModelCall(
+        model="m", messages=[fx.user("hi")], params=fx.ModelParams(extra={"stream_options": mine})
+    )
     body = fx.openai.to_openai_request(call, stream=True)
     assert body["stream_options"] == mine
     assert fx.openai.from_openai_request(body) == call
@@ -53,7 +55,9 @@ def test_stream_options_are_the_callers_when_set() -> None:
     assert "stream_options" not in fx.openai.to_openai_request(plain, stream=True, stream_usage=False)
     # the codec's own default is recognised on decode; without "stream" it is the caller's
     assert fx.openai.from_openai_request(fx.openai.to_openai_request(plain, stream=True)) == plain
-    kept = fx.openai.from_openai_request({"model": "m", "messages": [], "stream_options": {"include_usage": True}})
+    kept = fx.openai.from_openai_request(
+        {"model": "m", "messages": [], "stream_options": {"include_usage": True}}
+    )
     assert kept.params.extra == '{"stream_options":{"include_usage":true}}'
 
 
@@ -66,7 +70,12 @@ def test_tools_of_every_kind_are_kept() -> None:
             {"function": {"name": "weather", "parameters": {"type": "object"}}},
             {
                 "type": "function",
-                "function": {"name": "now", "description": "", "parameters": {"type": "object"}, "strict": False},
+                "function": {
+                    "name": "now",
+                    "description": "",
+                    "parameters": {"type": "object"},
+                    "strict": False,
+                },
                 "cache_control": {"type": "ephemeral"},
             },
             {"type": "openrouter:web_search", "parameters": {"max_results": 3}},
