@@ -9,16 +9,12 @@ own async connection and asyncpg are asyncio-only.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-import anyio
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["cancellable", "connect", "describe", "one_line", "require_psycopg"]
+__all__ = ["connect", "describe", "one_line", "require_psycopg"]
 
 T = TypeVar("T")
 
@@ -59,37 +55,3 @@ def connect(dsn: str, connect_timeout: float) -> psycopg.Connection[Any]:
         dsn, autocommit=True, connect_timeout=max(1, round(connect_timeout))
     )
     return conn
-
-
-async def cancellable(conn: psycopg.Connection[Any], stop: threading.Event, fn: Callable[[], T]) -> T:
-    """``fn()`` in a worker thread; if the caller is cancelled meanwhile, cancel the query early.
-
-    The thread call is shielded (the connection must not serve the next call
-    while a query of this one still runs); a cancellation of the caller sets
-    ``stop`` and sends the server a cancel request, so the transaction rolls
-    back and the caller's cancellation is raised as soon as the thread lets go.
-    """
-    box: list[tuple[bool, Any]] = []
-
-    async with anyio.create_task_group() as tg:
-
-        async def call() -> None:
-            with anyio.CancelScope(shield=True):
-                try:
-                    box.append((True, await anyio.to_thread.run_sync(fn)))
-                except Exception as exc:
-                    box.append((False, exc))
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(call)
-        try:
-            await anyio.sleep_forever()
-        except anyio.get_cancelled_exc_class():
-            if not box:  # cancelled from outside, not by call() finishing
-                stop.set()
-                conn.cancel_safe(timeout=5.0)
-            raise
-    ok, value = box[0]
-    if not ok:
-        raise value
-    return cast("T", value)

@@ -45,7 +45,8 @@ from tower_llm_fx.sessions import (
     decode_record,
 )
 
-from ._pg import cancellable, connect, describe, one_line, require_psycopg
+from interpreters._threads import interruptible
+from ._pg import connect, describe, one_line, require_psycopg
 from ._sessions import SessionInfo, check_fork, check_fork_point, conflict, unhandled
 
 if TYPE_CHECKING:
@@ -172,7 +173,9 @@ class PostgresStore:
                 raise SessionError(f"{self!r} is closed; use it inside its `async with` block")
             self._stop.clear()
             try:
-                return await cancellable(conn, self._stop, lambda: fn(conn))
+                return await interruptible(
+                    lambda: fn(conn), stop=self._stop, interrupt=lambda: conn.cancel_safe(timeout=5.0)
+                )
             except psycopg.Error as exc:
                 raise SessionError(
                     f"Postgres failed on {self._where}: {one_line(exc)}; check that the server is up and reachable"

@@ -59,6 +59,7 @@ from tower_llm_fx.sessions import (
     decode_record,
 )
 
+from interpreters._threads import interruptible
 from ._sessions import SessionInfo, check_fork, check_fork_point, conflict, unhandled
 
 __all__ = ["MIGRATIONS", "SqliteStore", "migrate", "open_sqlite_store"]
@@ -142,41 +143,6 @@ def _encode(record: Record, codec: Codec) -> tuple[str, str]:
 
 class _Stopped(Exception):
     """The caller was cancelled before the work began (never seen: the cancellation wins)."""
-
-
-async def _interruptible(conn: sqlite3.Connection, stop: threading.Event, fn: Callable[[], T]) -> T:
-    """``fn()`` in a worker thread; if the caller is cancelled meanwhile, stop it early.
-
-    The thread call itself is shielded (the connection must not be used by the
-    next call while a statement of this one still runs). A cancellation of the
-    caller sets ``stop`` (``fn`` checks it before it begins a transaction) and
-    interrupts the running statement; the cancellation is raised once the thread
-    has returned, in microseconds rather than after the whole save or load.
-    """
-    box: list[tuple[bool, Any]] = []
-
-    async with anyio.create_task_group() as tg:
-
-        async def call() -> None:
-            with anyio.CancelScope(shield=True):
-                try:
-                    box.append((True, await anyio.to_thread.run_sync(fn)))
-                except Exception as exc:
-                    box.append((False, exc))
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(call)
-        try:
-            await anyio.sleep_forever()
-        except anyio.get_cancelled_exc_class():
-            if not box:  # cancelled from outside, not by call() finishing
-                stop.set()
-                conn.interrupt()
-            raise
-    ok, value = box[0]
-    if not ok:
-        raise value
-    return cast("T", value)
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
@@ -263,7 +229,7 @@ class SqliteStore:
                 raise SessionError(f"{self!r} is closed; use it inside its `async with` block")
             self._stop.clear()
             try:
-                return await _interruptible(conn, self._stop, lambda: fn(conn))
+                return await interruptible(lambda: fn(conn), stop=self._stop, interrupt=conn.interrupt)
             except sqlite3.Error as exc:
                 raise SessionError(
                     sqlite_problem(exc, self._path, self._busy_timeout, "busy_timeout")
