@@ -14,7 +14,8 @@ Hierarchy::
     ├── InterpreterError            an interpreter broke its contract
     │   ├── UnhandledEffect         no handler for this effect type
     │   ├── WrongResultType         the result does not match the effect
-    │   └── ScriptExhausted         a scripted provider ran out of replies
+    │   ├── ScriptExhausted         a scripted provider ran out of replies
+    │   └── MCPSessionClosed        an MCP session was used after its block (interpreters.mcp_*)
     ├── ProviderError               the model API failed (status, code, retry hint)
     │   ├── BadRequestError         400, 422, other 4xx: the server rejected the request as sent
     │   ├── AuthenticationError     401, 403: check the API key, organization and project

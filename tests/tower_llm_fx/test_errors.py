@@ -31,6 +31,7 @@ _HOMES = (
     "tower_llm_fx._serde",
     "tower_llm_fx.trace",
     "tower_llm_fx.validation",
+    "interpreters",  # the shell's own (MCPSessionClosed); importing it also defines them for the walk
 )
 
 
