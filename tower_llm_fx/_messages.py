@@ -15,7 +15,6 @@ deep-merged back into the wire object on encode.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Literal, TypeAlias, final
 
@@ -23,6 +22,7 @@ import attrs
 from attrs import validators as v
 
 from ._content import ContentPart, content, json_object_or_none, optional_content, parts, text_of
+from ._json import loads_bounded
 from ._repr import quiet_repr
 
 __all__ = [
@@ -63,8 +63,8 @@ class ToolCallRequest:
     extra: str | None = attrs.field(default=None, converter=json_object_or_none)
 
     def parsed_arguments(self) -> dict[str, Any]:
-        """Decode ``arguments``; raise ``ValueError`` if it is not a JSON object."""
-        value = json.loads(self.arguments) if self.arguments.strip() else {}
+        """Decode ``arguments``; raise ``ValueError`` if it is not a JSON object (or nests too deep)."""
+        value = loads_bounded(self.arguments) if self.arguments.strip() else {}
         if not isinstance(value, dict):
             raise ValueError(f"tool arguments must be a JSON object, got {type(value).__name__}")
         return value
@@ -107,10 +107,6 @@ class UserMessage:
     role: Literal["user"] = attrs.field(default="user", init=False, repr=False)
 
 
-def _reasoning_raw(value: object) -> str | None:
-    return json_object_or_none(value)
-
-
 @final
 @attrs.frozen(kw_only=True)
 class Reasoning:
@@ -127,7 +123,7 @@ class Reasoning:
     """
 
     text: str | None = attrs.field(default=None, validator=_opt_str)
-    raw: str | None = attrs.field(default=None, converter=_reasoning_raw)
+    raw: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
 def _tool_calls(value: Sequence[ToolCallRequest]) -> tuple[ToolCallRequest, ...]:

@@ -58,7 +58,6 @@ from tower_llm_fx._content import (
     OtherPart,
     TextPart,
 )
-from tower_llm_fx._errors import ConfigurationError
 from tower_llm_fx._json import canonical_json
 from tower_llm_fx._messages import (
     AssistantMessage,
@@ -72,7 +71,6 @@ from tower_llm_fx._messages import (
 )
 from tower_llm_fx._serde import DecodeError
 from tower_llm_fx._tools import ToolSpec
-from tower_llm_fx._unchecked import unchecked_factory
 
 from ._extra import extra_text, merge_extra, split_extra
 
@@ -435,15 +433,3 @@ def tool_from_wire(data: Any, path: str) -> ToolSpec | str:
         return ToolSpec(**kwargs, extra=extra or None)
     except (TypeError, ValueError) as exc:
         raise DecodeError(f"{path}.function", str(exc)) from None
-
-
-# Fast constructors for the reply decoders (fields already checked).
-fast_call = unchecked_factory(ToolCallRequest, "id", "name", "arguments", "extra")
-
-
-def check_no_clash(where: str, extra: Mapping[str, Any], owned: frozenset[str]) -> None:
-    clash = sorted(set(extra) & owned)
-    if clash:
-        raise ConfigurationError(
-            f"{where}: extra sets {', '.join(map(repr, clash))}, which the codec sets itself"
-        )
