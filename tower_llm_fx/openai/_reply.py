@@ -151,9 +151,16 @@ def reply_message(
     return _assistant(content, calls, refusal, name, reasoning, extra)
 
 
-def opt_str(data: Mapping[str, Any], key: str) -> str | None:
+def opt_str(data: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """``data[key]`` when it is a string, ``None`` when absent or null.
+
+    Raises:
+        MalformedResponse: it is something else (never dropped silently).
+    """
     value = data.get(key)
-    return value if isinstance(value, str) else None
+    if value is None or type(value) is str:
+        return value
+    raise malformed_response(f"'{where}{key}' must be a string, got {value!r}", data)
 
 
 # Keys of a reply message, a choice and a body that the decoder names.
@@ -205,14 +212,19 @@ def reply_call(raw: Any, i: int) -> ToolCallRequest:
     function = raw.get("function")
     if not isinstance(function, Mapping):
         raise malformed_response(f"'message.tool_calls[{i}]' has no 'function' object", raw)
-    call_id = raw.get("id")
-    name = function.get("name")
+    kind = raw.get("type")
+    if kind is not None and kind != "function":
+        raise malformed_response(
+            f"'message.tool_calls[{i}].type' is {kind!r}: only function tool calls can be represented", raw
+        )
+    call_id = opt_str(raw, "id", f"message.tool_calls[{i}].")
+    name = opt_str(function, "name", f"message.tool_calls[{i}].function.")
     extra = None
     if raw.keys() - _REPLY_CALL_KEYS or function.keys() - {"name", "arguments"}:
         extra = call_extra({k: v for k, v in raw.items() if k != "index"}, function)
     return fast_call(
-        call_id if isinstance(call_id, str) and call_id else f"call_{i}",
-        name if isinstance(name, str) else "",
+        call_id or f"call_{i}",
+        name or "",
         arguments_text(function.get("arguments")),
         extra,
     )
@@ -277,15 +289,15 @@ def decode_completion(body: Mapping[str, Any]) -> ModelReply:
         if message.keys() - _PLAIN_MESSAGE_KEYS:
             reasoning = reasoning_from(message)
             extra = extra_text(split_extra(message, MESSAGE_KEYS))
-        finish = choice.get("finish_reason")
+        finish = opt_str(choice, "finish_reason", "choices[0].")
         usage_data = body.get("usage")
         body_extra = split_extra(body, BODY_KEYS)
         if usage_data is None and body_extra is not None:
             usage_data, body_extra = groq_usage(body_extra)
         return fast_reply(
-            reply_message(content, calls, refusal, opt_str(message, "name"), reasoning, extra),
+            reply_message(content, calls, refusal, opt_str(message, "name", "message."), reasoning, extra),
             usage_from_wire(usage_data),
-            finish if type(finish) is str else "unknown",
+            "unknown" if finish is None else finish,
             opt_str(body, "model"),
             opt_str(body, "id"),
             extra_text(body_extra),

@@ -304,16 +304,16 @@ class OpenAIStream:
                     if refusal:
                         self._refusal.append(refusal)
                         events.append(_refusal_delta(step, refusal))
-                name = delta.get("name")
-                if isinstance(name, str) and self._name is None:
+                name = opt_str(delta, "name", "delta.")
+                if name is not None and self._name is None:
                     self._name = name
                 tool_calls = delta.get("tool_calls")
                 if tool_calls:
                     self._tool_calls(tool_calls, events)
                 if not delta.keys() <= _PLAIN_DELTA:
                     self._feed_rest(delta, events)
-            finish = choice.get("finish_reason")
-            if isinstance(finish, str):
+            finish = opt_str(choice, "finish_reason", f"choices[{i}].")
+            if finish is not None:
                 self._finish = finish
             if not choice.keys() <= _PLAIN_CHOICE or choice.get("logprobs") is not None:
                 extra = split_extra(choice, CHOICE_KEYS)
@@ -385,7 +385,15 @@ class OpenAIStream:
             if not isinstance(fragment, Mapping):
                 raise malformed_response("a tool-call fragment is not an object", fragment)
             index = fragment.get("index")
-            frag_id = fragment.get("id")
+            if type(index) is str and index.isdigit():
+                index = int(index)  # as for a choice's index
+            frag_id = opt_str(fragment, "id", "delta.tool_calls[].")
+            kind = fragment.get("type")
+            if kind is not None and kind != "function":
+                raise malformed_response(
+                    f"a tool-call fragment has type {kind!r}: only function tool calls can be represented",
+                    fragment,
+                )
             if type(index) is not int or index < 0:
                 # Some servers omit the index: a new id opens a new call, otherwise
                 # the fragment continues the last one.
@@ -393,24 +401,18 @@ class OpenAIStream:
                 if not calls:
                     index = 0
                 else:
-                    index = max(calls) + 1 if isinstance(frag_id, str) and not known else max(calls)
+                    index = max(calls) + 1 if frag_id is not None and not known else max(calls)
             function = fragment.get("function") or {}
             if not isinstance(function, Mapping):
                 raise malformed_response("'function' in a tool-call fragment is not an object", fragment)
             call = calls.get(index)
+            name = opt_str(function, "name", "delta.tool_calls[].function.")
             if call is None:
-                name = function.get("name")
-                call = _Call(
-                    frag_id if isinstance(frag_id, str) and frag_id else f"call_{index}",
-                    name if isinstance(name, str) else "",
-                )
+                call = _Call(frag_id or f"call_{index}", name or "")
                 calls[index] = call
                 events.append(ToolCallStarted(step=step, index=index, id=call.id, name=call.name))
-            else:
-                if not call.name:
-                    name = function.get("name")
-                    if isinstance(name, str):
-                        call.name = name
+            elif not call.name and name is not None:
+                call.name = name
             arguments = function.get("arguments")
             if arguments:
                 text = arguments_text(arguments)

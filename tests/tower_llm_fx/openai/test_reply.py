@@ -7,6 +7,7 @@ Bodies are checked against the official ``openai`` package's types
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import attrs
@@ -146,3 +147,32 @@ def test_malformed_responses(body: Any, words: str) -> None:
         fx.openai.from_openai_response(body)
     assert isinstance(info.value, fx.ProviderError)
     assert not info.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": 7}, "'id' must be a string"),
+        ({"model": ["m"]}, "'model' must be a string"),
+        ({"choices": [{"message": {"role": "assistant", "content": "x", "name": 3}}]}, "'message.name'"),
+        ({"choices": [{"message": {"content": "x"}, "finish_reason": 1}]}, "'choices[0].finish_reason'"),
+        (
+            {
+                "choices": [
+                    {"message": {"tool_calls": [{"id": 1, "function": {"name": "f", "arguments": "{}"}}]}}
+                ]
+            },
+            "'message.tool_calls[0].id'",
+        ),
+        (
+            {"choices": [{"message": {"tool_calls": [{"type": "custom", "function": {"name": "f"}}]}}]},
+            "'message.tool_calls[0].type' is 'custom'",
+        ),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_refused_by_name_never_dropped(
+    change: dict[str, Any], field: str
+) -> None:
+    body: dict[str, Any] = {"choices": [{"message": {"role": "assistant", "content": "hi"}}], **change}
+    with pytest.raises(fx.MalformedResponse, match=re.escape(field)):
+        fx.openai.from_openai_response(body)

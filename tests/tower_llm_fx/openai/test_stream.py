@@ -7,6 +7,7 @@ Bodies are checked against the official ``openai`` package's types
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -257,3 +258,29 @@ def test_chunks_without_usage_decode_to_zero_usage() -> None:
     _, streamed = stream_decode(chunks)
     assert streamed.usage == fx.Usage()
     assert streamed.message == reply.message
+
+
+@pytest.mark.parametrize(
+    ("delta", "field"),
+    [
+        ({"name": 3}, "'delta.name'"),
+        ({"tool_calls": [{"index": 0, "id": 5, "function": {"name": "f"}}]}, "'delta.tool_calls[].id'"),
+        (
+            {"tool_calls": [{"index": 0, "id": "c", "function": {"name": ["f"]}}]},
+            "'delta.tool_calls[].function.name'",
+        ),
+        ({"tool_calls": [{"index": 0, "id": "c", "type": "custom", "custom": {}}]}, "type 'custom'"),
+    ],
+)
+def test_a_streamed_field_of_the_wrong_type_is_refused_by_name(delta: dict[str, Any], field: str) -> None:
+    with pytest.raises(fx.MalformedResponse, match=re.escape(field)):
+        fx.openai.OpenAIStream().feed(json.dumps(_chunk(delta)))
+
+
+def test_a_numeric_string_fragment_index_is_read_as_its_number() -> None:
+    chunks = [
+        _chunk({"tool_calls": [{"index": "0", "id": "a", "function": {"name": "f", "arguments": '{"x"'}}]}),
+        _chunk({"tool_calls": [{"index": "0", "function": {"arguments": ":1}"}}]}, "tool_calls"),
+    ]
+    _, reply = stream_decode(chunks)
+    assert reply.message.tool_calls == (fx.ToolCallRequest(id="a", name="f", arguments='{"x":1}'),)
