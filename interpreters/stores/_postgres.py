@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, final
 import anyio
 import orjson
 
+from interpreters._threads import interruptible
 from tower_llm_fx import Effect
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.sessions import (
@@ -45,7 +46,6 @@ from tower_llm_fx.sessions import (
     decode_record,
 )
 
-from interpreters._threads import interruptible
 from ._pg import connect, describe, one_line, require_psycopg
 from ._sessions import SessionInfo, check_fork, check_fork_point, conflict, unhandled
 

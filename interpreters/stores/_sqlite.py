@@ -46,6 +46,7 @@ from typing import Any, Literal, TypeVar, cast, final, get_args
 import anyio
 import orjson
 
+from interpreters._threads import interruptible
 from tower_llm_fx import Effect
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.sessions import (
@@ -59,7 +60,6 @@ from tower_llm_fx.sessions import (
     decode_record,
 )
 
-from interpreters._threads import interruptible
 from ._sessions import SessionInfo, check_fork, check_fork_point, conflict, unhandled
 
 __all__ = ["MIGRATIONS", "SqliteStore", "migrate", "open_sqlite_store"]
