@@ -98,7 +98,7 @@ class Usage:
             if self.reported_total_tokens is None and other.reported_total_tokens is None
             else self.total_tokens + other.total_tokens
         )
-        return _full_usage(
+        return trusted_full_usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             total,
@@ -158,7 +158,6 @@ trusted_full_usage: Callable[
     "extra",
 )
 """Every field of `Usage`, unchecked (the caller checked the counts; ``extra`` is canonical JSON or None)."""
-_full_usage = trusted_full_usage
 
 
 FinishReason: TypeAlias = str

@@ -214,10 +214,11 @@ class OpenAIStream:
         self._model: str | None = None
         self._name: str | None = None
         self._parts: list[dict[str, Any]] | None = None
-        self._reasoning: dict[str, Any] | None = None
-        self._message_extra: dict[str, Any] | None = None
-        self._choice_extra: dict[str, Any] | None = None
-        self._body_extra: dict[str, Any] | None = None
+        # What the chunks hold beyond the message's text and calls (empty: nothing).
+        self._reasoning: dict[str, Any] = {}
+        self._message_extra: dict[str, Any] = {}
+        self._choice_extra: dict[str, Any] = {}
+        self._body_extra: dict[str, Any] = {}
 
     @property
     def done(self) -> bool:
@@ -269,8 +270,6 @@ class OpenAIStream:
         if not chunk.keys() <= _PLAIN_CHUNK:
             extra = split_extra(chunk, _CHUNK_KEYS)
             if extra:
-                if self._body_extra is None:
-                    self._body_extra = {}
                 fold_meta(self._body_extra, extra)
         choices = chunk.get("choices")
         if not choices:
@@ -318,8 +317,6 @@ class OpenAIStream:
             if not choice.keys() <= _PLAIN_CHOICE or choice.get("logprobs") is not None:
                 extra = split_extra(choice, CHOICE_KEYS)
                 if extra:
-                    if self._choice_extra is None:
-                        self._choice_extra = {}
                     logprobs = extra.pop("logprobs", None)
                     if logprobs is not None:  # per-chunk pieces
                         fold_into(self._choice_extra, {"logprobs": logprobs})
@@ -354,8 +351,6 @@ class OpenAIStream:
             value = delta.get(key)
             if value is None:
                 continue
-            if self._reasoning is None:
-                self._reasoning = {}
             if key == "reasoning_details" and isinstance(value, list):
                 details = self._reasoning.setdefault("reasoning_details", [])
                 if isinstance(details, list):
@@ -372,8 +367,6 @@ class OpenAIStream:
             events.append(_reasoning_delta(self._step, said))
         extra = split_extra(delta, MESSAGE_KEYS)
         if extra:
-            if self._message_extra is None:
-                self._message_extra = {}
             fold_into(self._message_extra, extra)
 
     def _tool_calls(self, fragments: Any, events: list[RunEvent]) -> None:
@@ -452,13 +445,11 @@ class OpenAIStream:
                 content = None if self._content is None else "".join(self._content)
         except DecodeError as exc:
             raise malformed_response(str(exc)) from None
-        reasoning = None
-        if self._reasoning is not None:
-            raw = self._reasoning
-            reasoning = Reasoning(text=reasoning_text(raw), raw=canonical_json(raw))
+        raw = self._reasoning
+        reasoning = Reasoning(text=reasoning_text(raw), raw=canonical_json(raw)) if raw else None
         usage = self._usage
-        body_extra = self._body_extra
-        if usage is NO_USAGE and body_extra is not None:
+        body_extra: dict[str, Any] | None = self._body_extra
+        if usage is NO_USAGE and body_extra:
             groq, body_extra = groq_usage(body_extra)
             if groq is not None:
                 usage = usage_from_wire(groq)
