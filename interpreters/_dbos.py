@@ -37,13 +37,12 @@ import anyio
 import orjson
 
 from tower_llm_fx import Done, Effect, Parallel, Program, ToolCall, WrongResultType
-from tower_llm_fx.durable import ToolContext, idempotency_key, reconcile_save
+from tower_llm_fx.durable import idempotency_key, keyed, reconcile_save
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.sessions import LoadSession, Saved, SaveSession, SessionConflict
 
 from ._perform import perform_parallel
 from ._run import check_program
-from ._tool_context import tool_context
 from ._types import Interpreter
 
 if TYPE_CHECKING:
@@ -151,20 +150,16 @@ class DbosProgram(Generic[S]):
         """Perform effect number ``at`` of run ``run_id``, tools seeing their idempotency keys."""
         interpreter = self.interpreter
 
-        async def keyed(call: Effect[Any], /) -> Any:
+        async def with_keys(call: Effect[Any], /) -> Any:
             if type(call) is ToolCall:
-                context = ToolContext(
-                    call_id=call.id, run_id=run_id, idempotency_key=idempotency_key(run_id, at, call.id)
-                )
-                with tool_context(context):
-                    return await interpreter(call)
+                return await interpreter(keyed(call, run_id, idempotency_key(run_id, at, call.id), 1))
             return await interpreter(call)
 
         if type(effect) is Parallel:
-            return cast("R", await perform_parallel(keyed, effect))
+            return cast("R", await perform_parallel(with_keys, effect))
         if type(effect) is SaveSession:
             return cast("R", await self._save(effect))
-        result = await keyed(effect)
+        result = await with_keys(effect)
         if not isinstance(result, type(effect).result_type):
             raise WrongResultType(
                 f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "

@@ -33,6 +33,7 @@ from tower_llm_fx import (
     ConfigurationError,
     Done,
     Effect,
+    JoinPolicy,
     Parallel,
     Program,
     ToolCall,
@@ -64,10 +65,10 @@ from tower_llm_fx.durable import (
 from tower_llm_fx.sessions import LoadSession, SaveSession
 from tower_llm_fx.testing import check_step_output
 
-from ._perform import perform_parallel
-from ._tool_context import InFlight, current
+from ._in_flight import DEMAND, InFlight, current, keyed
+from ._perform import fail_fast_cancelled, fails_batch, perform_parallel
 from ._types import Interpreter
-from .stores._journal import JournalStore, journal_not_found, taken_error
+from .stores._journal import JournalStore, Raw, journal_not_found, raw_intent, raw_outcome, taken_error
 
 __all__ = ["Reconciler", "drive_durable", "failure", "resume", "run_durable"]
 
@@ -99,15 +100,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:2000]}" if text else type(exc).__name__
 
 
-def failure(flight: InFlight, exc: BaseException) -> Failure:
-    """The `Failure` entry of ``flight``'s current attempt, which ended with ``exc``."""
-    return Failure(
-        at=flight.at,
-        call=flight.call,
-        attempt=flight.attempt,
-        kind=_failure_kind(exc),
-        message=_describe(exc),
-    )
+def failure(at: int, call: int | None, attempt: int, exc: BaseException) -> Failure:
+    """The `Failure` entry of attempt ``attempt`` at ``(at, call)``, which ended with ``exc``."""
+    return Failure(at=at, call=call, attempt=attempt, kind=_failure_kind(exc), message=_describe(exc))
 
 
 @final
@@ -122,6 +117,7 @@ class _Journaling:
         entries: tuple[Entry, ...],
         reconcile: Reconciler | None,
         idempotent: Collection[str],
+        sink: list[Raw] | None,
     ) -> None:
         self.inner = inner
         self.journal = journal
@@ -135,13 +131,12 @@ class _Journaling:
         self._lock: anyio.Lock | None = None
         # A store that does no I/O (MemoryJournal) hands out its list: appending to it needs no
         # await, so no lock, no shield and no task switch (the in-process fast path).
-        sink = getattr(journal, "_journal_sink", None)
-        self._sink: list[Entry] | None = sink(run_id) if sink is not None else None
+        self._sink = sink
 
     def __repr__(self) -> str:
         return f"durable({self.run_id!r}, journal={self.journal!r})({self.inner!r})"
 
-    def put(self, entry: Entry) -> bool:
+    def put(self, entry: Raw) -> bool:
         """Append ``entry`` without awaiting, if the store allows it (the fast path); whether it did."""
         sink = self._sink
         if sink is None:
@@ -167,13 +162,14 @@ class _Journaling:
         batch = self.batch
         if batch is not None and type(effect) is ToolCall:
             call = next((i for i, c in enumerate(batch.calls) if c is effect), None)
-        return cast("R", await self.perform((self.at, call), effect))
+        return cast("R", await self.perform(self.at, call, effect))
 
-    async def perform(self, key: Key, effect: Effect[Any]) -> Any:
-        decision = decide(key, effect, self.slots.get(key), idempotent=self.idempotent)
+    async def perform(self, at: int, call: int | None, effect: Effect[Any]) -> Any:
+        if not self.slots:  # nothing journalled before: a live run performs everything once
+            return await self.live(at, call, effect, 1)
+        decision = decide((at, call), effect, self.slots.get((at, call)), idempotent=self.idempotent)
         if type(decision) is Replay:
             return decision.result
-        at, call = key
         lost = decision.attempt - 1  # the attempt whose outcome a crash lost (if any)
         if type(decision) is Reconcile:
             assert type(effect) is ToolCall
@@ -200,35 +196,73 @@ class _Journaling:
             if saved is not None:
                 await self.append(Outcome(at=at, call=call, attempt=lost, result=saved, how="reconciled"))
                 return saved
-        return await self.live(key, effect, decision.attempt)
+        return await self.live(at, call, effect, decision.attempt)
 
-    async def live(self, key: Key, effect: Effect[Any], attempt: int) -> Any:
-        at, call = key
-        ikey = f"{self.run_id}/{at}/{effect.id}" if type(effect) is ToolCall else None  # idempotency_key()
-        intent = new_intent(at, call, attempt, effect, ikey)
-        if not self.put(intent):
-            await self.append(intent)  # before anything can happen
-        flight = InFlight(self.append, self.run_id, at, call, effect, ikey, attempt)
-        token = current.set(flight)  # for a tool's ToolContext and the journal_attempts layer
-        try:
-            result = await self.inner(effect)
-        except BaseException as exc:
-            if flight.failed != flight.attempt:  # not journalled by journal_attempts already
-                await self.append(failure(flight, exc))
-            raise
-        finally:
-            current.reset(token)
-        attempt = flight.attempt  # a retry inside the stack may have made more attempts
+    async def live(self, at: int, call: int | None, effect: Effect[Any], attempt: int) -> Any:
+        down: Effect[Any] = effect
+        ikey: str | None = None
+        if type(effect) is ToolCall:
+            ikey = f"{self.run_id}/{at}/{effect.id}"  # idempotency_key(), inlined (the hot path)
+            down = keyed(effect, self.run_id, ikey, attempt)  # the tool's ToolContext rides on the call
+        sink = self._sink
+        if sink is not None:  # put(), inlined (the hot path)
+            if len(sink) != self.count:
+                raise taken_error(self.run_id, self.count, len(sink))
+            sink.append(raw_intent(at, call, attempt, effect, ikey))
+            self.count += 1
+        else:
+            await self.append(new_intent(at, call, attempt, effect, ikey))  # before anything can happen
+        if DEMAND.attempts:  # a journal_attempts layer exists: tell it what is in flight
+            flight = InFlight(self.append, self.run_id, at, call, effect, down, ikey, attempt)
+            token = current.set(flight)
+            try:
+                result = await self.inner(down)
+            except BaseException as exc:
+                if flight.failed != flight.attempt:  # not journalled by journal_attempts already
+                    await self.append(failure(at, call, flight.attempt, exc))
+                raise
+            finally:
+                current.reset(token)
+            attempt = flight.attempt  # a retry inside the stack may have made more attempts
+        else:
+            try:
+                result = await self.inner(down)
+            except BaseException as exc:
+                await self.append(failure(at, call, attempt, exc))
+                raise
         expected = type(effect).result_type
         if not isinstance(result, expected):
             raise WrongResultType(
                 f"{self.inner!r} returned {type(result).__name__} for {type(effect).__name__}; "
                 f"expected {expected.__name__}"
             )
-        outcome = new_outcome(at, call, attempt, result)
-        if not self.put(outcome):
-            await self.append(outcome)
+        if sink is not None:
+            if len(sink) != self.count:
+                raise taken_error(self.run_id, self.count, len(sink))
+            sink.append(raw_outcome(at, call, attempt, result))
+            self.count += 1
+        else:
+            await self.append(new_outcome(at, call, attempt, result))
         return result
+
+    def settled(self, at: int, batch: Parallel) -> tuple[ToolResult, ...] | None:
+        """The results of a ``FAIL_FAST`` batch the journal shows already failed, else ``None``.
+
+        Once a call of such a batch failed, the uninterrupted run answered
+        every call that had not finished with a ``"cancelled"`` result; a
+        resume gives the same answers (performing nothing) instead of
+        treating those calls as lost.
+        """
+        done = []
+        for i in range(len(batch.calls)):
+            slot = self.slots.get((at, i))
+            done.append(None if slot is None or slot.outcome is None else slot.outcome.result)
+        if not any(type(r) is ToolResult and fails_batch(r) for r in done):
+            return None
+        return tuple(
+            r if type(r) is ToolResult else fail_fast_cancelled(c)
+            for r, c in zip(done, batch.calls, strict=True)
+        )
 
     async def batch_of(self, at: int, batch: Parallel) -> tuple[ToolResult, ...]:
         key: Key = (at, None)
@@ -236,14 +270,17 @@ class _Journaling:
         if type(decision) is Replay:
             return cast("tuple[ToolResult, ...]", decision.result)
         attempt = decision.attempt
+        if attempt > 1 and batch.join is JoinPolicy.FAIL_FAST:
+            settled = self.settled(at, batch)
+            if settled is not None:  # it had failed before the crash: answer as the run did then
+                await self.append(Outcome(at=at, attempt=attempt - 1, result=settled, how="reconciled"))
+                return settled
         await self.append(Intent(at=at, attempt=attempt, effect=batch))
         self.batch = batch
         try:
             results = await perform_parallel(self, batch)
         except BaseException as exc:
-            await self.append(
-                Failure(at=at, attempt=attempt, kind=_failure_kind(exc), message=_describe(exc))
-            )
+            await self.append(failure(at, None, attempt, exc))
             raise
         finally:
             self.batch = None
@@ -315,7 +352,9 @@ async def drive_durable(
     """
     if not isinstance(run_id, str) or not run_id:
         raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
-    entries = await journal.entries(run_id)
+    sink_of = getattr(journal, "_journal_sink", None)
+    sink: list[Raw] | None = sink_of(run_id) if sink_of is not None else None
+    entries = () if sink is not None and not sink else await journal.entries(run_id)
     if entries:
         begun = journal_input(entries)
         if input is not _RESUME and not _same_input(begun.input, input):
@@ -328,10 +367,13 @@ async def drive_durable(
         raise journal_not_found(run_id, repr(journal), await journal.list())
     else:
         begun = RunBegun(run_id=run_id, input=_plain_input(input))
-        await journal.append(run_id, 0, begun)
+        if sink is not None:
+            sink.append(begun)
+        else:
+            await journal.append(run_id, 0, begun)
         entries = (begun,)
     names = _idempotent_of(program) | frozenset(idempotent) if idempotent else _idempotent_of(program)
-    j = _Journaling(interpreter, journal, run_id, entries, reconcile, names)
+    j = _Journaling(interpreter, journal, run_id, entries, reconcile, names, sink)
     step, fold = program.step, program.advance
     state = program.start(input)
     at = 0
@@ -342,8 +384,10 @@ async def drive_durable(
         j.at = at
         if type(effect) is Parallel:
             result: Any = await j.batch_of(at, effect)
+        elif j.slots:  # resuming: the journal may hold this effect already
+            result = await j.perform(at, None, effect)
         else:
-            result = await j.perform((at, None), effect)
+            result = await j.live(at, None, effect, 1)
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

@@ -38,7 +38,7 @@ from tower_llm_fx import (
 )
 from tower_llm_fx.serde import MAX_JSON_DEPTH, JSONDepthError, loads_bounded
 
-from ._tool_context import context_for
+from ._in_flight import context_of
 
 __all__ = ["local_tools", "serialise_output"]
 
@@ -194,7 +194,7 @@ class _LocalTools:
         try:
             kwargs = tool.bind(arguments)
             if tool.context is not None:  # the tool asked for its ToolContext (idempotency key, ...)
-                kwargs[tool.context] = context_for(call)
+                kwargs[tool.context] = context_of(call)
             if entry.is_async:
                 output = await tool.fn(**kwargs)
             elif self.run_sync_in_thread:

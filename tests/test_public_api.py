@@ -188,9 +188,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "tower_llm_fx.durable": (
         "CheckSaved", "Decision", "Entry", "Failure", "FailureKind", "Intent", "Key", "Outcome", "OutcomeHow",
-        "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "decide", "fold_journal",
-        "idempotency_key", "idempotent_tools", "journal_input", "journal_trace", "new_intent", "new_outcome",
-        "outcome_unknown", "reconcile_save",
+        "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "context_of", "decide",
+        "fold_journal", "idempotency_key", "idempotent_tools", "journal_input", "journal_trace", "keyed",
+        "new_intent", "new_outcome", "outcome_unknown", "reconcile_save",
     ),
     "tower_llm_fx.resilience": (
         "ApprovalError", "Approve", "BreakerPolicy", "BreakerState", "BucketState", "Budget", "CircuitOpen",

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, final, g
 import attrs
 from attrs import validators as v
 
+from ._context import ToolContext
 from ._json import canonical_json, canonical_json_or_none, loads_object
 from ._messages import MESSAGE_TYPES, Message
 from ._repr import quiet_repr
@@ -263,7 +264,20 @@ class ModelCall(Effect[ModelReply]):
     provider_tools: tuple[str, ...] = attrs.field(default=(), converter=_provider_tools)
 
 
+def _context_of_call(call: ToolCall, attribute: attrs.Attribute[Any], value: ToolContext | None) -> None:
+    if value is None:
+        return
+    if type(value) is not ToolContext:
+        raise TypeError(f"ToolCall.context must be a ToolContext or None, got {type(value).__name__}")
+    if value.call_id != call.id:
+        raise ValueError(
+            f"ToolCall {call.id!r} was given the context of call {value.call_id!r}; a context "
+            "describes the call it rides on (build it with call_id=call.id)"
+        )
+
+
 @final
+@quiet_repr("context")
 @attrs.frozen(kw_only=True)
 class ToolCall(Effect[ToolResult]):
     """Run one tool of one agent with the model's arguments (raw JSON text).
@@ -277,14 +291,26 @@ class ToolCall(Effect[ToolResult]):
     **Result:** `ToolResult` (errors are data, never exceptions).
     **Performed by:** ``interpreters.local_tools``, ``group_interpreter``, ``replay``.
 
+    ``context`` says how the call is being performed: in a durable run, the
+    run id, the idempotency key and the attempt (a `ToolContext`; the
+    durable runner sets it just before it performs the call, a step never
+    does). A tool that declares a ``ToolContext`` parameter receives it. It is
+    left out of ``==`` and ``hash``: it describes this performance, not what
+    is asked, so a call recorded inside a durable run still replays anywhere.
+
     >>> ToolCall(id="c1", name="add", arguments='{"a": 1}', agent="maths").agent
     'maths'
+    >>> from tower_llm_fx.durable import ToolContext
+    >>> keyed = ToolCall(id="c1", name="pay", context=ToolContext(call_id="c1", run_id="r", idempotency_key="r/0/c1"))
+    >>> keyed == ToolCall(id="c1", name="pay"), keyed.context.idempotency_key
+    (True, 'r/0/c1')
     """
 
     id: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
     arguments: str = attrs.field(default="{}", validator=v.instance_of(str))
     agent: str | None = attrs.field(default=None, validator=_opt(str))
+    context: ToolContext | None = attrs.field(default=None, eq=False, validator=_context_of_call)
 
 
 class JoinPolicy(enum.Enum):

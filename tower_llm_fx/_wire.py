@@ -104,6 +104,7 @@ WIRE_NAMES: Final = MappingProxyType(
         "journal.intent": "tower_llm_fx.durable:Intent",
         "journal.outcome": "tower_llm_fx.durable:Outcome",
         "journal.failure": "tower_llm_fx.durable:Failure",
+        "journal.tool_context": "tower_llm_fx.durable:ToolContext",
         # tower_llm_fx.trace
         "trace.meta": "tower_llm_fx.trace:TraceMeta",
         "trace.exchange": "tower_llm_fx.trace:Exchange",

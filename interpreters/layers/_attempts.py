@@ -6,19 +6,20 @@ one attempt. Put ``journal_attempts()`` *inside* the retry layer
 (``stack(retry(...), journal_attempts(), ...)``) and every attempt after the
 first is journalled as its own ``Intent`` (attempt 2, 3, ...), every failed
 one as a ``Failure`` (``raised``, ``timeout``, ``cancelled``), and the outcome
-names the attempt that succeeded. A tool's ``ToolContext.attempt`` follows.
+names the attempt that succeeded. A retried tool call goes down carrying
+its attempt number, so the tool's ``ToolContext.attempt`` follows.
 Outside a durable run, or for an effect the run did not hand down itself, the
 layer only passes effects on.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar, final
+from typing import TypeVar, cast, final
 
 from interpreters._durable import failure
-from interpreters._tool_context import current
+from interpreters._in_flight import DEMAND, current, keyed
 from interpreters._types import Interpreter
-from tower_llm_fx import Effect, ToolResult
+from tower_llm_fx import Effect, ToolCall, ToolResult
 from tower_llm_fx.durable import Failure, FailureKind, new_intent
 
 __all__ = ["journal_attempts"]
@@ -38,8 +39,9 @@ class _Attempts:
 
     async def __call__(self, effect: Effect[R], /) -> R:
         flight = current.get()
-        if flight is None or flight.effect is not effect or flight.append is None:
+        if flight is None or flight.effect is not effect:
             return await self._inner(effect)
+        down: Effect[R] = effect
         if flight.seen:  # the retry layer above tries again: a new attempt
             last = flight.last
             if flight.failed != flight.attempt and isinstance(last, ToolResult) and last.error is not None:
@@ -56,13 +58,16 @@ class _Attempts:
                 )
             flight.attempt += 1
             await flight.append(
-                new_intent(flight.at, flight.call, flight.attempt, effect, flight.idempotency_key)
+                new_intent(flight.at, flight.call, flight.attempt, flight.asked, flight.idempotency_key)
             )
+            if type(effect) is ToolCall and flight.idempotency_key is not None:
+                # The retried call goes down carrying its attempt number (its ToolContext.attempt).
+                down = cast("Effect[R]", keyed(effect, flight.run_id, flight.idempotency_key, flight.attempt))
         flight.seen = True
         try:
-            result = await self._inner(effect)
+            result = await self._inner(down)
         except BaseException as exc:
-            await flight.append(failure(flight, exc))
+            await flight.append(failure(flight.at, flight.call, flight.attempt, exc))
             flight.failed = flight.attempt
             raise
         flight.last = result
@@ -76,6 +81,7 @@ class _JournalAttempts:
     def __call__(self, inner: Interpreter) -> Interpreter:
         if not callable(inner):
             raise TypeError(f"journal_attempts() wraps an interpreter, got {inner!r}")
+        DEMAND.attempts = True  # from now on durable runs say what is in flight
         return _Attempts(inner)
 
     def __repr__(self) -> str:

@@ -15,17 +15,32 @@ another database (Postgres, say) is a class with the same methods:
 
 `MemoryJournal` keeps the values in this process (nothing is encoded);
 ``open_sqlite_journal`` (in ``_journal_sqlite.py``) is the embedded default.
+
+The in-process fast path: a durable run appends to a `MemoryJournal`'s list
+directly (``_journal_sink``), with no await. Its intents and outcomes go in
+as plain tuples (`raw_intent`, `raw_outcome`: building the entry values costs
+more than the rest of the journaling), which the journal turns into
+``Intent`` and ``Outcome`` values the first time they are read; a reader
+never sees the difference.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, final
+from typing import Any, Protocol, TypeAlias, final
 
-from tower_llm_fx.durable import Entry, journal_trace
+from tower_llm_fx.durable import Entry, journal_trace, new_intent, new_outcome
 from tower_llm_fx.serde import DEFAULT, Codec
 from tower_llm_fx.trace import Trace, TraceNotFound, TraceStoreError
 
-__all__ = ["JournalStore", "MemoryJournal", "journal_not_found", "taken_error"]
+__all__ = [
+    "JournalStore",
+    "MemoryJournal",
+    "Raw",
+    "journal_not_found",
+    "raw_intent",
+    "raw_outcome",
+    "taken_error",
+]
 
 
 class JournalStore(Protocol):
@@ -63,6 +78,38 @@ def taken_error(run_id: str, index: int, count: int) -> TraceStoreError:
     )
 
 
+Raw: TypeAlias = "Entry | tuple[Any, ...]"
+"""What a `MemoryJournal` holds: an entry, or an intent or outcome still in its tuple form."""
+
+_INTENT, _OUTCOME = object(), object()  # the tags of the tuple forms
+
+
+def raw_intent(at: int, call: int | None, attempt: int, effect: object, idempotency_key: str | None) -> Raw:
+    """``new_intent(...)``'s fields as a tuple, for `MemoryJournal`'s fast path."""
+    return (_INTENT, at, call, attempt, effect, idempotency_key)
+
+
+def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> Raw:
+    """``new_outcome(...)``'s fields as a tuple, for `MemoryJournal`'s fast path."""
+    return (_OUTCOME, at, call, attempt, result)
+
+
+def _entry(item: Raw) -> Entry:
+    if not isinstance(item, tuple):
+        return item
+    if item[0] is _INTENT:
+        return new_intent(*item[1:])
+    return new_outcome(*item[1:])
+
+
+def _entries(items: list[Raw]) -> tuple[Entry, ...]:
+    """The entries of ``items``, turning (and keeping) each tuple form into its value."""
+    for i, item in enumerate(items):
+        if type(item) is tuple:
+            items[i] = _entry(item)
+    return tuple(items)  # type: ignore[arg-type]
+
+
 @final
 class MemoryJournal:
     """Journals kept in this process, as values (tests, notebooks, the in-process benchmark).
@@ -74,17 +121,18 @@ class MemoryJournal:
 
     def __init__(self, *, codec: Codec = DEFAULT) -> None:
         self.codec = codec
-        self._runs: dict[str, list[Entry]] = {}
+        self._runs: dict[str, list[Raw]] = {}
 
     def __repr__(self) -> str:
-        return f"MemoryJournal(<{len(self._runs)} runs>)"
+        return f"MemoryJournal(<{sum(1 for items in self._runs.values() if items)} runs>)"
 
-    def _journal_sink(self, run_id: str) -> list[Entry]:
+    def _journal_sink(self, run_id: str) -> list[Raw]:
         """The list a durable run appends run ``run_id``'s entries to, without awaiting."""
         return self._runs.setdefault(run_id, [])
 
     async def entries(self, run_id: str, /) -> tuple[Entry, ...]:
-        return tuple(self._runs.get(run_id, ()))
+        items = self._runs.get(run_id)
+        return () if items is None else _entries(items)
 
     async def append(self, run_id: str, index: int, entry: Entry, /) -> None:
         entries = self._runs.setdefault(run_id, [])
@@ -94,9 +142,9 @@ class MemoryJournal:
 
     async def load(self, run_id: str, /, *, allow_truncated: bool = False) -> Trace:
         entries = self._runs.get(run_id)
-        if entries is None:
-            raise journal_not_found(run_id, "this MemoryJournal", tuple(sorted(self._runs)))
-        return journal_trace(entries)
+        if not entries:
+            raise journal_not_found(run_id, "this MemoryJournal", await self.list())
+        return journal_trace(_entries(entries))
 
     async def list(self) -> tuple[str, ...]:
-        return tuple(sorted(self._runs))
+        return tuple(sorted(run for run, items in self._runs.items() if items))

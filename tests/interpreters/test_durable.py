@@ -117,6 +117,25 @@ async def test_the_idempotency_key_reaches_a_tool_that_asks_for_it() -> None:
     assert seen == [ToolContext(call_id="c1")]
 
 
+async def test_the_context_rides_on_the_effect_so_a_recording_inside_a_durable_run_replays_anywhere() -> None:
+    from interpreters.layers import record
+    from interpreters.stores import MemoryTraceStore
+
+    @fx.tool
+    def pay(amount: int, ctx: ToolContext) -> str:
+        """Pay."""
+        return ctx.idempotency_key or "none"
+
+    agent = fx.Agent(model="m", tools=(pay,))
+    traces = MemoryTraceStore()
+    recorded = record(into=traces, trace_id="t")(agent_interpreter(agent, model=scripted(PAY)))
+    final = await run(agent, recorded, "Go.", journal=MemoryJournal(), run_id="order-7")
+    trace = await traces.load("t")
+    (tool,) = [ex.effect for ex in trace.exchanges if isinstance(ex.effect, fx.ToolCall)]
+    assert tool.context == ToolContext(call_id="c1", run_id="order-7", idempotency_key="order-7/1/c1")
+    assert (await replay_run(agent, trace)) == final  # a plain run's calls carry none: still equal
+
+
 async def test_a_tool_killed_before_its_outcome_is_written_is_answered_outcome_unknown() -> None:
     tools = SideEffects()
     agent = fx.Agent(model="m", tools=tools.tools)
@@ -259,6 +278,43 @@ async def test_a_parallel_batch_resumes_call_by_call() -> None:
         assert mine == theirs or is_unknown(mine)
     batch = [e for e in await journal.entries("r") if isinstance(e, Outcome) and e.call is None and e.at == 1]
     assert len(batch) == 1 and len(batch[0].result) == 3
+
+
+async def test_a_fail_fast_batch_that_failed_before_the_crash_resumes_with_the_same_answers() -> None:
+    started = anyio.Event()
+
+    @fx.tool
+    async def slow(n: int) -> str:
+        """Wait to be cancelled."""
+        started.set()
+        await anyio.sleep(10)
+        return "late"
+
+    @fx.tool
+    async def bad(n: int) -> str:
+        """Fail once the slow call runs."""
+        await started.wait()
+        raise RuntimeError("no")
+
+    agent = fx.Agent(model="m", tools=(slow, bad), parallel_tools=True, join_policy=fx.JoinPolicy.FAIL_FAST)
+    script = [
+        fx.ModelReply(message=fx.assistant(None, call("s1", "slow", n=1), call("b1", "bad", n=1))),
+        fx.ModelReply(message=fx.assistant("Done.")),
+    ]
+    live = await run(
+        agent, agent_interpreter(agent, model=scripted(script)), "Go.", journal=MemoryJournal(), run_id="r"
+    )
+    journal = MemoryJournal()
+    # Die just before the batch's own outcome: every call is journalled, the batch's result is not.
+    await crash_before(Outcome, agent, agent, journal, script, nth=3)
+    open_calls = [e for e in await journal.entries("r") if isinstance(e, Failure)]
+    assert [(e.call, e.kind) for e in open_calls] == [(0, "cancelled")]
+    final = await resume(agent, agent_interpreter(agent, model=scripted(script)), journal=journal, run_id="r")
+    assert final.messages == live.messages  # "cancelled", as in the uninterrupted run (not outcome_unknown)
+    (batch,) = [
+        e for e in await journal.entries("r") if isinstance(e, Outcome) and e.call is None and e.at == 1
+    ]
+    assert batch.how == "reconciled" and [r.error.kind for r in batch.result] == ["cancelled", "tool_raised"]
 
 
 async def test_a_lost_save_is_found_in_the_session_store_not_a_conflict(store: SessionStore) -> None:

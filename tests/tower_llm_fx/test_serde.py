@@ -354,6 +354,7 @@ def test_defaults_are_written_and_init_false_fields_are_not() -> None:
         "name": "add",
         "arguments": "{}",
         "agent": None,
+        "context": None,
     }
     assert "role" not in fx.to_json(fx.SystemMessage(content="s"))
 

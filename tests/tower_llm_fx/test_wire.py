@@ -68,7 +68,7 @@ def test_every_value_v1_could_write_has_a_v1_tag() -> None:
         "event.attempt_discarded",
         *("message.developer", "message.reasoning", "event.reasoning_delta", "model.tool_choice"),
         *("content.text", "content.image", "content.audio", "content.file", "content.other"),
-        *("journal.begun", "journal.intent", "journal.outcome", "journal.failure"),
+        *("journal.begun", "journal.intent", "journal.outcome", "journal.failure", "journal.tool_context"),
         "output.ready",
     }
     assert set(WIRE_NAMES) - set(V1_TAGS.values()) == after_v1

@@ -34,6 +34,8 @@ from ._journal import journal_input as journal_input
 from ._journal import journal_trace as journal_trace
 from ._journal import new_intent as new_intent
 from ._journal import new_outcome as new_outcome
+from ._keyed import context_of as context_of
+from ._keyed import keyed as keyed
 from ._resume import CheckSaved as CheckSaved
 from ._resume import Decision as Decision
 from ._resume import Perform as Perform
@@ -60,12 +62,14 @@ __all__ = [
     "RunBegun",
     "Slot",
     "ToolContext",
+    "context_of",
     "decide",
     "fold_journal",
     "idempotency_key",
     "idempotent_tools",
     "journal_input",
     "journal_trace",
+    "keyed",
     "new_intent",
     "new_outcome",
     "outcome_unknown",

@@ -382,7 +382,7 @@ def test_a_v1_trace_is_written_back_as_v2() -> None:
     header, *rows = lines_of(text)
     assert header["version"] == 2
     assert rows[1]["effect"] == {"type": "effect.tool_call", "id": "c1", "name": "add",
-                                 "arguments": '{"a": 2, "b": 3}', "agent": None}  # fmt: skip
+                                 "arguments": '{"a": 2, "b": 3}', "agent": None, "context": None}  # fmt: skip
     assert fx.trace.decode_trace(text).exchanges == run_trace().exchanges
 
 
