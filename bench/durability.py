@@ -18,6 +18,10 @@ Part 2: the journal's cost per effect: the median time of one effect's journal w
 outcome) on SQLite (target <= 0.3 ms), and the in-process benchmark (bench/overhead.py's run:
 2 model calls + 1 tool call) with a memory journal vs without (target <= 10 %).
 
+Part 3: the journal's size on SQLite (the bytes of its ``line`` column) for runs of 10, 30 and 100
+tool steps: it must grow linearly with the run (a model call's intent holds only the messages the
+previous one did not, not the whole conversation again).
+
     uv run python bench/durability.py [RUNS]
 """
 
@@ -27,6 +31,7 @@ import collections
 import os
 import random
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -251,8 +256,9 @@ class _Timed(_Proxy):
         self.times.append(time.perf_counter() - start)
 
 
-async def costs() -> None:
-    # SQLite: an agent of 30 tool steps; one effect = an intent and an outcome.
+def adder(steps: int) -> tuple[fx.Agent, Any]:
+    """An agent that calls its ``add`` tool ``steps`` times, then answers; and its interpreter."""
+
     @fx.tool
     def add(a: int, b: int) -> int:
         """Add two integers."""
@@ -262,12 +268,40 @@ async def costs() -> None:
         n = sum(isinstance(m, fx.ToolMessage) for m in call.messages)
         return (
             "done"
-            if n >= 30
+            if n >= steps
             else fx.assistant(None, fx.ToolCallRequest(id=f"c{n}", name="add", arguments='{"a": 1, "b": 2}'))
         )
 
-    agent = fx.Agent(model="m", tools=(add,), policy=fx.max_steps(40))
-    interp = agent_interpreter(agent, model=function(model))
+    agent = fx.Agent(model="m", tools=(add,), policy=fx.max_steps(steps + 10))
+    return agent, agent_interpreter(agent, model=function(model))
+
+
+async def sizes() -> None:
+    """The bytes of a run's journal on SQLite (its ``line`` column) for 10, 30 and 100 tool steps."""
+    figures = []
+    with tempfile.TemporaryDirectory() as d:
+        for steps in (10, 30, 100):
+            agent, interp = adder(steps)
+            db = Path(d) / f"size-{steps}.db"
+            async with open_sqlite_journal(db) as journal:
+                await run(agent, interp, "Add.", journal=journal, run_id="size")
+            conn = sqlite3.connect(db)
+            try:
+                (size,) = conn.execute(
+                    "SELECT SUM(LENGTH(CAST(line AS BLOB))) FROM tower_llm_fx_journal"
+                ).fetchone()
+            finally:
+                conn.close()
+            figures.append((steps, size))
+    shown = ", ".join(
+        f"{steps} steps {size / 1e3:.1f} kB ({size / steps:.0f} B/step)" for steps, size in figures
+    )
+    print(f"SQLite journal size:           {shown} (target: B/step about constant)")
+
+
+async def costs() -> None:
+    # SQLite: an agent of 30 tool steps; one effect = an intent and an outcome.
+    agent, interp = adder(30)
     with tempfile.TemporaryDirectory() as d:
         async with open_sqlite_journal(Path(d) / "cost.db") as journal:
             timed = _Timed(journal)
@@ -308,6 +342,7 @@ async def costs() -> None:
 async def main(runs: int) -> None:
     await durability(runs)
     await costs()
+    await sizes()
 
 
 if __name__ == "__main__":

@@ -187,10 +187,10 @@ PINNED: dict[str, tuple[str, ...]] = {
         "plan_compaction", "summarise", "summary_message", "summary_request", "with_session",
     ),
     "tower_llm_fx.durable": (
-        "CheckSaved", "Decision", "Entry", "Failure", "FailureKind", "Intent", "Key", "Outcome", "OutcomeHow",
-        "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "context_of", "decide",
-        "fold_journal", "idempotency_key", "idempotent_tools", "journal_input", "journal_trace", "keyed",
-        "new_intent", "new_outcome", "outcome_unknown", "reconcile_save",
+        "CallBase", "CheckSaved", "Decision", "Entry", "Failure", "FailureKind", "Intent", "Key", "Outcome",
+        "OutcomeHow", "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "compact_entry",
+        "context_of", "decide", "expand_entry", "fold_journal", "idempotency_key", "idempotent_tools", "journal_input",
+        "journal_trace", "keyed", "new_intent", "new_outcome", "next_base", "outcome_unknown", "reconcile_save",
     ),
     "tower_llm_fx.resilience": (
         "ApprovalError", "Approve", "BreakerPolicy", "BreakerState", "BucketState", "Budget", "CircuitOpen",

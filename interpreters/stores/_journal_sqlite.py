@@ -18,6 +18,19 @@ Design:
   primary key ``(run_id, idx)`` makes a second writer of one run fail
   instead of interleaving. A cancelled append still finishes its
   transaction in the thread: an entry is wholly in the file or not at all.
+* Size: a model call's intent is written compact
+  (``tower_llm_fx.durable.compact_entry``): the messages it shares with the
+  run's previous model call are a reference to that row, so a run's journal
+  grows linearly with the run, not with its square. Such a line's ``type`` is
+  ``"journal.intent_delta"`` (its ``kind`` stays ``Intent``); rows written
+  before are plain and read the same (an older tower_llm_fx reading a new
+  row says it was written by a newer one). Reading rebuilds each one on the model
+  call before it (``expand_entry``), so ``entries`` returns the values that
+  were appended. The store remembers, per run, the last model call and the
+  next index (from its own appends and its reads, for at most ``_TIPS``
+  runs); an append at any other index (a new store on an old file that did
+  not read the run first, another process's rows since) first reads the
+  run's intents back to find it.
 """
 
 from __future__ import annotations
@@ -33,7 +46,7 @@ from typing import Literal, TypeVar, final
 import anyio
 import anyio.to_thread
 
-from tower_llm_fx.durable import Entry, journal_trace
+from tower_llm_fx.durable import CallBase, Entry, compact_entry, expand_entry, journal_trace, next_base
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.trace import Trace, TraceStoreError
 
@@ -43,6 +56,9 @@ from ._sqlite import sqlite_problem, use_wal
 __all__ = ["SqliteJournal", "journal_runs", "load_journal", "open_sqlite_journal", "read_journal"]
 
 T = TypeVar("T")
+
+_TIPS = 256  # runs whose last model call a store remembers (an append to another one reads it back)
+_CORRUPT = "the file is corrupt, or was written with another codec: open it with that codec"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tower_llm_fx_journal (
@@ -68,6 +84,8 @@ class SqliteJournal:
         self._inline = inline  # appends on the event loop's thread (NORMAL durability), see above
         self._lock = anyio.Lock()
         self.codec = codec
+        # run id -> (the index of its next entry, the last model call before it): see the module docstring
+        self._tips: dict[str, tuple[int, CallBase | None]] = {}
 
     def __repr__(self) -> str:
         return f"open_sqlite_journal({self._path!r})"
@@ -100,45 +118,57 @@ class SqliteJournal:
         finally:
             conn.execute("PRAGMA busy_timeout = 0")
 
-    def _decode(self, run_id: str, idx: int, line: str) -> Entry:
-        try:
-            entry: Entry = self.codec.decode(json.loads(line))
-        except (ValueError, RecursionError) as exc:
-            raise TraceStoreError(
-                f"entry #{idx} of run {run_id!r}'s journal in {self._path} cannot be read ({exc}); "
-                "the file is corrupt, or was written with another codec: open it with that codec"
-            ) from None
-        return entry
+    def _remember(self, run_id: str, index: int, base: CallBase | None) -> None:
+        """Run ``run_id``'s next entry is number ``index``, and ``base`` the last model call before it."""
+        tips = self._tips
+        tips.pop(run_id, None)
+        tips[run_id] = (index, base)
+        if len(tips) > _TIPS:
+            del tips[next(iter(tips))]  # the run used least recently
 
     async def entries(self, run_id: str, /) -> tuple[Entry, ...]:
         query = "SELECT idx, line FROM tower_llm_fx_journal WHERE run_id = ? ORDER BY idx"
         rows = await self._run(lambda conn: conn.execute(query, (run_id,)).fetchall())
-        out = []
-        for i, (idx, line) in enumerate(rows):
-            if idx != i:
-                raise TraceStoreError(
-                    f"run {run_id!r}'s journal in {self._path} lacks entry #{i}; it is corrupt"
-                )
-            out.append(self._decode(run_id, idx, line))
-        return tuple(out)
+        entries, base = _expand(rows, run_id, self._path, self.codec, contiguous=True)
+        tip = self._tips.get(run_id)
+        if entries and (tip is None or tip[0] <= len(entries)):  # an append since the query knows more
+            self._remember(run_id, len(entries), base)
+        return entries
 
     async def append(self, run_id: str, index: int, entry: Entry, /) -> None:
-        line = compact_json(self.codec.encode(entry))
-        kind = type(entry).__name__
+        tip = self._tips.get(run_id)
+        known = index == 0 or (tip is not None and tip[0] == index)
+        base = tip[1] if known and tip is not None and index > 0 else None
+        codec, kind = self.codec, type(entry).__name__
+        line = compact_json(compact_entry(entry, base, codec=codec)) if known else ""
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: sqlite3.Connection) -> CallBase | None:
+            found, text = base, line
+            if not known:  # read back the last model call before entry #index
+                query = (
+                    "SELECT idx, line FROM tower_llm_fx_journal "
+                    "WHERE run_id = ? AND idx < ? AND kind = 'Intent' ORDER BY idx"
+                )
+                rows = conn.execute(query, (run_id, index)).fetchall()
+                try:
+                    found = _expand(rows, run_id, self._path, codec, contiguous=False)[1]
+                except TraceStoreError:
+                    found = None  # unreadable rows (reading them says so): this one is written whole
+                text = compact_json(compact_entry(entry, found, codec=codec))
             try:
                 with conn:  # one transaction
                     conn.execute(
-                        "INSERT INTO tower_llm_fx_journal VALUES (?, ?, ?, ?)", (run_id, index, kind, line)
+                        "INSERT INTO tower_llm_fx_journal VALUES (?, ?, ?, ?)", (run_id, index, kind, text)
                     )
             except sqlite3.IntegrityError:
                 (count,) = conn.execute(
                     "SELECT COUNT(*) FROM tower_llm_fx_journal WHERE run_id = ?", (run_id,)
                 ).fetchone()
                 raise taken_error(run_id, index, count) from None
+            return next_base(found, index, entry)
 
-        await self._run(insert, inline=self._inline)
+        # A read-back decodes rows: a worker thread's job, not the event loop's.
+        self._remember(run_id, index + 1, await self._run(insert, inline=self._inline and known))
 
     async def load(self, run_id: str, /, *, allow_truncated: bool = False) -> Trace:
         entries = await self.entries(run_id)
@@ -154,6 +184,7 @@ class SqliteJournal:
         """Close the connection (waiting for a call in progress to finish)."""
         async with self._lock:
             conn, self._conn = self._conn, None
+            self._tips.clear()
             if conn is not None:
                 await anyio.to_thread.run_sync(conn.close)
 
@@ -264,12 +295,29 @@ def read_journal(path: str | os.PathLike[str], run_id: str, *, codec: Codec = DE
         ).fetchall()
     finally:
         conn.close()
+    return _expand(rows, run_id, os.fspath(path), codec, contiguous=False)[0]
+
+
+def _expand(
+    rows: list[tuple[int, str]], run_id: str, where: str, codec: Codec, *, contiguous: bool
+) -> tuple[tuple[Entry, ...], CallBase | None]:
+    """The entries of journal rows ``(idx, line)`` in order, compact ones rebuilt, and the last model call.
+
+    Raises:
+        TraceStoreError: a row cannot be read, or a compact one does not fit the rows before it;
+            with ``contiguous``, a row is missing.
+    """
     entries = []
-    for idx, line in rows:
+    base: CallBase | None = None
+    for i, (idx, line) in enumerate(rows):
+        if contiguous and idx != i:
+            raise TraceStoreError(f"run {run_id!r}'s journal in {where} lacks entry #{i}; it is corrupt")
         try:
-            entries.append(codec.decode(json.loads(line)))
+            entry = expand_entry(json.loads(line), base, codec=codec)
         except (ValueError, RecursionError) as exc:
             raise TraceStoreError(
-                f"entry #{idx} of run {run_id!r}'s journal in {path} cannot be read ({exc})"
+                f"entry #{idx} of run {run_id!r}'s journal in {where} cannot be read ({exc}); {_CORRUPT}"
             ) from None
-    return tuple(entries)
+        entries.append(entry)
+        base = next_base(base, idx, entry)
+    return tuple(entries), base

@@ -20,6 +20,10 @@ from tower_llm_fx._context import ToolContext as ToolContext
 from tower_llm_fx._context import idempotency_key as idempotency_key
 from tower_llm_fx._publish import publish as _publish
 
+from ._delta import CallBase as CallBase
+from ._delta import compact_entry as compact_entry
+from ._delta import expand_entry as expand_entry
+from ._delta import next_base as next_base
 from ._journal import Entry as Entry
 from ._journal import Failure as Failure
 from ._journal import FailureKind as FailureKind
@@ -47,6 +51,7 @@ from ._resume import outcome_unknown as outcome_unknown
 from ._resume import reconcile_save as reconcile_save
 
 __all__ = [
+    "CallBase",
     "CheckSaved",
     "Decision",
     "Entry",
@@ -62,8 +67,10 @@ __all__ = [
     "RunBegun",
     "Slot",
     "ToolContext",
+    "compact_entry",
     "context_of",
     "decide",
+    "expand_entry",
     "fold_journal",
     "idempotency_key",
     "idempotent_tools",
@@ -72,6 +79,7 @@ __all__ = [
     "keyed",
     "new_intent",
     "new_outcome",
+    "next_base",
     "outcome_unknown",
     "reconcile_save",
 ]
