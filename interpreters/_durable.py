@@ -256,6 +256,8 @@ class _Journaling:
         done = []
         for i in range(len(batch.calls)):
             slot = self.slots.get((at, i))
+            if slot is not None and slot.open:
+                return None  # a call's outcome was lost, not cancelled: the usual crash-window rules
             done.append(None if slot is None or slot.outcome is None else slot.outcome.result)
         if not any(type(r) is ToolResult and fails_batch(r) for r in done):
             return None

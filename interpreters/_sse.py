@@ -114,9 +114,7 @@ async def strict_sse(response: httpx.Response) -> AsyncGenerator[ServerSentEvent
             f"Expected response header Content-Type to contain 'text/event-stream', got {content_type!r}"
         )
     sse = StrictSSE()
-    # Without Content-Encoding the decoded bytes are the raw bytes: skip the decoding layer.
-    raw = "content-encoding" not in response.headers
-    chunks = cast("AsyncGenerator[bytes, None]", response.aiter_raw() if raw else response.aiter_bytes())
+    chunks = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
     try:
         async for data in chunks:
             try:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import tower_llm_fx as fx
 import tower_llm_fx.strategies as fxs
 from tower_llm_fx._unchecked import unchecked, unchecked_factory
-from tower_llm_fx.durable import Intent, Outcome
+from tower_llm_fx.durable import Intent, Outcome, ToolContext
 from tower_llm_fx.group import GroupState, Handoff, HandoffRecord
 from tower_llm_fx.trace import Exchange
 from tower_llm_fx.validation import VIOLATION_KINDS, Violation
@@ -245,6 +245,13 @@ def group_states(draw: st.DrawFn) -> GroupState:
 
 VALUES: dict[type[Any], st.SearchStrategy[Any]] = {
     fx.AssistantMessage: fxs.assistant_messages(),
+    ToolContext: st.builds(
+        ToolContext,
+        call_id=st.text(max_size=5),
+        run_id=st.none() | st.text(max_size=5),
+        idempotency_key=st.none() | st.text(max_size=5),
+        attempt=st.integers(1, 5),
+    ),
     Exchange: fxs.exchanges(),
     Intent: st.builds(
         Intent,
