@@ -57,6 +57,7 @@ from tower_llm_fx.durable import (
     idempotency_key,
     idempotent_tools,
     journal_input,
+    keyed,
     new_intent,
     new_outcome,
     outcome_unknown,
@@ -65,7 +66,7 @@ from tower_llm_fx.durable import (
 from tower_llm_fx.sessions import LoadSession, SaveSession
 from tower_llm_fx.testing import check_step_output
 
-from ._in_flight import DEMAND, InFlight, current, keyed
+from ._in_flight import DEMAND, InFlight, current
 from ._perform import fail_fast_cancelled, fails_batch, perform_parallel
 from ._types import Interpreter
 from .stores._journal import JournalStore, Raw, journal_not_found, raw_intent, raw_outcome, taken_error
@@ -204,44 +205,32 @@ class _Journaling:
         if type(effect) is ToolCall:
             ikey = f"{self.run_id}/{at}/{effect.id}"  # idempotency_key(), inlined (the hot path)
             down = keyed(effect, self.run_id, ikey, attempt)  # the tool's ToolContext rides on the call
-        sink = self._sink
-        if sink is not None:  # put(), inlined (the hot path)
-            if len(sink) != self.count:
-                raise taken_error(self.run_id, self.count, len(sink))
-            sink.append(raw_intent(at, call, attempt, effect, ikey))
-            self.count += 1
-        else:
+        if not self.put(raw_intent(at, call, attempt, effect, ikey)):
             await self.append(new_intent(at, call, attempt, effect, ikey))  # before anything can happen
+        flight: InFlight | None = None
         if DEMAND.attempts:  # a journal_attempts layer exists: tell it what is in flight
             flight = InFlight(self.append, self.run_id, at, call, effect, down, ikey, attempt)
-            token = current.set(flight)
-            try:
-                result = await self.inner(down)
-            except BaseException as exc:
-                if flight.failed != flight.attempt:  # not journalled by journal_attempts already
-                    await self.append(failure(at, call, flight.attempt, exc))
-                raise
-            finally:
-                current.reset(token)
-            attempt = flight.attempt  # a retry inside the stack may have made more attempts
-        else:
-            try:
-                result = await self.inner(down)
-            except BaseException as exc:
+        token = None if flight is None else current.set(flight)
+        try:
+            result = await self.inner(down)
+        except BaseException as exc:
+            if flight is None:
                 await self.append(failure(at, call, attempt, exc))
-                raise
+            elif flight.failed != flight.attempt:  # not journalled by journal_attempts already
+                await self.append(failure(at, call, flight.attempt, exc))
+            raise
+        finally:
+            if token is not None:
+                current.reset(token)
+        if flight is not None:
+            attempt = flight.attempt  # a retry inside the stack may have made more attempts
         expected = type(effect).result_type
         if not isinstance(result, expected):
             raise WrongResultType(
                 f"{self.inner!r} returned {type(result).__name__} for {type(effect).__name__}; "
                 f"expected {expected.__name__}"
             )
-        if sink is not None:
-            if len(sink) != self.count:
-                raise taken_error(self.run_id, self.count, len(sink))
-            sink.append(raw_outcome(at, call, attempt, result))
-            self.count += 1
-        else:
+        if not self.put(raw_outcome(at, call, attempt, result)):
             await self.append(new_outcome(at, call, attempt, result))
         return result
 
@@ -386,10 +375,8 @@ async def drive_durable(
         j.at = at
         if type(effect) is Parallel:
             result: Any = await j.batch_of(at, effect)
-        elif j.slots:  # resuming: the journal may hold this effect already
-            result = await j.perform(at, None, effect)
         else:
-            result = await j.live(at, None, effect, 1)
+            result = await j.perform(at, None, effect)
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

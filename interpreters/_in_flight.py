@@ -23,9 +23,9 @@ from contextvars import ContextVar
 from typing import Any, final
 
 from tower_llm_fx import Effect
-from tower_llm_fx.durable import Entry, context_of, keyed
+from tower_llm_fx.durable import Entry
 
-__all__ = ["DEMAND", "InFlight", "context_of", "current", "keyed"]
+__all__ = ["DEMAND", "InFlight", "current"]
 
 
 @final

@@ -36,9 +36,8 @@ from tower_llm_fx import (
     ToolSpec,
     UnhandledEffect,
 )
+from tower_llm_fx.durable import context_of
 from tower_llm_fx.serde import MAX_JSON_DEPTH, JSONDepthError, loads_bounded
-
-from ._in_flight import context_of
 
 __all__ = ["local_tools", "serialise_output"]
 

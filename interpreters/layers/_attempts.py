@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import TypeVar, cast, final
 
 from interpreters._durable import failure
-from interpreters._in_flight import DEMAND, current, keyed
+from interpreters._in_flight import DEMAND, current
 from interpreters._types import Interpreter
 from tower_llm_fx import Effect, ToolCall, ToolResult
-from tower_llm_fx.durable import Failure, FailureKind, new_intent
+from tower_llm_fx.durable import Failure, FailureKind, keyed, new_intent
 
 __all__ = ["journal_attempts"]
 

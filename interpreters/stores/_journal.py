@@ -94,19 +94,11 @@ def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> Raw:
     return (_OUTCOME, at, call, attempt, result)
 
 
-def _entry(item: Raw) -> Entry:
-    if not isinstance(item, tuple):
-        return item
-    if item[0] is _INTENT:
-        return new_intent(*item[1:])
-    return new_outcome(*item[1:])
-
-
 def _entries(items: list[Raw]) -> tuple[Entry, ...]:
     """The entries of ``items``, turning (and keeping) each tuple form into its value."""
     for i, item in enumerate(items):
         if type(item) is tuple:
-            items[i] = _entry(item)
+            items[i] = new_intent(*item[1:]) if item[0] is _INTENT else new_outcome(*item[1:])
     return tuple(items)  # type: ignore[arg-type]
 
 
