@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
-from typing import TypeVar, cast, final
+from typing import Any, TypeVar, cast, final
 
 import anyio
 import httpx
@@ -119,6 +119,47 @@ async def _abandon(response: httpx.Response, events: AsyncGenerator[ServerSentEv
 
 
 @final
+class _Cookies(httpx.Cookies):
+    """The cookie jar of our own client: a response without ``Set-Cookie`` is not looked at.
+
+    httpx hands every response to the jar, which builds urllib request and
+    response objects to find no cookie in most of them. With ``Set-Cookie``
+    (or ``Set-Cookie2``) it does exactly what httpx's jar does.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+@final
+class _Prebuilt:
+    """What ``build_request("POST", "chat/completions", json=...)`` merges, merged once.
+
+    Our own client's base URL, query, headers and timeout never change, so the
+    URL and headers it would merge for each request are merged when it opens;
+    a request is then ``httpx.Request`` of those and the body. Only used while
+    the client holds no cookies (those it merges per request).
+    """
+
+    __slots__ = ("_headers", "_stream_headers", "_timeout", "_url")
+
+    def __init__(self, client: httpx.AsyncClient, stream_headers: Mapping[str, str]) -> None:
+        self._url = client.build_request("POST", "chat/completions").url
+        self._timeout = client.timeout.as_dict()
+        self._headers = httpx.Headers(client.headers)
+        self._stream_headers = httpx.Headers(client.headers)
+        self._stream_headers.update(stream_headers)
+
+    def request(self, body: dict[str, Any], streaming: bool) -> httpx.Request:
+        headers = self._stream_headers if streaming else self._headers
+        return httpx.Request(
+            "POST", self._url, json=body, headers=headers, extensions={"timeout": self._timeout}
+        )
+
+
+@final
 class _OpenAI:
     """The interpreter `openai` returns; open it with ``async with``."""
 
@@ -127,6 +168,7 @@ class _OpenAI:
         "_client",
         "_dialect",
         "_external",
+        "_fast",
         "_has_key",
         "_headers",
         "_limits",
@@ -175,6 +217,7 @@ class _OpenAI:
         self._request_headers: dict[str, str] | None = None
         self._request_params: dict[str, str] | None = None
         self._stream_headers: dict[str, str] = {"Accept": "text/event-stream"}
+        self._fast: _Prebuilt | None = None  # what every request of our own client carries
 
     async def __aenter__(self) -> _OpenAI:
         if self._state != "new":
@@ -198,6 +241,8 @@ class _OpenAI:
                 transport=transport,
                 limits=self._limits,
             )
+            self._client._cookies = _Cookies()  # httpx reads it back through .cookies
+            self._fast = _Prebuilt(self._client, self._stream_headers)
             self._owned = True
         self._state = "open"
         return self
@@ -241,11 +286,18 @@ class _OpenAI:
             return cast("R", await self._streamed(client, effect))
         return cast("R", await self._plain(client, effect))
 
-    async def _plain(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
-        body = to_openai_request(call, dialect=self._dialect)
-        request = client.build_request(
-            "POST", self._url(), json=body, headers=self._request_headers, params=self._request_params
+    def _request(self, client: httpx.AsyncClient, body: dict[str, Any], streaming: bool) -> httpx.Request:
+        """``client.build_request("POST", ...)``; for our own client (cookie-less) from the parts it merges."""
+        fast = self._fast
+        if fast is not None and not client.cookies:
+            return fast.request(body, streaming)
+        headers = self._stream_headers if streaming else self._request_headers
+        return client.build_request(
+            "POST", self._url(), json=body, headers=headers, params=self._request_params
         )
+
+    async def _plain(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
+        request = self._request(client, to_openai_request(call, dialect=self._dialect), False)
         try:
             # What client.post does, in two steps: a body that breaks off after the
             # headers came is a cut reply (retried like a cut stream), not a connect failure.
@@ -277,12 +329,11 @@ class _OpenAI:
     async def _streamed(self, client: httpx.AsyncClient, call: ModelCall) -> ModelReply:
         sink = event_sink()
         decoder = OpenAIStream(step=sink.step if sink is not None else 1)
-        body = to_openai_request(call, stream=True, dialect=self._dialect)
+        request = self._request(client, to_openai_request(call, stream=True, dialect=self._dialect), True)
         started = False
         try:
-            async with client.stream(
-                "POST", self._url(), json=body, headers=self._stream_headers, params=self._request_params
-            ) as response:
+            response = await client.send(request, stream=True)  # what client.stream(...) does
+            try:
                 if not 200 <= response.status_code < 300:
                     try:
                         content = await response.aread()
@@ -308,6 +359,8 @@ class _OpenAI:
                 finally:
                     if not finished:
                         await _abandon(response, sse_events)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise _timeout_error(exc, self._timeout, self._base_url, started) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:

@@ -114,7 +114,10 @@ async def strict_sse(response: httpx.Response) -> AsyncGenerator[ServerSentEvent
             f"Expected response header Content-Type to contain 'text/event-stream', got {content_type!r}"
         )
     sse = StrictSSE()
-    chunks = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+    # Without Content-Encoding the decoded bytes are the raw bytes: skip the decoding layer
+    # (unless the body was read already, as a MockTransport reply is: only aiter_bytes serves it).
+    raw = "content-encoding" not in response.headers and not response.is_stream_consumed
+    chunks = cast("AsyncGenerator[bytes, None]", response.aiter_raw() if raw else response.aiter_bytes())
     try:
         async for data in chunks:
             try:

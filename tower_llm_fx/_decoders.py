@@ -12,7 +12,7 @@ Theory of operation:
   Classes whose ``__init__`` cannot be mirrored exactly (their own ``__init__``,
   ``__attrs_pre_init__`` / ``__attrs_post_init__``, ``takes_self`` defaults or
   converters) go through their ``__init__``.
-* Pure: no I/O; imports only attrs.
+* Pure: no I/O; imports only attrs and ``_content`` (for `_KEEPS`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from types import MemberDescriptorType
 from typing import Any, Final, TypeAlias
 
 import attrs
+
+from ._content import content, optional_content
 
 __all__ = ["fast_decoder"]
 
@@ -56,6 +58,7 @@ def fast_decoder(class_of: Callable[[str], type[Any]]) -> Callable[[Any], Any]:
     True
     """
     by_tag: dict[str, _Decoder] = {}  # wire name or v1 tag → the decoder of its class
+    get = by_tag.get
     scalars = _SCALARS
 
     def fast(data: Any) -> Any:
@@ -73,6 +76,10 @@ def fast_decoder(class_of: Callable[[str], type[Any]]) -> Callable[[Any], Any]:
                 by_tag[tag] = decoder
             return decoder(data, fast)
         if t is list:  # the hot loop of a long log: objects of known tags go straight to their decoder
+            try:  # the common case (objects of tags seen before) in one comprehension
+                return tuple([get(v["type"])(v, fast) for v in data])  # type: ignore[misc]
+            except Exception:  # not that: the same again, one element at a time (pure, so no harm)
+                pass
             out = []
             for v in data:
                 c = v.__class__
@@ -108,26 +115,28 @@ def _by_init(cls: type[Any]) -> _Decoder:
     return decode
 
 
-def _inline_checks(validator: Any, name: str, ns: dict[str, Any], key: str) -> list[str] | None:
-    """Source lines checking ``name`` as ``validator`` would (raising ``_Slow``) if it is an
+def _failure(validator: Any, name: str, ns: dict[str, Any], key: str) -> str | None:
+    """An expression, true when ``validator`` would refuse ``name``, if it is an
     ``instance_of``, ``optional`` or ``and_`` of those; ``None`` if it must be called."""
     kind = type(validator).__name__
     if kind == "_InstanceOfValidator":
         ns[key] = validator.type
-        return [f"if not isinstance({name}, {key}): raise _Slow"]
+        if isinstance(validator.type, type):  # the exact type first: no call in the common case
+            return f"(type({name}) is not {key} and not isinstance({name}, {key}))"
+        return f"not isinstance({name}, {key})"
     if kind == "_AndValidator":
-        lines: list[str] = []
+        parts: list[str] = []
         for i, inner in enumerate(validator._validators):
-            more = _inline_checks(inner, name, ns, f"{key}_{i}")
-            if more is None:
+            part = _failure(inner, name, ns, f"{key}_{i}")
+            if part is None:
                 return None
-            lines += more
-        return lines
+            parts.append(part)
+        return f"({' or '.join(parts)})" if parts else "False"
     if kind == "_OptionalValidator":
-        inner_lines = _inline_checks(validator.validator, name, ns, f"{key}_o")
-        if inner_lines is None:
+        inner_failure = _failure(validator.validator, name, ns, f"{key}_o")
+        if inner_failure is None:
             return None
-        return [f"if {name} is not None:", *(f"    {line}" for line in inner_lines)]
+        return f"({name} is not None and {inner_failure})"
     return None
 
 
@@ -185,9 +194,10 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
     keys: list[str] = ["type"]
     exact: list[str] = []  # every key present: the common case
     general = ["n = 1"]  # some missing (they take their defaults), or unknown ones
-    after: list[str] = []  # conversions
+    after: list[str] = []  # conversions (of the general case)
     sets: list[str] = []
-    checks: list[str] = []
+    checks: list[str] = []  # inline validators: before the instance is made
+    calls: list[str] = []  # other validators: called with the instance, as attrs does
     for i, f in enumerate(fields):
         default = f.default
         factory = default if isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
@@ -211,70 +221,97 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
             if default is not attrs.NOTHING:
                 sets.append(f"_set{i}(o, {make_default})")
             continue
-        value = f"v{i}"
+        v = f"v{i}"
         key = f.alias or f.name
         keys.append(key)
+        # An empty list is the empty tuple with no call, a list of one its element's.
         decode_nested = (
-            f"if {value}.__class__ not in _SCALARS: "
-            f"{value} = (tuple(map(fast, {value})) if {value} else ()) if {value}.__class__ is list else fast({value})"
+            f"if {v} is not None and {v}.__class__ not in _SCALARS: {v} = (((fast({v}[0]),) "
+            f"if len({v}) == 1 else fast({v})) if {v} else ()) if {v}.__class__ is list else fast({v})"
         )
         if converter is None and _requires_scalar(f.validator):
-            decode_nested = "pass"  # a list or an object fails the check below, and the careful path explains
-        exact += [f"{value} = data[{key!r}]", decode_nested]
+            decode_nested = ""  # a list or an object fails the check below, and the careful path explains
         general += [
-            f"{value} = data.get({key!r}, _MISSING)",
-            f"if {value} is _MISSING:",
-            "    raise _Slow" if default is attrs.NOTHING else f"    {value} = {make_default}",
+            f"{v} = data.get({key!r}, _MISSING)",
+            f"if {v} is _MISSING:",
+            "    raise _Slow" if default is attrs.NOTHING else f"    {v} = {make_default}",
             "else:",
             "    n += 1",
-            f"    {decode_nested}",
+            *([f"    {decode_nested}"] if decode_nested else []),
         ]
-        if converter is not None:
-            ns[f"_convert{i}"] = converter
-            constants = _constant_results(converter)
-            if None in constants and () in constants:
-                ns[f"_none{i}"], ns[f"_empty{i}"] = constants[None], constants[()]
-                after.append(
-                    f"{value} = _none{i} if {value} is None else _empty{i} if {value} is _EMPTY "
-                    f"else _convert{i}({value})"
-                )
-            elif None in constants:
-                ns[f"_none{i}"] = constants[None]
-                after.append(f"{value} = _none{i} if {value} is None else _convert{i}({value})")
-            elif () in constants:
-                ns[f"_empty{i}"] = constants[()]
-                after.append(f"{value} = _empty{i} if {value} is _EMPTY else _convert{i}({value})")
-            else:
-                after.append(f"{value} = _convert{i}({value})")
-        sets.append(f"_set{i}(o, {value})")
+        exact.append(f"{v} = data[{key!r}]")
+        if converter is None:
+            exact += [decode_nested] if decode_nested else []
+        else:
+            convert = _conversion(converter, v, ns, i)
+            after.append(f"{v} = {convert}")
+            # The values the converter returns as they are need neither decoding nor the call.
+            kept = [_KEPT[k].format(v=v) for k in _kept(converter, ns, i)]
+            nested = decode_nested.replace(f"{v} is not None and ", "")
+            work = [f"    {nested if kept else decode_nested}", f"    {v} = {convert}"]
+            exact += [f"if {' and '.join(kept)}:", *work] if kept else [line[4:] for line in work]
+        sets.append(f"_set{i}(o, {v})")
         if f.validator is not None:
-            inline = _inline_checks(f.validator, value, ns, f"_type{i}")
-            if inline is None:
+            failure = _failure(f.validator, v, ns, f"_type{i}")
+            if failure is None:
                 ns[f"_validate{i}"] = f.validator
                 ns[f"_field{i}"] = f
-                checks.append(f"_validate{i}(o, _field{i}, {value})")
+                calls.append(f"_validate{i}(o, _field{i}, {v})")
             else:
-                checks += inline
+                checks.append(f"if {failure}: raise _Slow")
     if has_hash_cache(cls):
         ns["_hash_slot"] = slot_setter(cls, "_attrs_cached_hash")
         sets.append("_hash_slot(o, None)")
     body = [
         # As many keys as fields (and "type"): if each field's key is there, no other is.
         f"if len(data) == {len(keys)}:",
-        *(f"    {line}" for line in exact),
+        *(f"    {line}" for line in exact or ["pass"]),
         "else:",
         *(f"    {line}" for line in general),
         "    if n != len(data): raise _Slow",
-        *after,
+        *(f"    {line}" for line in after),
+        *checks,
         "o = _new(_cls)",
         *sets,
-        *checks,
+        *calls,
         "return o",
     ]
     source = "def decode(data, fast):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(source, f"<decoder {cls.__qualname__}>", "exec"), ns)
     decoder: _Decoder = ns["decode"]
     return decoder
+
+
+# Converters known to return some values unchanged (their code starts by returning them):
+# the generated code skips the call for those. ``test_decoders`` checks each entry.
+_KEEPS: Final[dict[Callable[[Any], Any], tuple[str, ...]]] = {
+    content: ("str",),
+    optional_content: ("str", "None"),
+}
+_KEPT: Final = {"str": "type({v}) is not str", "None": "{v} is not None"}  # "needs work" tests
+
+
+def _kept(converter: Callable[[Any], Any], ns: dict[str, Any], i: int) -> tuple[str, ...]:
+    """Which of ``"str"`` (any str) and ``"None"`` ``converter`` returns as they are."""
+    kept = _KEEPS.get(converter, ())
+    if "None" not in kept and ns.get(f"_none{i}", _MISSING) is None:
+        kept += ("None",)  # worked out by calling it once (see _constant_results)
+    return kept
+
+
+def _conversion(converter: Callable[[Any], Any], value: str, ns: dict[str, Any], i: int) -> str:
+    """The expression converting ``value`` (a converter's results for ``None`` and ``()``
+    worked out once, when they are constants)."""
+    ns[f"_convert{i}"] = converter
+    constants = _constant_results(converter)
+    call = f"_convert{i}({value})"
+    if () in constants:
+        ns[f"_empty{i}"] = constants[()]
+        call = f"_empty{i} if {value} is _EMPTY else {call}"
+    if None in constants:
+        ns[f"_none{i}"] = constants[None]
+        call = f"_none{i} if {value} is None else {call}"
+    return call
 
 
 def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:

@@ -491,3 +491,52 @@ async def test_connect_timeout(unaccepting_port: int) -> None:
         with pytest.raises(fx.ProviderTimeoutError, match=r"could not connect to .* within 0\.2s") as info:
             await model(fx.ModelCall(model="m", messages=[fx.user("hi")]))
     assert info.value.retryable
+
+
+# -- our own client: requests built from parts merged once, cookies kept as httpx keeps them ------
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_requests_of_our_own_client_are_what_build_request_would_make(streaming: bool) -> None:
+    model = openai(
+        base_url="http://127.0.0.1:1/v1/",
+        api_key=KEY,
+        headers={"X-Extra": "1", "accept": "application/json; q=1"},
+        query={"api-version": "2024-01-01"},
+        timeout=7.0,
+    )
+    body = fx.openai.to_openai_request(AGENT.model_call((fx.user("hé"),)), stream=streaming)
+    async with model:
+        client = model._client
+        assert client is not None
+        expected = client.build_request(
+            "POST",
+            "chat/completions",
+            json=body,
+            headers={"Accept": "text/event-stream"} if streaming else None,
+        )
+        request = model._request(client, body, streaming)
+    assert request.method == expected.method
+    assert request.url == expected.url
+    assert request.headers.raw == expected.headers.raw  # names as sent, order included
+    assert request.content == expected.content
+    assert request.extensions == expected.extensions
+
+
+async def test_cookies_the_server_sets_are_sent_back_as_httpx_would(fake_openai: FakeOpenAI) -> None:
+    body = json.dumps(fx.openai.to_openai_response(fx.ModelReply(message=fx.assistant("a")), created=0))
+    fake_openai.raw(200, body.encode(), headers={"set-cookie": "session=abc; Path=/"})
+    fake_openai.reply("b").reply("c", size=1)
+    call = fx.ModelCall(model="m", messages=[fx.user("hello")])
+    async with model_for(fake_openai) as model:
+        assert (await model(call)).message.content == "a"
+        assert (await model(call)).message.content == "b"
+        async with stream(
+            fx.Agent(model="m"), agent_interpreter(fx.Agent(model="m"), model=model), "x"
+        ) as ev:
+            await ev.collect_final()
+    first, second, third = fake_openai.requests
+    assert "cookie" not in first.headers
+    assert second.headers["cookie"] == "session=abc"
+    assert third.headers["cookie"] == "session=abc"
+    assert third.headers["accept"] == "text/event-stream"

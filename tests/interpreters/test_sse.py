@@ -9,8 +9,11 @@ The shell side (a real server, the ``openai`` interpreter) is in
 
 from __future__ import annotations
 
+import gzip
 import itertools
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
@@ -18,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
-from interpreters._sse import StrictSSE
+from interpreters._sse import StrictSSE, strict_sse
 
 
 def reference(text: str, *, end: bool = True) -> list[ServerSentEvent]:
@@ -94,3 +97,38 @@ def test_an_invalid_byte_anywhere_is_malformed_with_its_offset(text: str, data: 
     # The events before the bad byte completed; the bad byte is in the next one.
     number = len(reference(raw[:where].decode(), end=False)) + 1
     assert f"stream chunk #{number} is not valid UTF-8" in str(info.value)
+
+
+class _Chunks(httpx.AsyncByteStream):
+    """A response body that arrives in the given pieces (as off a socket)."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            yield piece
+
+
+_BODY = 'data: {"a": "é"}\n\ndata: [DONE]\n\n'
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form", ["streamed", "already read", "gzip"])
+async def test_strict_sse_reads_streamed_pre_read_and_compressed_bodies(form: str) -> None:
+    # Without Content-Encoding a streamed body is read raw (no decoding layer); a body that was
+    # read already (httpx.MockTransport's replies) and a compressed one come through aiter_bytes.
+    headers = {"content-type": "text/event-stream"}
+    raw = _BODY.encode()
+    if form == "already read":
+        response = httpx.Response(200, headers=headers, content=raw)
+        assert response.is_stream_consumed
+    elif form == "gzip":
+        packed = gzip.compress(raw)
+        response = httpx.Response(
+            200, headers={**headers, "content-encoding": "gzip"}, stream=_Chunks([packed[:7], packed[7:]])
+        )
+    else:
+        response = httpx.Response(200, headers=headers, stream=_Chunks([raw[:9], raw[9:]]))
+    events = [(e.event, e.data) async for e in strict_sse(response)]
+    assert events == [("message", '{"a": "é"}'), ("message", "[DONE]")]

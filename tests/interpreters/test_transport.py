@@ -16,12 +16,14 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
+import httpcore
 import httpx
 import pytest
 
 import tower_llm_fx as fx
 import tower_llm_fx.openai
 from interpreters import openai
+from interpreters._transport import _BUFFER, ScalingTransport, _Coalesced
 from tests.support.fake_openai import Completion, FakeOpenAI
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +151,114 @@ async def test_by_default_every_connection_of_a_burst_is_kept_alive(fake_openai:
                     tg.start_soon(model, fx.ModelCall(model="m", messages=[fx.user(f"q{i}")]))
             assert fake_openai.open_connections == 30
     assert len(fake_openai.requests) == 60
+
+
+def _server_that_hangs_up(server: socket.socket, bodies: list[bytes], connections: list[int]) -> None:
+    """Answer each request on a fresh connection (kept alive as far as the headers say), then hang up."""
+    with server:
+        server.settimeout(10)
+        for body in bodies:
+            conn, _ = server.accept()
+            connections.append(1)
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                time.sleep(0.05)  # then close: the client's idle connection is now dead
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    bodies = [
+        json.dumps(fx.openai.to_openai_response(fx.ModelReply(message=fx.assistant(t)), created=0)).encode()
+        for t in ("one", "two")
+    ]
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    connections: list[int] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(anyio.to_thread.run_sync, _server_that_hangs_up, server, bodies, connections)
+        async with openai(base_url=f"http://127.0.0.1:{port}/v1") as model:
+            call = fx.ModelCall(model="m", messages=[fx.user("hi")])
+            assert (await model(call)).message.content == "one"
+            await anyio.sleep(0.3)  # the server has hung up by now
+            assert (await model(call)).message.content == "two"
+    assert len(connections) == 2
+
+
+async def test_idle_connections_beyond_the_keepalive_limit_are_closed(fake_openai: FakeOpenAI) -> None:
+    assert fake_openai.wait_connections(0) == 0
+    fake_openai.default = Completion(reply=fx.ModelReply(message=fx.assistant("ok")), first_delay=0.05)
+    limits = httpx.Limits(max_connections=3, max_keepalive_connections=1)
+    async with model_for(fake_openai, limits=limits) as model:
+        async with anyio.create_task_group() as tg:
+            for i in range(3):
+                tg.start_soon(model, fx.ModelCall(model="m", messages=[fx.user(f"q{i}")]))
+        assert fake_openai.wait_connections(1) == 1
+    assert fake_openai.wait_connections(0) == 0
+
+
+async def test_connections_to_another_origin_count_against_the_same_limit(fake_openai: FakeOpenAI) -> None:
+    # One slot: a call to the second server closes the idle connection to the first.
+    assert fake_openai.wait_connections(0) == 0
+    transport = ScalingTransport(httpx.Limits(max_connections=1))
+    with FakeOpenAI.running() as other:
+        fake_openai.reply("first").reply("again")
+        other.reply("second")
+        async with httpx.AsyncClient(transport=transport) as client:
+            for fake in (fake_openai, other, fake_openai):
+                async with openai(base_url=fake.base_url, http_client=client) as model:
+                    await model(fx.ModelCall(model="m", messages=[fx.user("hi")]))
+                assert fake.open_connections == 1
+                assert (other if fake is fake_openai else fake_openai).wait_connections(0) == 0
+        assert other.wait_connections(0) == 0
+    assert [r.body["messages"][0]["content"] for r in fake_openai.requests] == ["hi", "hi"]
+
+
+# -- a request goes out in one write --------------------------------------------------------------
+
+
+class _Recorder(httpcore.AsyncNetworkStream):
+    def __init__(self, fail: bool = False) -> None:
+        self.log: list[tuple[str, bytes]] = []
+        self.fail = fail
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        self.log.append(("read", b""))
+        return b"reply"
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if self.fail:
+            raise httpcore.WriteError("broken pipe")
+        self.log.append(("write", buffer))
+
+    async def aclose(self) -> None:
+        self.log.append(("close", b""))
+
+
+async def test_writes_are_sent_together_when_the_response_is_read() -> None:
+    inner = _Recorder()
+    stream = _Coalesced(inner)
+    for part in (b"head ", b"body", b""):
+        await stream.write(part, timeout=1.0)
+    assert inner.log == []
+    assert await stream.read(10, timeout=1.0) == b"reply"
+    assert inner.log == [("write", b"head body"), ("read", b"")]
+    await stream.write(b"x" * (_BUFFER + 1))  # too much to hold back: sent at once
+    assert inner.log[-1] == ("write", b"x" * (_BUFFER + 1))
+
+
+async def test_a_write_error_while_sending_leaves_the_read_to_tell() -> None:
+    # As httpcore does: the server may have answered (say 413) before it read the whole request.
+    inner = _Recorder(fail=True)
+    stream = _Coalesced(inner)
+    await stream.write(b"request")
+    assert await stream.read(10) == b"reply"
+    await stream.aclose()
+    assert inner.log == [("read", b""), ("close", b"")]

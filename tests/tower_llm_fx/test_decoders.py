@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tower_llm_fx as fx
+import tower_llm_fx._decoders as decoders_module
 import tower_llm_fx._serde as serde_module
 import tower_llm_fx.serde
 from tower_llm_fx import strategies as fxst
@@ -177,3 +178,13 @@ def test_one_bad_record_in_a_long_array_is_named_by_its_path() -> None:
     data[57] = {**data[57], "content": 5}
     with pytest.raises(fx.DecodeError, match=r"at \$\[57\]"):
         fx.from_json(data)
+
+
+@given(st.text(), st.sampled_from(sorted(decoders_module._KEEPS, key=lambda c: c.__name__)))
+def test_the_converters_the_decoders_skip_return_those_values_as_they_are(text: str, converter: Any) -> None:
+    # The generated code skips these converters for the values _KEEPS names (a str, None).
+    kept = decoders_module._KEEPS[converter]
+    assert "str" in kept
+    assert converter(text) is text
+    if "None" in kept:
+        assert converter(None) is None
