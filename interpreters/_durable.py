@@ -60,6 +60,7 @@ from tower_llm_fx.durable import (
     keyed,
     new_intent,
     new_outcome,
+    new_run_begun,
     outcome_unknown,
     reconcile_save,
 )
@@ -69,7 +70,16 @@ from tower_llm_fx.testing import check_step_output
 from ._in_flight import DEMAND, InFlight, current
 from ._perform import fail_fast_cancelled, fails_batch, perform_parallel
 from ._types import Interpreter
-from .stores._journal import JournalStore, Raw, journal_not_found, raw_intent, raw_outcome, taken_error
+from .stores._journal import (
+    INTENT,
+    OUTCOME,
+    JournalStore,
+    Raw,
+    journal_not_found,
+    raw_intent,
+    raw_outcome,
+    taken_error,
+)
 
 __all__ = ["Reconciler", "drive_durable", "failure", "resume", "run_durable"]
 
@@ -345,29 +355,40 @@ async def drive_durable(
         raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
     sink_of = getattr(journal, "_journal_sink", None)
     sink: list[Raw] | None = sink_of(run_id) if sink_of is not None else None
-    entries = () if sink is not None and not sink else await journal.entries(run_id)
-    if entries:
-        begun = journal_input(entries)
-        if input is not _RESUME and not _same_input(begun.input, input):
-            raise ConfigurationError(
-                f"run {run_id!r} began with the input {begun.input!r:.200}, not {input!r:.200}; resume it "
-                "with its own input (or resume(...), which reads it from the journal), or use a new run_id"
-            )
-        input = begun.input
-    elif input is _RESUME:
-        raise journal_not_found(run_id, repr(journal), await journal.list())
+    step, fold = program.step, program.advance
+    at = 0
+    if sink is not None and not sink:  # a new run into a journal that does no I/O: the fast path
+        if input is _RESUME:
+            raise journal_not_found(run_id, repr(journal), await journal.list())
+        begun = new_run_begun(run_id, _plain_input(input))
+        sink.append(begun)
+        state = program.start(input)
+        state, at, done = await _fresh(interpreter, run_id, sink, step, fold, state, observe)
+        if done is not None:
+            return state, done
+        entries: tuple[Entry, ...] = (begun,)
     else:
-        begun = RunBegun(run_id=run_id, input=_plain_input(input))
-        if sink is not None:
-            sink.append(begun)
+        entries = await journal.entries(run_id)
+        if entries:
+            begun = journal_input(entries)
+            if input is not _RESUME and not _same_input(begun.input, input):
+                raise ConfigurationError(
+                    f"run {run_id!r} began with the input {begun.input!r:.200}, not {input!r:.200}; "
+                    "resume it with its own input (or resume(...), which reads it from the journal), "
+                    "or use a new run_id"
+                )
+            input = begun.input
+        elif input is _RESUME:
+            raise journal_not_found(run_id, repr(journal), await journal.list())
         else:
+            begun = RunBegun(run_id=run_id, input=_plain_input(input))
             await journal.append(run_id, 0, begun)
-        entries = (begun,)
+            entries = (begun,)
+        state = program.start(input)
     names = _idempotent_of(program) | frozenset(idempotent) if idempotent else _idempotent_of(program)
     j = _Journaling(interpreter, journal, run_id, entries, reconcile, names, sink)
-    step, fold = program.step, program.advance
-    state = program.start(input)
-    at = 0
+    if sink is not None and len(entries) == 1:
+        j.count = len(sink)  # where the fast path handed over
     while True:
         effect = step(state)
         if not isinstance(effect, Effect):
@@ -377,6 +398,64 @@ async def drive_durable(
             result: Any = await j.batch_of(at, effect)
         else:
             result = await j.perform(at, None, effect)
+        new = fold(state, effect, result)
+        if observe is not None:
+            await observe(state, effect, result, new)
+        state = new
+        at += 1
+
+
+async def _fresh(
+    inner: Interpreter,
+    run_id: str,
+    sink: list[Raw],
+    step: Callable[[S], object],
+    fold: Callable[[S, Any, Any], S],
+    state: S,
+    observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None,
+) -> tuple[S, int, Done | None]:
+    """A new run into a journal that does no I/O: `_Journaling.live`'s first attempts, inlined.
+
+    Every effect is performed once, live, its intent and outcome appended to
+    ``sink`` as tuples: no awaits, no entry values, no ``_Journaling`` (the
+    in-process hot path). Returns the final state and its ``Done``; or, at a
+    ``Parallel`` batch or once a ``journal_attempts`` layer exists, the state
+    and the position the general loop goes on from.
+    """
+    n, at = len(sink), 0
+    while True:
+        effect = step(state)
+        if not isinstance(effect, Effect):
+            return state, at, cast("Done", check_step_output(effect, step))
+        kind = type(effect)
+        if kind is Parallel or DEMAND.attempts:
+            return state, at, None
+        if len(sink) != n:
+            raise taken_error(run_id, n, len(sink))
+        if kind is ToolCall:
+            call = cast("ToolCall", effect)
+            ikey = f"{run_id}/{at}/{call.id}"  # idempotency_key(), inlined
+            sink.append((INTENT, at, None, 1, effect, ikey))
+            down: Effect[Any] = keyed(call, run_id, ikey, 1)  # the tool's ToolContext rides on the call
+        else:
+            sink.append((INTENT, at, None, 1, effect, None))
+            down = effect
+        try:
+            result = await inner(down)
+        except BaseException as exc:
+            if len(sink) != n + 1:
+                raise taken_error(run_id, n + 1, len(sink)) from exc
+            sink.append(failure(at, None, 1, exc))
+            raise
+        if not isinstance(result, kind.result_type):
+            raise WrongResultType(
+                f"{inner!r} returned {type(result).__name__} for {kind.__name__}; "
+                f"expected {kind.result_type.__name__}"
+            )
+        if len(sink) != n + 1:
+            raise taken_error(run_id, n + 1, len(sink))
+        sink.append((OUTCOME, at, None, 1, result))
+        n += 2
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

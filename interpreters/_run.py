@@ -26,7 +26,7 @@ from tower_llm_fx import (
 from tower_llm_fx.testing import check_step_output
 
 from ._dispatch import by_type
-from ._durable import Reconciler, run_durable
+from ._durable import Reconciler, drive_durable
 from ._perform import perform_parallel
 from ._tools import local_tools
 from ._types import Interpreter
@@ -136,7 +136,7 @@ async def run(
     if journal is not None or run_id is not None:
         if journal is None or run_id is None:
             raise TypeError("a durable run needs both journal= and run_id= (or neither, for a plain run)")
-        return await run_durable(
+        state, done = await drive_durable(  # run_durable's body: one coroutine less per run
             program,
             interpreter,
             input,
@@ -145,7 +145,8 @@ async def run(
             reconcile=reconcile,
             idempotent=idempotent,
         )
-    state, done = await drive(program, interpreter, program.start(input))
+    else:
+        state, done = await drive(program, interpreter, program.start(input))
     return program.finish(state, done)
 
 

@@ -40,6 +40,8 @@ __all__ = [
     "raw_intent",
     "raw_outcome",
     "taken_error",
+    "INTENT",
+    "OUTCOME",
 ]
 
 
@@ -81,24 +83,25 @@ def taken_error(run_id: str, index: int, count: int) -> TraceStoreError:
 Raw: TypeAlias = "Entry | tuple[Any, ...]"
 """What a `MemoryJournal` holds: an entry, or an intent or outcome still in its tuple form."""
 
-_INTENT, _OUTCOME = object(), object()  # the tags of the tuple forms
+INTENT, OUTCOME = object(), object()
+"""The tags of the tuple forms: ``(INTENT, at, call, attempt, effect, key)``, ``(OUTCOME, at, call, attempt, result)``."""
 
 
 def raw_intent(at: int, call: int | None, attempt: int, effect: object, idempotency_key: str | None) -> Raw:
     """``new_intent(...)``'s fields as a tuple, for `MemoryJournal`'s fast path."""
-    return (_INTENT, at, call, attempt, effect, idempotency_key)
+    return (INTENT, at, call, attempt, effect, idempotency_key)
 
 
 def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> Raw:
     """``new_outcome(...)``'s fields as a tuple, for `MemoryJournal`'s fast path."""
-    return (_OUTCOME, at, call, attempt, result)
+    return (OUTCOME, at, call, attempt, result)
 
 
 def _entries(items: list[Raw]) -> tuple[Entry, ...]:
     """The entries of ``items``, turning (and keeping) each tuple form into its value."""
     for i, item in enumerate(items):
         if type(item) is tuple:
-            items[i] = new_intent(*item[1:]) if item[0] is _INTENT else new_outcome(*item[1:])
+            items[i] = new_intent(*item[1:]) if item[0] is INTENT else new_outcome(*item[1:])
     return tuple(items)  # type: ignore[arg-type]
 
 

@@ -417,6 +417,36 @@ async def test_misuse_is_an_error_that_says_what_to_do() -> None:
         await resume(fx.Agent(model="other"), interp, journal=journal, run_id="r")
 
 
+@pytest.mark.parametrize("wrapped", [False, True], ids=["memory fast path", "general path"])
+async def test_one_run_id_run_twice_at_once_is_refused_not_interleaved(wrapped: bool) -> None:
+    # Both runs start before either journals anything; the second to write finds the journal
+    # moved on under it and stops with an error naming the run (the other one finishes).
+    agent = fx.Agent(model="m", tools=SideEffects().tools)
+    memory = MemoryJournal()
+    journal: Any = DyingJournal(memory, 10**9) if wrapped else memory
+
+    async def model(effect: fx.Effect[Any]) -> Any:
+        await anyio.sleep(0.01)  # both runs are in flight here
+        return await scripted(PAY)(effect)
+
+    outcomes: list[object] = []
+
+    async def one() -> None:
+        try:
+            outcomes.append(
+                await run(agent, agent_interpreter(agent, model=model), "Go.", journal=journal, run_id="r")
+            )
+        except Exception as exc:
+            outcomes.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one)
+        tg.start_soon(one)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) >= 1, outcomes
+    assert all("'r'" in str(e) and "never resume one run twice at once" in str(e) for e in errors), errors
+
+
 async def test_a_streamed_durable_run_resumes_with_the_events_of_an_uninterrupted_one() -> None:
     tools = SideEffects()
     agent = fx.Agent(model="m", tools=tools.tools)

@@ -165,3 +165,65 @@ def test_a_group_with_handoffs_resumes_as_it_would_have_run(
         assert all(n == 1 for n in tools.payments.values()), tools.payments
 
     anyio.run(main, backend=backend)
+
+
+class _Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+@given(
+    script=fxst.model_scripts(tools=_SPECS, max_replies=4, max_calls=4),
+    parallel=st.booleans(),
+    join=st.sampled_from(fx.JoinPolicy),
+    fail_at=st.none() | st.integers(0, 3),
+)
+def test_the_in_memory_fast_path_journals_what_the_general_path_journals(
+    backend: str,
+    script: tuple[fx.ModelReply, ...],
+    parallel: bool,
+    join: fx.JoinPolicy,
+    fail_at: int | None,
+) -> None:
+    # A new run into a MemoryJournal appends to its list inline (interpreters._durable._fresh);
+    # through a wrapper without that list it takes the general path (_Journaling.live). Same
+    # entries, failures included, and the same final state.
+    async def one(journal: Any) -> tuple[Any, tuple[Any, ...]]:
+        tools = SideEffects()
+        agent = _agent(tools, parallel, join)
+        inner = scripted(script)
+        calls = 0
+
+        async def model(effect: fx.Effect[Any]) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls - 1 == fail_at:
+                raise _Boom(f"model call {calls} failed")
+            return await inner(effect)
+
+        try:
+            final: Any = await run(
+                agent, agent_interpreter(agent, model=model), "Go.", journal=journal, run_id="r"
+            )
+        except _Boom as exc:
+            final = str(exc)
+        return final, await journal.entries("r")
+
+    def by_position(entries: tuple[Any, ...]) -> dict[Any, list[Any]]:
+        # The calls of a parallel batch interleave as their tasks are scheduled (an inline
+        # append does not switch tasks, an awaited one may): compare each position's entries.
+        out: dict[Any, list[Any]] = {}
+        for entry in entries:
+            out.setdefault((getattr(entry, "at", None), getattr(entry, "call", None)), []).append(entry)
+        return out
+
+    async def main() -> None:
+        (fast, entries), (general, expected) = (
+            await one(MemoryJournal()),
+            await one(DyingJournal(MemoryJournal(), 10**9)),
+        )
+        assert fast == general
+        assert len(entries) == len(expected)
+        assert by_position(entries) == by_position(expected)
+
+    anyio.run(main, backend=backend)

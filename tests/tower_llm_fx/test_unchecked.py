@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import tower_llm_fx as fx
 import tower_llm_fx.strategies as fxs
 from tower_llm_fx._unchecked import unchecked, unchecked_factory
-from tower_llm_fx.durable import Intent, Outcome, ToolContext
+from tower_llm_fx.durable import Intent, Outcome, RunBegun, ToolContext
 from tower_llm_fx.group import GroupState, Handoff, HandoffRecord
 from tower_llm_fx.trace import Exchange
 from tower_llm_fx.validation import VIOLATION_KINDS, Violation
@@ -268,6 +268,7 @@ VALUES: dict[type[Any], st.SearchStrategy[Any]] = {
         attempt=st.integers(1, 4),
         result=fxs.tool_results() | fxs.model_replies(),
     ),
+    RunBegun: st.builds(RunBegun, run_id=NAMES, input=TEXT | st.lists(fxs.messages(), max_size=2).map(tuple)),
     GroupState: group_states(),
     fx.ModelCall: fxs.model_calls(),
     fx.ModelReply: fxs.model_replies(),

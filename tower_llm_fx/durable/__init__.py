@@ -38,6 +38,7 @@ from ._journal import journal_input as journal_input
 from ._journal import journal_trace as journal_trace
 from ._journal import new_intent as new_intent
 from ._journal import new_outcome as new_outcome
+from ._journal import new_run_begun as new_run_begun
 from ._keyed import context_of as context_of
 from ._keyed import keyed as keyed
 from ._resume import CheckSaved as CheckSaved
@@ -79,6 +80,7 @@ __all__ = [
     "keyed",
     "new_intent",
     "new_outcome",
+    "new_run_begun",
     "next_base",
     "outcome_unknown",
     "reconcile_save",

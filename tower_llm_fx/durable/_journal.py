@@ -51,6 +51,7 @@ __all__ = [
     "journal_trace",
     "new_intent",
     "new_outcome",
+    "new_run_begun",
 ]
 
 _pos = [v.instance_of(int), v.ge(0)]
@@ -144,6 +145,16 @@ _intent: Callable[..., Intent] = unchecked_factory(
     Intent, "at", "call", "attempt", "effect", "idempotency_key"
 )
 _outcome: Callable[..., Outcome] = unchecked_factory(Outcome, "at", "call", "attempt", "result")
+_begun: Callable[..., RunBegun] = unchecked_factory(RunBegun, "run_id", "input")
+
+
+def new_run_begun(run_id: str, input: object) -> RunBegun:
+    """A `RunBegun` built without validators, for a ``run_id`` the runner checked is a string.
+
+    >>> new_run_begun("r1", "hello") == RunBegun(run_id="r1", input="hello")
+    True
+    """
+    return _begun(run_id, input)
 
 
 def new_intent(
