@@ -433,9 +433,10 @@ async def test_one_run_id_run_twice_at_once_is_refused_not_interleaved(wrapped: 
 
     async def one() -> None:
         try:
-            outcomes.append(
-                await run(agent, agent_interpreter(agent, model=model), "Go.", journal=journal, run_id="r")
+            final: fx.RunState = await run(
+                agent, agent_interpreter(agent, model=model), "Go.", journal=journal, run_id="r"
             )
+            outcomes.append(final)
         except Exception as exc:
             outcomes.append(exc)
 
