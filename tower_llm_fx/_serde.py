@@ -40,7 +40,7 @@ import attrs
 
 from ._decoders import fast_decoder
 from ._errors import ConfigurationError, TowerLLMFXError
-from ._wire import V1_TAGS, WIRE_NAME, WIRE_NAMES
+from ._wire import RESERVED, V1_TAGS, WIRE_NAME, WIRE_NAMES
 
 __all__ = ["Codec", "DEFAULT", "DecodeError", "Target", "from_json", "to_json"]
 
@@ -81,6 +81,11 @@ def _check_entry(name: object, target: object) -> None:
             f"wire name {name!r} is not allowed: use lowercase words joined by dots, like 'acme.ticket' "
             "(wire names are stored in files, so pick one that never changes)"
         )
+    if name in RESERVED:
+        raise ConfigurationError(
+            f"wire name {name!r} is reserved: the library writes it for {RESERVED[name]}; "
+            "pick another name for your type"
+        )
     if isinstance(target, str):
         module, _, qualname = target.partition(":")
         if not module or not qualname:
@@ -104,7 +109,7 @@ class Codec:
     Raises:
         TypeError: a wire name is not a string, or a class is neither an attrs
             class nor an enum.
-        ConfigurationError: a wire name is malformed or used twice, a class
+        ConfigurationError: a wire name is malformed, reserved or used twice, a class
             appears under two names, or a v1 tag is malformed or names no entry.
 
     >>> import attrs, tower_llm_fx as fx
@@ -209,7 +214,7 @@ class Codec:
         Raises:
             TypeError: ``types`` is not a mapping, a name is not a string, or a class
                 is neither an attrs class nor an enum.
-            ConfigurationError: a name is malformed or already used, or a class is
+            ConfigurationError: a name is malformed, reserved or already used, or a class is
                 already in the codec (under any name).
 
         >>> import enum

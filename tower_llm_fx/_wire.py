@@ -13,6 +13,8 @@ Theory of operation (read before adding a class or renaming one):
   imports and names its class, and that every class has one name.
 * The kernel never imports the families, so paths are strings, resolved with
   ``importlib`` on first use (by `tower_llm_fx.serde.Codec`).
+* `RESERVED` holds the wire names the library writes for data that is no
+  single class (a journal's delta rows); a codec refuses them as names.
 * `V1_TAGS` reads format v1, which tagged a value with its class name
   (``{"type": "UserMessage", ...}``): v1 tag → wire name. It is frozen: the
   class names of the day v2 was introduced, whatever the classes are called now.
@@ -24,7 +26,7 @@ import re
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["V1_TAGS", "WIRE_NAME", "WIRE_NAMES"]
+__all__ = ["RESERVED", "V1_TAGS", "WIRE_NAME", "WIRE_NAMES"]
 
 WIRE_NAME: Final = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 """What a wire name looks like: lowercase dotted words, at least two (``acme.ticket``)."""
@@ -118,6 +120,14 @@ WIRE_NAMES: Final = MappingProxyType(
     }
 )
 """Wire name → ``"module:QualName"`` of every serialisable library value."""
+
+RESERVED: Final = MappingProxyType(
+    {
+        "journal.intent_delta": "the SQLite journal's model-call intents stored as deltas "
+        "(tower_llm_fx.durable.compact_entry)",
+    }
+)
+"""Wire names the library writes for data that is not one class (so no codec may take them): what uses each."""
 
 V1_TAGS: Final = MappingProxyType(
     {

@@ -112,3 +112,21 @@ def test_the_tables_are_read_only() -> None:
 )
 def test_what_a_wire_name_looks_like(name: str, ok: bool) -> None:
     assert bool(WIRE_NAME.fullmatch(name)) is ok
+
+
+def test_reserved_names_are_well_formed_unused_and_refused_by_a_codec() -> None:
+    from tower_llm_fx._wire import RESERVED
+    from tower_llm_fx.durable._delta import DELTA_TYPE
+
+    @attrs.frozen
+    class Mine:
+        x: int = 0
+
+    assert DELTA_TYPE in RESERVED  # the journal's delta rows
+    for name in RESERVED:
+        assert WIRE_NAME.fullmatch(name)
+        assert name not in WIRE_NAMES
+        with pytest.raises(
+            fx.ConfigurationError, match=rf"wire name '{name}' is reserved: the library writes it"
+        ):
+            DEFAULT.with_types({name: Mine})
