@@ -78,7 +78,7 @@ from .stores._journal import (
     journal_not_found,
     raw_intent,
     raw_outcome,
-    taken_error,
+    sink_taken,
 )
 
 __all__ = ["Reconciler", "drive_durable", "failure", "resume", "run_durable"]
@@ -128,20 +128,21 @@ class _Journaling:
         entries: tuple[Entry, ...],
         reconcile: Reconciler | None,
         idempotent: Collection[str],
-        sink: list[Raw] | None,
+        sink: list[object] | None,
     ) -> None:
         self.inner = inner
         self.journal = journal
         self.run_id = run_id
         self.slots = fold_journal(entries) if len(entries) > 1 else {}  # a new run: only RunBegun
-        self.count = len(entries)
+        self.count = len(entries) if sink is None else len(sink)  # a sink's length counts items
         self.reconcile = reconcile
         self.idempotent = idempotent
         self.at = 0
         self.batch: Parallel | None = None
         self._lock: anyio.Lock | None = None
         # A store that does no I/O (MemoryJournal) hands out its list: appending to it needs no
-        # await, so no lock, no shield and no task switch (the in-process fast path).
+        # await, so no lock, no shield and no task switch (the in-process fast path). Tuple
+        # forms go in flat (stores._journal's docstring says why).
         self._sink = sink
 
     def __repr__(self) -> str:
@@ -153,9 +154,13 @@ class _Journaling:
         if sink is None:
             return False
         if len(sink) != self.count:
-            raise taken_error(self.run_id, self.count, len(sink))
-        sink.append(entry)
-        self.count += 1
+            raise sink_taken(self.run_id, sink, self.count)
+        if type(entry) is tuple:
+            sink += entry
+            self.count += len(entry)
+        else:
+            sink.append(entry)
+            self.count += 1
         return True
 
     async def append(self, entry: Entry) -> None:
@@ -354,7 +359,7 @@ async def drive_durable(
     if not isinstance(run_id, str) or not run_id:
         raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
     sink_of = getattr(journal, "_journal_sink", None)
-    sink: list[Raw] | None = sink_of(run_id) if sink_of is not None else None
+    sink: list[object] | None = sink_of(run_id) if sink_of is not None else None
     step, fold = program.step, program.advance
     at = 0
     if sink is not None and not sink:  # a new run into a journal that does no I/O: the fast path
@@ -387,8 +392,6 @@ async def drive_durable(
         state = program.start(input)
     names = _idempotent_of(program) | frozenset(idempotent) if idempotent else _idempotent_of(program)
     j = _Journaling(interpreter, journal, run_id, entries, reconcile, names, sink)
-    if sink is not None and len(entries) == 1:
-        j.count = len(sink)  # where the fast path handed over
     while True:
         effect = step(state)
         if not isinstance(effect, Effect):
@@ -408,7 +411,7 @@ async def drive_durable(
 async def _fresh(
     inner: Interpreter,
     run_id: str,
-    sink: list[Raw],
+    sink: list[object],
     step: Callable[[S], object],
     fold: Callable[[S, Any, Any], S],
     state: S,
@@ -417,8 +420,8 @@ async def _fresh(
     """A new run into a journal that does no I/O: `_Journaling.live`'s first attempts, inlined.
 
     Every effect is performed once, live, its intent and outcome appended to
-    ``sink`` as tuples: no awaits, no entry values, no ``_Journaling`` (the
-    in-process hot path). Returns the final state and its ``Done``; or, at a
+    ``sink`` flat (``raw_intent``'s fields): no awaits, no entry values, no
+    ``_Journaling`` (the in-process hot path). Returns the final state and its ``Done``; or, at a
     ``Parallel`` batch or once a ``journal_attempts`` layer exists, the state
     and the position the general loop goes on from.
     """
@@ -431,20 +434,21 @@ async def _fresh(
         if kind is Parallel or DEMAND.attempts:
             return state, at, None
         if len(sink) != n:
-            raise taken_error(run_id, n, len(sink))
+            raise sink_taken(run_id, sink, n)
         if kind is ToolCall:
             call = cast("ToolCall", effect)
             ikey = f"{run_id}/{at}/{call.id}"  # idempotency_key(), inlined
-            sink.append((INTENT, at, None, 1, effect, ikey))
+            sink += (INTENT, at, None, 1, effect, ikey)
             down: Effect[Any] = keyed(call, run_id, ikey, 1)  # the tool's ToolContext rides on the call
         else:
-            sink.append((INTENT, at, None, 1, effect, None))
+            sink += (INTENT, at, None, 1, effect, None)
             down = effect
+        n += 6
         try:
             result = await inner(down)
         except BaseException as exc:
-            if len(sink) != n + 1:
-                raise taken_error(run_id, n + 1, len(sink)) from exc
+            if len(sink) != n:
+                raise sink_taken(run_id, sink, n) from exc
             sink.append(failure(at, None, 1, exc))
             raise
         if not isinstance(result, kind.result_type):
@@ -452,10 +456,10 @@ async def _fresh(
                 f"{inner!r} returned {type(result).__name__} for {kind.__name__}; "
                 f"expected {kind.result_type.__name__}"
             )
-        if len(sink) != n + 1:
-            raise taken_error(run_id, n + 1, len(sink))
-        sink.append((OUTCOME, at, None, 1, result))
-        n += 2
+        if len(sink) != n:
+            raise sink_taken(run_id, sink, n)
+        sink += (OUTCOME, at, None, 1, result)
+        n += 5
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

@@ -18,10 +18,13 @@ another database (Postgres, say) is a class with the same methods:
 
 The in-process fast path: a durable run appends to a `MemoryJournal`'s list
 directly (``_journal_sink``), with no await. Its intents and outcomes go in
-as plain tuples (`raw_intent`, `raw_outcome`: building the entry values costs
-more than the rest of the journaling), which the journal turns into
-``Intent`` and ``Outcome`` values the first time they are read; a reader
-never sees the difference.
+as their fields, flat (a tag, `INTENT` or `OUTCOME`, then the fields of
+`raw_intent` or `raw_outcome`), not as values: building the entry values
+costs more than the rest of the journaling, and every object a journal keeps
+is one more for the garbage collector to walk, run after run. The journal
+turns them into ``Intent`` and ``Outcome`` values the first time they are
+read (and keeps those); a reader never sees the difference. So the list's
+length counts items, not entries: `sink_taken` reports a clash in entries.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "journal_not_found",
     "raw_intent",
     "raw_outcome",
+    "sink_taken",
     "taken_error",
     "INTENT",
     "OUTCOME",
@@ -81,28 +85,48 @@ def taken_error(run_id: str, index: int, count: int) -> TraceStoreError:
 
 
 Raw: TypeAlias = "Entry | tuple[Any, ...]"
-"""What a `MemoryJournal` holds: an entry, or an intent or outcome still in its tuple form."""
+"""What a durable run appends: an entry, or an intent or outcome in its tuple form (`raw_intent`)."""
 
 INTENT, OUTCOME = object(), object()
-"""The tags of the tuple forms: ``(INTENT, at, call, attempt, effect, key)``, ``(OUTCOME, at, call, attempt, result)``."""
+"""The tags of the flat forms: ``INTENT, at, call, attempt, effect, key`` and ``OUTCOME, at, call, attempt, result``."""
 
 
-def raw_intent(at: int, call: int | None, attempt: int, effect: object, idempotency_key: str | None) -> Raw:
-    """``new_intent(...)``'s fields as a tuple, for `MemoryJournal`'s fast path."""
+def raw_intent(
+    at: int, call: int | None, attempt: int, effect: object, idempotency_key: str | None
+) -> tuple[object, ...]:
+    """``new_intent(...)``'s fields, tagged, for `MemoryJournal`'s fast path."""
     return (INTENT, at, call, attempt, effect, idempotency_key)
 
 
-def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> Raw:
-    """``new_outcome(...)``'s fields as a tuple, for `MemoryJournal`'s fast path."""
+def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> tuple[object, ...]:
+    """``new_outcome(...)``'s fields, tagged, for `MemoryJournal`'s fast path."""
     return (OUTCOME, at, call, attempt, result)
 
 
-def _entries(items: list[Raw]) -> tuple[Entry, ...]:
-    """The entries of ``items``, turning (and keeping) each tuple form into its value."""
-    for i, item in enumerate(items):
-        if type(item) is tuple:
-            items[i] = new_intent(*item[1:]) if item[0] is INTENT else new_outcome(*item[1:])
-    return tuple(items)  # type: ignore[arg-type]
+def _read(items: list[object], start: int, into: list[Entry]) -> int:
+    """Append to ``into`` the entries of ``items[start:]`` (flat forms made values); where it ended."""
+    i, end = start, len(items)
+    while i < end:
+        item = items[i]
+        if item is INTENT:
+            into.append(new_intent(*items[i + 1 : i + 6]))  # type: ignore[arg-type]
+            i += 6
+        elif item is OUTCOME:
+            into.append(new_outcome(*items[i + 1 : i + 5]))  # type: ignore[arg-type]
+            i += 5
+        else:
+            into.append(item)  # type: ignore[arg-type]
+            i += 1
+    return i
+
+
+def sink_taken(run_id: str, sink: list[object], expected: int) -> TraceStoreError:
+    """`taken_error` for a sink that holds other than ``expected`` items, counted in entries."""
+    written: list[Entry] = []
+    _read(sink[:expected], 0, written)
+    everything: list[Entry] = []
+    _read(sink, 0, everything)
+    return taken_error(run_id, len(written), len(everything))
 
 
 @final
@@ -116,30 +140,39 @@ class MemoryJournal:
 
     def __init__(self, *, codec: Codec = DEFAULT) -> None:
         self.codec = codec
-        self._runs: dict[str, list[Raw]] = {}
+        self._runs: dict[str, list[object]] = {}  # run id -> its items (entries and flat forms)
+        self._read: dict[str, tuple[int, list[Entry]]] = {}  # run id -> (items read, their entries)
 
     def __repr__(self) -> str:
         return f"MemoryJournal(<{sum(1 for items in self._runs.values() if items)} runs>)"
 
-    def _journal_sink(self, run_id: str) -> list[Raw]:
-        """The list a durable run appends run ``run_id``'s entries to, without awaiting."""
+    def _journal_sink(self, run_id: str) -> list[object]:
+        """The list a durable run appends run ``run_id``'s items to, without awaiting (see above)."""
         return self._runs.setdefault(run_id, [])
 
-    async def entries(self, run_id: str, /) -> tuple[Entry, ...]:
+    def _entries(self, run_id: str) -> list[Entry]:
         items = self._runs.get(run_id)
-        return () if items is None else _entries(items)
+        if not items:
+            return []
+        done, entries = self._read.get(run_id, (0, []))
+        if done != len(items):
+            self._read[run_id] = (_read(items, done, entries), entries)
+        return entries
+
+    async def entries(self, run_id: str, /) -> tuple[Entry, ...]:
+        return tuple(self._entries(run_id))
 
     async def append(self, run_id: str, index: int, entry: Entry, /) -> None:
-        entries = self._runs.setdefault(run_id, [])
-        if index != len(entries):
-            raise taken_error(run_id, index, len(entries))
-        entries.append(entry)
+        count = len(self._entries(run_id))
+        if index != count:
+            raise taken_error(run_id, index, count)
+        self._runs.setdefault(run_id, []).append(entry)
 
     async def load(self, run_id: str, /, *, allow_truncated: bool = False) -> Trace:
-        entries = self._runs.get(run_id)
+        entries = self._entries(run_id)
         if not entries:
             raise journal_not_found(run_id, "this MemoryJournal", await self.list())
-        return journal_trace(_entries(entries))
+        return journal_trace(tuple(entries))
 
     async def list(self) -> tuple[str, ...]:
         return tuple(sorted(run for run, items in self._runs.items() if items))
