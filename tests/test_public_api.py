@@ -190,7 +190,7 @@ PINNED: dict[str, tuple[str, ...]] = {
         "CallBase", "CheckSaved", "Decision", "Entry", "Failure", "FailureKind", "Intent", "Key", "Outcome",
         "OutcomeHow", "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "compact_entry",
         "context_of", "decide", "expand_entry", "fold_journal", "idempotency_key", "idempotent_tools", "journal_input",
-        "journal_trace", "keyed", "new_intent", "new_outcome", "new_run_begun", "next_base", "outcome_unknown", "reconcile_save",
+        "journal_trace", "keyed", "new_intent", "new_outcome", "new_run_begun", "next_call_base", "outcome_unknown", "reconcile_save",
     ),
     "tower_llm_fx.resilience": (
         "ApprovalError", "Approve", "BreakerPolicy", "BreakerState", "BucketState", "Budget", "CircuitOpen",

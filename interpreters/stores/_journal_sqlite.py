@@ -46,7 +46,7 @@ from typing import Literal, TypeVar, final
 import anyio
 import anyio.to_thread
 
-from tower_llm_fx.durable import CallBase, Entry, compact_entry, expand_entry, journal_trace, next_base
+from tower_llm_fx.durable import CallBase, Entry, compact_entry, expand_entry, journal_trace, next_call_base
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.trace import Trace, TraceStoreError
 
@@ -165,7 +165,7 @@ class SqliteJournal:
                     "SELECT COUNT(*) FROM tower_llm_fx_journal WHERE run_id = ?", (run_id,)
                 ).fetchone()
                 raise taken_error(run_id, index, count) from None
-            return next_base(found, index, entry)
+            return next_call_base(index, entry, found)
 
         # A read-back decodes rows: a worker thread's job, not the event loop's.
         self._remember(run_id, index + 1, await self._run(insert, inline=self._inline and known))
@@ -319,5 +319,5 @@ def _expand(
                 f"entry #{idx} of run {run_id!r}'s journal in {where} cannot be read ({exc}); {_CORRUPT}"
             ) from None
         entries.append(entry)
-        base = next_base(base, idx, entry)
+        base = next_call_base(idx, entry, base)
     return tuple(entries), base

@@ -23,7 +23,7 @@ from tower_llm_fx._publish import publish as _publish
 from ._delta import CallBase as CallBase
 from ._delta import compact_entry as compact_entry
 from ._delta import expand_entry as expand_entry
-from ._delta import next_base as next_base
+from ._delta import next_call_base as next_call_base
 from ._journal import Entry as Entry
 from ._journal import Failure as Failure
 from ._journal import FailureKind as FailureKind
@@ -81,7 +81,7 @@ __all__ = [
     "new_intent",
     "new_outcome",
     "new_run_begun",
-    "next_base",
+    "next_call_base",
     "outcome_unknown",
     "reconcile_save",
 ]

@@ -39,7 +39,7 @@ from tower_llm_fx.serde import DEFAULT, Codec
 
 from ._journal import Entry, Intent, new_intent
 
-__all__ = ["DELTA_TYPE", "CallBase", "compact_entry", "expand_entry", "next_base", "shared_prefix"]
+__all__ = ["DELTA_TYPE", "CallBase", "compact_entry", "expand_entry", "next_call_base", "shared_prefix"]
 
 DELTA_TYPE: Final = "journal.intent_delta"
 """The ``type`` of a compact line (a model call's intent as a delta against its `CallBase`)."""
@@ -61,15 +61,19 @@ class CallBase:
     call: ModelCall = attrs.field(validator=v.instance_of(ModelCall))
 
 
-def next_base(base: CallBase | None, index: int, entry: Entry) -> CallBase | None:
+def next_call_base(index: int, entry: Entry, base: CallBase | None) -> CallBase | None:
     """The `CallBase` after entry number ``index``: itself if it is a model call's intent, else ``base``.
+
+    The journal's counterpart of ``tower_llm_fx.trace.next_base`` (same argument
+    order): a journal's delta keeps part of its base's messages (``keep``), a
+    trace's extends the whole of them, so the two are separate formats.
 
     >>> from tower_llm_fx import ModelCall, user
     >>> from tower_llm_fx.durable import Intent, RunBegun
     >>> call = ModelCall(model="m", messages=(user("hi"),))
-    >>> next_base(None, 1, Intent(at=0, effect=call)) == CallBase(1, call)
+    >>> next_call_base(1, Intent(at=0, effect=call), None) == CallBase(1, call)
     True
-    >>> next_base(None, 0, RunBegun(run_id="r")) is None
+    >>> next_call_base(0, RunBegun(run_id="r"), None) is None
     True
     """
     if type(entry) is Intent and type(entry.effect) is ModelCall:

@@ -21,7 +21,7 @@ from tower_llm_fx.durable import (
     RunBegun,
     compact_entry,
     expand_entry,
-    next_base,
+    next_call_base,
 )
 from tower_llm_fx.durable._delta import DELTA_TYPE, shared_prefix
 from tower_llm_fx.serde import DEFAULT, compact_json
@@ -132,11 +132,11 @@ def test_a_run_journalled_as_a_chain_reads_back_equal(
     lines, base = [], None
     for i, entry in enumerate(entries):
         lines.append(compact_json(compact_entry(entry, base)))
-        base = next_base(base, i, entry)
+        base = next_call_base(i, entry, base)
     back, base = [], None
     for i, line in enumerate(lines):
         back.append(expand_entry(json.loads(line), base))
-        base = next_base(base, i, back[-1])
+        base = next_call_base(i, back[-1], base)
     assert back == entries
 
 
@@ -187,12 +187,12 @@ def test_other_entries_and_old_lines_are_plain_encodings() -> None:
     assert expand_entry(old_line, base) == expand_entry(old_line, None) == DEFAULT.decode(old_line)
 
 
-def test_next_base_follows_model_call_intents_only() -> None:
+def test_next_call_base_follows_model_call_intents_only() -> None:
     call = _call(HI)
-    base = next_base(None, 1, Intent(at=0, effect=call))
+    base = next_call_base(1, Intent(at=0, effect=call), None)
     assert base == CallBase(1, call)
-    assert next_base(base, 2, Outcome(at=0, result=fx.ModelReply(message=fx.assistant("x")))) is base
-    assert next_base(base, 3, Intent(at=1, effect=fx.ToolCall(id="c", name="t"))) is base
+    assert next_call_base(2, Outcome(at=0, result=fx.ModelReply(message=fx.assistant("x"))), base) is base
+    assert next_call_base(3, Intent(at=1, effect=fx.ToolCall(id="c", name="t")), base) is base
 
 
 def test_the_compact_journal_of_a_growing_conversation_grows_linearly() -> None:
@@ -202,7 +202,7 @@ def test_the_compact_journal_of_a_growing_conversation_grows_linearly() -> None:
         for at in range(steps):
             entry = Intent(at=at, effect=_call(*messages, tools=(SPEC,)))
             total += len(compact_json(compact_entry(entry, base)))
-            base = next_base(base, at, entry)
+            base = next_call_base(at, entry, base)
             messages += [fx.assistant(f"step {at} " * 20), fx.user(f"more {at} " * 20)]
         return total
 
