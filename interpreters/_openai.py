@@ -19,6 +19,7 @@ import base64
 import contextlib
 import os
 import time
+import urllib.request
 from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast, final
@@ -77,6 +78,12 @@ def _split_userinfo(base_url: str) -> tuple[str, str | None]:
         return base_url, None
     token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode("ascii")
     return str(url.copy_with(userinfo=b"")), f"Basic {token}"
+
+
+def _env_proxied() -> bool:
+    """Whether the environment names an HTTP proxy (what httpx reads when it is given no transport)."""
+    found = urllib.request.getproxies()
+    return any(found.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def _timeout_error(
@@ -231,7 +238,7 @@ class _OpenAI:
             self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
         else:
             transport = self._transport
-            if transport is None and self._limits.max_connections is not None:
+            if transport is None and self._limits.max_connections is not None and not _env_proxied():
                 transport = ScalingTransport(self._limits)
             self._client = httpx.AsyncClient(
                 base_url=self._base_url,
@@ -450,7 +457,10 @@ def openai(
             lifts the limit and uses httpx's plain transport.
         transport: an ``httpx`` transport to send requests through (instead
             of ours, which keeps the cost per call flat however many calls
-            are in flight and retries failed connection attempts).
+            are in flight and retries failed connection attempts). With a
+            proxy in the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+            ``ALL_PROXY``) the default is httpx's own transport, so the proxy
+            and ``NO_PROXY`` apply exactly as httpx applies them.
         http_client: a client of your own to use (and not close) instead.
         dialect: the provider's name (``"deepseek"``, ``"gemini"``, ...; see
             ``tower_llm_fx.openai.DIALECTS``) or a ``Dialect``: each request

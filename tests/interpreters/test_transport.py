@@ -86,6 +86,24 @@ async def test_no_connection_limit_uses_the_plain_httpx_transport(fake_openai: F
         assert (await model(fx.ModelCall(model="m", messages=[fx.user("hi")]))).message.content == "fine"
 
 
+async def test_a_proxy_in_the_environment_is_used_not_ignored(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fake server stands in for the proxy: a request for another host reaches it in
+    # absolute form (GET http://host/path), which it answers 404 after logging the path.
+    origin = fake_openai.base_url.removesuffix("/v1")
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", origin)
+    monkeypatch.setenv("http_proxy", origin)
+    async with openai(base_url="http://model.invalid/v1", api_key="sk-test") as model:
+        with pytest.raises(
+            fx.NotFoundError, match=r"Invalid URL \(POST http://model\.invalid/v1/chat/completions\)"
+        ):
+            await model(fx.ModelCall(model="m", messages=[fx.user("hi")]))
+    assert fake_openai.requests[-1].path == "http://model.invalid/v1/chat/completions"
+
+
 @pytest.mark.parametrize("limits", [httpx.Limits(max_connections=0), {"max_connections": 3}])
 def test_bad_limits_are_configuration_errors(limits: Any) -> None:
     with pytest.raises(fx.ConfigurationError, match="limits"):
