@@ -238,7 +238,7 @@ async def durability(runs: int) -> None:
             if key == "reconciled saves"
             else note
         )
-        print(f"{key + ':':31s}{totals[key]}{note}")
+        print(f"{key + ':':<30} {totals[key]}{note}")
 
 
 class _Timed(_Proxy):
