@@ -41,7 +41,7 @@ from tower_llm_fx.durable import idempotency_key, keyed, reconcile_save
 from tower_llm_fx.serde import DEFAULT, Codec, compact_json
 from tower_llm_fx.sessions import LoadSession, Saved, SaveSession, SessionConflict
 
-from ._perform import perform_parallel
+from ._perform import perform_parallel, wrong_result
 from ._run import check_program
 from ._types import Interpreter
 
@@ -161,10 +161,7 @@ class DbosProgram(Generic[S]):
             return cast("R", await self._save(effect))
         result = await with_keys(effect)
         if not isinstance(result, type(effect).result_type):
-            raise WrongResultType(
-                f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
-                f"expected {type(effect).result_type.__name__}"
-            )
+            raise wrong_result(interpreter, effect, result)
         return cast("R", result)
 
     async def _save(self, effect: SaveSession) -> Saved:

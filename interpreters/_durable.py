@@ -38,7 +38,6 @@ from tower_llm_fx import (
     Program,
     ToolCall,
     ToolResult,
-    WrongResultType,
 )
 from tower_llm_fx.durable import (
     CheckSaved,
@@ -68,7 +67,7 @@ from tower_llm_fx.sessions import LoadSession, SaveSession
 from tower_llm_fx.testing import check_step_output
 
 from ._in_flight import DEMAND, InFlight, current
-from ._perform import fail_fast_cancelled, fails_batch, perform_parallel
+from ._perform import fail_fast_cancelled, fails_batch, perform_parallel, wrong_result
 from ._types import Interpreter
 from .stores._journal import (
     INTENT,
@@ -239,12 +238,8 @@ class _Journaling:
                 current.reset(token)
         if flight is not None:
             attempt = flight.attempt  # a retry inside the stack may have made more attempts
-        expected = type(effect).result_type
-        if not isinstance(result, expected):
-            raise WrongResultType(
-                f"{self.inner!r} returned {type(result).__name__} for {type(effect).__name__}; "
-                f"expected {expected.__name__}"
-            )
+        if not isinstance(result, type(effect).result_type):
+            raise wrong_result(self.inner, effect, result)
         if not self.put(raw_outcome(at, call, attempt, result)):
             await self.append(new_outcome(at, call, attempt, result))
         return result
@@ -443,7 +438,7 @@ async def _fresh(
         else:
             sink += (INTENT, at, None, 1, effect, None)
             down = effect
-        n += 6
+        n = len(sink)  # no await since the check above: only this run appended
         try:
             result = await inner(down)
         except BaseException as exc:
@@ -452,14 +447,11 @@ async def _fresh(
             sink.append(failure(at, None, 1, exc))
             raise
         if not isinstance(result, kind.result_type):
-            raise WrongResultType(
-                f"{inner!r} returned {type(result).__name__} for {kind.__name__}; "
-                f"expected {kind.result_type.__name__}"
-            )
+            raise wrong_result(inner, effect, result)
         if len(sink) != n:
             raise sink_taken(run_id, sink, n)
         sink += (OUTCOME, at, None, 1, result)
-        n += 5
+        n = len(sink)
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

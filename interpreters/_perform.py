@@ -32,7 +32,7 @@ from tower_llm_fx import Effect, JoinPolicy, Parallel, ToolCall, ToolResult, Wro
 
 from ._types import Interpreter
 
-__all__ = ["CANCELLED_BY_FAIL_FAST", "fail_fast_cancelled", "perform", "perform_parallel"]
+__all__ = ["CANCELLED_BY_FAIL_FAST", "fail_fast_cancelled", "perform", "perform_parallel", "wrong_result"]
 
 R = TypeVar("R")
 
@@ -153,6 +153,15 @@ def _is_cancellation(exc: BaseException) -> bool:
         task = asyncio.current_task()
         return task is None or task.cancelling() > 0
     return True  # trio.Cancelled is only ever raised by trio
+
+
+def wrong_result(interpreter: Interpreter, effect: Effect[Any], result: object) -> WrongResultType:
+    """The error for ``interpreter`` answering ``effect`` with ``result``, not its ``result_type``."""
+    expected = type(effect).result_type
+    return WrongResultType(
+        f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
+        f"expected {expected.__name__}"
+    )
 
 
 def _wrong(interpreter: Interpreter, i: int, name: str, result: object) -> Exception:

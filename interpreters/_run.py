@@ -21,13 +21,12 @@ from tower_llm_fx import (
     Parallel,
     Program,
     ToolCall,
-    WrongResultType,
 )
 from tower_llm_fx.testing import check_step_output
 
 from ._dispatch import by_type
 from ._durable import Reconciler, drive_durable
-from ._perform import perform_parallel
+from ._perform import perform_parallel, wrong_result
 from ._tools import local_tools
 from ._types import Interpreter
 from .stores._journal import JournalStore
@@ -60,12 +59,8 @@ async def drive(
             result: Any = await perform_parallel(interpreter, effect)
         else:
             result = await interpreter(effect)
-            expected = type(effect).result_type
-            if not isinstance(result, expected):
-                raise WrongResultType(
-                    f"{interpreter!r} returned {type(result).__name__} for {type(effect).__name__}; "
-                    f"expected {expected.__name__}"
-                )
+            if not isinstance(result, type(effect).result_type):
+                raise wrong_result(interpreter, effect, result)
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

@@ -478,3 +478,20 @@ async def test_a_streamed_durable_run_resumes_with_the_events_of_an_uninterrupte
     assert sum(tools.payments.values()) == 2  # the resume replayed the payment
     with pytest.raises(TypeError, match="both journal= and run_id="):
         stream(agent, agent_interpreter(agent, model=model), "Go.", run_id="r")
+
+
+async def test_a_wrong_result_is_the_same_error_plain_or_durable_on_either_path() -> None:
+    agent = fx.Agent(model="m")
+
+    async def model(effect: fx.Effect[Any]) -> Any:
+        return "not a reply"
+
+    messages = []
+    for journal in (None, MemoryJournal(), DyingJournal(MemoryJournal(), 10**9)):
+        kw: dict[str, Any] = {} if journal is None else {"journal": journal, "run_id": "r"}
+        with pytest.raises(
+            fx.WrongResultType, match=r"returned str for ModelCall; expected ModelReply"
+        ) as info:
+            await run(agent, model, "Go.", **kw)
+        messages.append(str(info.value))
+    assert len(set(messages)) == 1, messages
