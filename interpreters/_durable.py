@@ -357,9 +357,7 @@ async def drive_durable(
     sink: list[object] | None = sink_of(run_id) if sink_of is not None else None
     step, fold = program.step, program.advance
     at = 0
-    if sink is not None and not sink:  # a new run into a journal that does no I/O: the fast path
-        if input is _RESUME:
-            raise journal_not_found(run_id, repr(journal), await journal.list())
+    if sink is not None and not sink and input is not _RESUME:  # a new run, no I/O: the fast path
         begun = new_run_begun(run_id, _plain_input(input))
         sink.append(begun)
         state = program.start(input)
