@@ -12,12 +12,13 @@ Theory of operation:
   Classes whose ``__init__`` cannot be mirrored exactly (their own ``__init__``,
   ``__attrs_pre_init__`` / ``__attrs_post_init__``, ``takes_self`` defaults or
   converters) go through their ``__init__``.
-* Pure: no I/O; imports only attrs and ``_content`` (for `_KEEPS`).
+* Pure: no I/O; imports only attrs, ``_content`` and ``_messages`` (for `_KEEPS`, `_KEEPS_ONE`).
 """
 
 from __future__ import annotations
 
 import enum
+import keyword
 from collections.abc import Callable
 from types import MemberDescriptorType
 from typing import Any, Final, TypeAlias
@@ -25,6 +26,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from ._content import content, optional_content
+from ._messages import ToolCallRequest, _tool_calls
 
 __all__ = ["fast_decoder"]
 
@@ -58,7 +60,6 @@ def fast_decoder(class_of: Callable[[str], type[Any]]) -> Callable[[Any], Any]:
     True
     """
     by_tag: dict[str, _Decoder] = {}  # wire name or v1 tag → the decoder of its class
-    get = by_tag.get
     scalars = _SCALARS
 
     def fast(data: Any) -> Any:
@@ -77,7 +78,7 @@ def fast_decoder(class_of: Callable[[str], type[Any]]) -> Callable[[Any], Any]:
             return decoder(data, fast)
         if t is list:  # the hot loop of a long log: objects of known tags go straight to their decoder
             try:  # the common case (objects of tags seen before) in one comprehension
-                return tuple([get(v["type"])(v, fast) for v in data])  # type: ignore[misc]
+                return tuple([by_tag[v["type"]](v, fast) for v in data])
             except Exception:  # not that: the same again, one element at a time (pure, so no harm)
                 pass
             out = []
@@ -195,7 +196,7 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
     exact: list[str] = []  # every key present: the common case
     general = ["n = 1"]  # some missing (they take their defaults), or unknown ones
     after: list[str] = []  # conversions (of the general case)
-    sets: list[str] = []
+    sets: list[tuple[str, str]] = []  # (attribute, expression): what the new instance holds
     checks: list[str] = []  # inline validators: before the instance is made
     calls: list[str] = []  # other validators: called with the instance, as attrs does
     for i, f in enumerate(fields):
@@ -208,7 +209,6 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
             if converter.takes_self or converter.takes_field:  # type: ignore[attr-defined]
                 return _by_init(cls)
             converter = converter.converter  # type: ignore[attr-defined]
-        ns[f"_set{i}"] = slot_setter(cls, f.name)
         if factory is not None:
             ns[f"_factory{i}"] = factory.factory
             make_default = f"_factory{i}()"
@@ -219,7 +219,7 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
             if converter is not None or f.validator is not None:
                 return _by_init(cls)
             if default is not attrs.NOTHING:
-                sets.append(f"_set{i}(o, {make_default})")
+                sets.append((f.name, make_default))
             continue
         v = f"v{i}"
         key = f.alias or f.name
@@ -250,7 +250,7 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
             nested = decode_nested.replace(f"{v} is not None and ", "")
             work = [f"    {nested if kept else decode_nested}", f"    {v} = {convert}"]
             exact += [f"if {' and '.join(kept)}:", *work] if kept else [line[4:] for line in work]
-        sets.append(f"_set{i}(o, {v})")
+        sets.append((f.name, v))
         if f.validator is not None:
             failure = _failure(f.validator, v, ns, f"_type{i}")
             if failure is None:
@@ -260,8 +260,7 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
             else:
                 checks.append(f"if {failure}: raise _Slow")
     if has_hash_cache(cls):
-        ns["_hash_slot"] = slot_setter(cls, "_attrs_cached_hash")
-        sets.append("_hash_slot(o, None)")
+        sets.append(("_attrs_cached_hash", "None"))
     body = [
         # As many keys as fields (and "type"): if each field's key is there, no other is.
         f"if len(data) == {len(keys)}:",
@@ -271,8 +270,7 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
         "    if n != len(data): raise _Slow",
         *(f"    {line}" for line in after),
         *checks,
-        "o = _new(_cls)",
-        *sets,
+        *_construction(cls, sets, ns),
         *calls,
         "return o",
     ]
@@ -282,6 +280,54 @@ def _compile_decoder(cls: type[Any]) -> _Decoder:
     return decoder
 
 
+def _construction(cls: type[Any], sets: list[tuple[str, str]], ns: dict[str, Any]) -> list[str]:
+    """The lines that make ``o``, a ``cls`` instance holding ``sets`` (attribute, expression),
+    past a frozen ``__setattr__`` as attrs' ``__init__`` does."""
+    builder = _builder(cls, [name for name, _ in sets])
+    if builder is not None:
+        ns["_builder"] = builder
+        return ["o = _new(_builder)", *(f"o.{name} = {value}" for name, value in sets), "o.__class__ = _cls"]
+    lines = ["o = _new(_cls)"]
+    for i, (name, value) in enumerate(sets):
+        ns[f"_set{i}"] = slot_setter(cls, name)
+        lines.append(f"_set{i}(o, {value})")
+    return lines
+
+
+def _builder(cls: type[Any], names: list[str]) -> type[Any] | None:
+    """A subclass of ``cls`` that adds nothing but the plain ``__setattr__``, or ``None``
+    where one could do more than that (a metaclass, an ``__init_subclass__``, an exception).
+
+    An instance is made as a builder, filled with ``o.name = value`` (a bytecode store
+    CPython specialises for slots: several times cheaper than calling each slot's
+    ``__set__``), then made a ``cls`` (``o.__class__ = cls``; the layout is the same, so
+    CPython allows it) before any validator or caller sees it. The result is an
+    ordinary ``cls`` instance: ``type(o) is cls``. (The builder is listed by
+    ``cls.__subclasses__()``.)
+    """
+    if type(cls) is not type or issubclass(cls, BaseException):
+        return None
+    if any("__init_subclass__" in vars(klass) for klass in cls.__mro__[:-1]):
+        return None
+    if not all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
+        return None
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+        "__module__": cls.__module__,
+        "__qualname__": f"{cls.__qualname__}.<decoder builder>",
+        "__doc__": f"Builds {cls.__qualname__} values for tower_llm_fx._decoders (never seen outside it).",
+    }
+    try:
+        builder = type(cls.__name__, (cls,), namespace)
+        probe: Any = object.__new__(builder)
+        probe.__class__ = cls  # refused (TypeError) if the layouts differ after all
+    except Exception:
+        return None
+    return builder
+
+
 # Converters known to return some values unchanged (their code starts by returning them):
 # the generated code skips the call for those. ``test_decoders`` checks each entry.
 _KEEPS: Final[dict[Callable[[Any], Any], tuple[str, ...]]] = {
@@ -289,6 +335,9 @@ _KEEPS: Final[dict[Callable[[Any], Any], tuple[str, ...]]] = {
     optional_content: ("str", "None"),
 }
 _KEPT: Final = {"str": "type({v}) is not str", "None": "{v} is not None"}  # "needs work" tests
+# Converters known to return a tuple of one instance of the class given as it is (an
+# assistant message's ``tool_calls``, most often one call). ``test_decoders`` checks them.
+_KEEPS_ONE: Final[dict[Callable[[Any], Any], type[Any]]] = {_tool_calls: ToolCallRequest}
 
 
 def _kept(converter: Callable[[Any], Any], ns: dict[str, Any], i: int) -> tuple[str, ...]:
@@ -305,6 +354,11 @@ def _conversion(converter: Callable[[Any], Any], value: str, ns: dict[str, Any],
     ns[f"_convert{i}"] = converter
     constants = _constant_results(converter)
     call = f"_convert{i}({value})"
+    item = _KEEPS_ONE.get(converter)
+    if item is not None:  # a tuple of one such item (as decoded) needs no call
+        ns[f"_item{i}"] = item
+        one = f"{value}.__class__ is tuple and len({value}) == 1 and {value}[0].__class__ is _item{i}"
+        call = f"{value} if {one} else {call}"
     if () in constants:
         ns[f"_empty{i}"] = constants[()]
         call = f"_empty{i} if {value} is _EMPTY else {call}"

@@ -7,9 +7,11 @@ Design:
   the event loop never blocks on the disk and transactions never interleave.
 * Cancelling a call (a deadline, a closed nursery) interrupts it: the statement
   running in the thread is stopped with ``Connection.interrupt()`` (SQLite rolls
-  its transaction back), a save not yet begun is not begun, and the caller gets
-  its cancellation as soon as the thread has let go of the connection. A save
-  is still either wholly in the file or not at all.
+  its transaction back), a save not yet begun is not begun, one whose interrupt
+  fell between two statements (SQLite forgets those) stops at its next row or
+  before its ``COMMIT``, and the caller gets its cancellation as soon as the
+  thread has let go of the connection. A save is still either wholly in the
+  file or not at all.
 * WAL journal, so readers never block the writer; several processes may share
   one file (writers take turns, waiting up to ``busy_timeout``).
 * A save is ``BEGIN IMMEDIATE``, a check that the session's last sequence number
@@ -142,13 +144,20 @@ def _encode(record: Record, codec: Codec) -> tuple[str, str]:
 
 
 class _Stopped(Exception):
-    """The caller was cancelled before the work began (never seen: the cancellation wins)."""
+    """The caller was cancelled before the work began or committed (never seen: the cancellation wins)."""
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[], T], stop: threading.Event) -> T:
+    """``fn()`` in a write transaction, rolled back if it raises or if ``stop`` is set by then.
+
+    (``Connection.interrupt()`` stops only a statement that is running: one that lands
+    between two statements is forgotten when the next one starts, hence ``stop``.)
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         out = fn()
+        if stop.is_set():  # cancelled, and the interrupt missed every statement
+            raise _Stopped
         conn.execute("COMMIT")
     except Exception:
         if conn.in_transaction:
@@ -273,13 +282,17 @@ class SqliteStore:
                 conn.execute(
                     "UPDATE sessions SET last_seq = ?, updated_at = ? WHERE session_id = ?", (last, now, sid)
                 )
-            conn.executemany(
-                "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-                [(sid, current + i, kind, data, now) for i, (kind, data) in enumerate(encoded, 1)],
-            )
+            conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows(current, now))
             return Saved(session_id=sid, last_seq=last)
 
-        return _in_transaction(conn, transaction)
+        def rows(current: int, now: float) -> Iterator[tuple[str, int, str, str, float]]:
+            stop = self._stop
+            for i, (kind, data) in enumerate(encoded, 1):
+                if stop.is_set():  # cancelled between two rows (where an interrupt goes unseen)
+                    raise _Stopped
+                yield sid, current + i, kind, data, now
+
+        return _in_transaction(conn, transaction, self._stop)
 
     def _records(
         self, conn: sqlite3.Connection, session_id: str, upto: int | None = None
@@ -335,7 +348,7 @@ class SqliteStore:
                 conn.execute("DELETE FROM records WHERE session_id = ?", (session_id,))
                 return conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount > 0
 
-            return _in_transaction(conn, transaction)
+            return _in_transaction(conn, transaction, self._stop)
 
         return await self._run(delete)
 
@@ -367,7 +380,7 @@ class SqliteStore:
                     session_id=target, last_seq=upto, created_at=now, updated_at=now, forked_from=source
                 )
 
-            return _in_transaction(conn, transaction)
+            return _in_transaction(conn, transaction, self._stop)
 
         return await self._run(fork)
 

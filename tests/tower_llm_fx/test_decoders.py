@@ -11,7 +11,7 @@ array names the element's path.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -188,3 +188,97 @@ def test_the_converters_the_decoders_skip_return_those_values_as_they_are(text: 
     assert converter(text) is text
     if "None" in kept:
         assert converter(None) is None
+
+
+# -- how the compiled decoders build instances (a builder subclass), and the skipped converters ----
+
+
+@given(fxst.messages())
+def test_decoded_instances_are_ordinary_frozen_instances_of_their_class(message: fx.Message) -> None:
+    decoded = fast(json.loads(json.dumps(fx.to_json(message))))
+    assert type(decoded) is type(message) and decoded.__class__ is type(message)
+    assert decoded == message and hash(decoded) == hash(message)
+    assert attrs.evolve(decoded) == message
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        decoded.extra = "x"  # type: ignore[misc]
+
+
+class Recording:
+    subclasses: ClassVar[list[type[Any]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Recording.subclasses.append(cls)
+
+
+@attrs.frozen
+class Hooked(Recording):
+    a: int
+
+
+@attrs.define(slots=False)
+class WithDict:
+    a: int
+    b: str = "x"
+
+
+@pytest.mark.parametrize(
+    ("cls", "data", "expected"),
+    [
+        (Hooked, {"a": 1}, Hooked(1)),
+        (WithDict, {"a": 1}, WithDict(1)),
+        (WithDict, {"a": 2, "b": "y"}, WithDict(2, "y")),
+    ],
+    ids=["init-subclass", "dict-class", "dict-class-all-fields"],
+)
+def test_classes_without_a_builder_or_with_a_dict_decode_the_same(
+    cls: type[Any], data: dict[str, Any], expected: Any
+) -> None:
+    before = list(Recording.subclasses)
+    codec = fx.serde.DEFAULT.with_types({"test.other": cls})
+    tagged = {"type": "test.other", **data}
+    decoded = fast(tagged, codec)
+    assert decoded == expected == careful(tagged, codec)
+    assert type(decoded) is cls
+    assert Recording.subclasses == before  # no subclass made behind the class's back
+
+
+tool_call_requests = st.builds(fx.ToolCallRequest, id=st.text(), name=st.text(), arguments=st.text())
+
+
+@given(st.lists(tool_call_requests, min_size=1, max_size=1).map(tuple))
+def test_the_converters_skipped_for_one_item_return_it_as_it_is(calls: tuple[Any, ...]) -> None:
+    for converter, item in decoders_module._KEEPS_ONE.items():
+        if all(type(c) is item for c in calls):
+            assert converter(calls) is calls
+
+
+@given(st.lists(tool_call_requests, max_size=3), st.data())
+def test_tool_calls_of_any_length_or_kind_decode_as_the_careful_decoder_says(
+    calls: list[fx.ToolCallRequest], data: st.DataObject
+) -> None:
+    encoded = fx.to_json(fx.assistant(None, *calls))
+    damage: bool = data.draw(st.booleans())
+    if calls and damage:  # one call replaced by something that is not a tool call
+        i = data.draw(st.integers(0, len(calls) - 1))
+        encoded["tool_calls"][i] = data.draw(st.sampled_from([fx.to_json(fx.user("x")), 3, "x", [], None]))
+    assert outcome(fx.from_json, encoded) == outcome(careful, encoded)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            fxst.messages().map(fx.to_json),
+            st.none(),
+            st.integers(),
+            st.text(max_size=3),
+            st.just([]),
+            st.just({"type": "no.such.type"}),
+            st.just({"content": "no type"}),
+        ),
+        max_size=6,
+    )
+)
+def test_a_list_of_values_and_junk_decodes_as_the_careful_decoder_says(items: list[Any]) -> None:
+    data = json.loads(json.dumps(items))
+    assert outcome(fx.from_json, data) == outcome(careful, data)

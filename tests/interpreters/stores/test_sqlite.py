@@ -556,3 +556,46 @@ async def test_a_call_cancelled_before_it_starts_does_nothing(tmp_path: Path) ->
         assert scope.cancelled_caught
         assert (await store.load("s")).records == ()
         assert (await store(save(0, fx.user("now")))).last_seq == 1
+
+
+def stop_once(store: Any, when: Callable[[], bool]) -> None:
+    """Set the store's stop flag from inside a statement once ``when()`` holds, without calling
+    ``interrupt()``: a cancellation whose interrupt SQLite did not see (it fell between two
+    statements, and SQLite forgets an interrupt when the next statement starts)."""
+
+    def check() -> int:
+        if when():
+            store._stop.set()
+        return 0
+
+    store._conn.set_progress_handler(check, 1)
+
+
+async def test_a_save_stopped_between_two_rows_writes_nothing(tmp_path: Path) -> None:
+    from interpreters.stores._sqlite import _Stopped
+
+    async with open_sqlite_store(tmp_path / "stop.db") as store:
+        await store(save(0, fx.user("first")))
+        assert store._conn is not None
+        conn = store._conn
+        stop_once(store, lambda: conn.in_transaction)  # as soon as the save's transaction runs
+        with pytest.raises(_Stopped):  # (a real cancellation would be raised instead)
+            await store(save(1, *(fx.user(f"m{i}") for i in range(100))))
+        conn.set_progress_handler(None, 0)
+        assert (await store.load("s")).records == (fx.user("first"),)
+        assert (await store(save(1, fx.user("second")))).last_seq == 2
+
+
+async def test_a_fork_stopped_during_its_one_statement_is_rolled_back(tmp_path: Path) -> None:
+    from interpreters.stores._sqlite import _Stopped
+
+    async with open_sqlite_store(tmp_path / "stop.db") as store:
+        await store(save(0, *(fx.user(f"m{i}") for i in range(50))))
+        assert store._conn is not None
+        conn = store._conn
+        stop_once(store, lambda: conn.in_transaction)
+        with pytest.raises(_Stopped):
+            await store.fork_session("s", "t")
+        conn.set_progress_handler(None, 0)
+        assert [info.session_id for info in await store.list_sessions()] == ["s"]
+        assert (await store.load("t")).records == ()
