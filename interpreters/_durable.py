@@ -70,6 +70,7 @@ from ._in_flight import DEMAND, InFlight, current
 from ._perform import fail_fast_cancelled, fails_batch, perform_parallel, wrong_result
 from ._types import Interpreter
 from .stores._journal import (
+    BEGUN,
     INTENT,
     OUTCOME,
     JournalStore,
@@ -358,13 +359,13 @@ async def drive_durable(
     step, fold = program.step, program.advance
     at = 0
     if sink is not None and not sink and input is not _RESUME:  # a new run, no I/O: the fast path
-        begun = new_run_begun(run_id, _plain_input(input))
-        sink.append(begun)
+        plain = _plain_input(input)
+        sink += (BEGUN, run_id, plain)  # RunBegun's fields, flat
         state = program.start(input)
         state, at, done = await _fresh(interpreter, run_id, sink, step, fold, state, observe)
         if done is not None:
             return state, done
-        entries: tuple[Entry, ...] = (begun,)
+        entries: tuple[Entry, ...] = (new_run_begun(run_id, plain),)
     else:
         entries = await journal.entries(run_id)
         if entries:

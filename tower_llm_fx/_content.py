@@ -176,7 +176,7 @@ def content(value: str | Sequence[ContentPart | str]) -> str | tuple[ContentPart
     """Converter for a required ``content``: a ``str`` stays, a sequence becomes a tuple of parts."""
     if type(value) is str:
         return value
-    if type(value) is tuple and all(type(p) in _PART_TYPES for p in value):
+    if type(value) is tuple and _PART_TYPES.issuperset(map(type, value)):
         return value
     return parts(value)
 

@@ -74,7 +74,7 @@ _MESSAGE_TYPES = frozenset(MESSAGE_TYPES)
 
 
 def _messages(value: Sequence[Message]) -> tuple[Message, ...]:
-    if type(value) is tuple and all(type(m) in _MESSAGE_TYPES for m in value):
+    if type(value) is tuple and _MESSAGE_TYPES.issuperset(map(type, value)):
         return value  # the fast path: already a tuple of messages
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"messages must be a sequence of messages, got {type(value).__name__}")

@@ -18,11 +18,11 @@ another database (Postgres, say) is a class with the same methods:
 
 The in-process fast path: a durable run appends to a `MemoryJournal`'s list
 directly (``_journal_sink``), with no await. Its intents and outcomes go in
-as their fields, flat (a tag, `INTENT` or `OUTCOME`, then the fields of
-`raw_intent` or `raw_outcome`), not as values: building the entry values
+as their fields, flat (a tag, `BEGUN`, `INTENT` or `OUTCOME`, then the fields
+of ``RunBegun``, `raw_intent` or `raw_outcome`), not as values: building the entry values
 costs more than the rest of the journaling, and every object a journal keeps
 is one more for the garbage collector to walk, run after run. The journal
-turns them into ``Intent`` and ``Outcome`` values the first time they are
+turns them into ``RunBegun``, ``Intent`` and ``Outcome`` values the first time they are
 read (and keeps those); a reader never sees the difference. So the list's
 length counts items, not entries: `sink_taken` reports a clash in entries.
 """
@@ -31,11 +31,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeAlias, final
 
-from tower_llm_fx.durable import Entry, journal_trace, new_intent, new_outcome
+from tower_llm_fx.durable import Entry, journal_trace, new_intent, new_outcome, new_run_begun
 from tower_llm_fx.serde import DEFAULT, Codec
 from tower_llm_fx.trace import Trace, TraceNotFound, TraceStoreError
 
 __all__ = [
+    "BEGUN",
     "JournalStore",
     "MemoryJournal",
     "Raw",
@@ -87,8 +88,9 @@ def taken_error(run_id: str, index: int, count: int) -> TraceStoreError:
 Raw: TypeAlias = "Entry | tuple[Any, ...]"
 """What a durable run appends: an entry, or an intent or outcome in its tuple form (`raw_intent`)."""
 
-INTENT, OUTCOME = object(), object()
-"""The tags of the flat forms: ``INTENT, at, call, attempt, effect, key`` and ``OUTCOME, at, call, attempt, result``."""
+BEGUN, INTENT, OUTCOME = object(), object(), object()
+"""The tags of the flat forms: ``BEGUN, run_id, input``, ``INTENT, at, call, attempt, effect, key``
+and ``OUTCOME, at, call, attempt, result``."""
 
 
 def raw_intent(
@@ -114,6 +116,9 @@ def _read(items: list[object], start: int, into: list[Entry]) -> int:
         elif item is OUTCOME:
             into.append(new_outcome(*items[i + 1 : i + 5]))  # type: ignore[arg-type]
             i += 5
+        elif item is BEGUN:
+            into.append(new_run_begun(*items[i + 1 : i + 3]))  # type: ignore[arg-type]
+            i += 3
         else:
             into.append(item)  # type: ignore[arg-type]
             i += 1

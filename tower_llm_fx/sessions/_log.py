@@ -95,7 +95,7 @@ SeqRuns: TypeAlias = tuple[tuple[int, int], ...]
 
 
 def _records(value: Sequence[Record]) -> tuple[Record, ...]:
-    if type(value) is tuple and all(type(r) in _RECORD_TYPE_SET for r in value):
+    if type(value) is tuple and _RECORD_TYPE_SET.issuperset(map(type, value)):
         return value
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"records must be a sequence of messages and Compaction, got {type(value).__name__}")

@@ -61,17 +61,19 @@ async def test_load_is_the_journal_as_a_trace(journal: JournalStore) -> None:
 
 
 async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appended_ones() -> None:
-    # The fast path writes intents and outcomes flat into the run's list (raw_intent's fields);
-    # appends by index, reads and clashes all count entries, not list items.
-    from interpreters.stores._journal import raw_intent, raw_outcome, sink_taken
+    # The fast path writes RunBegun, intents and outcomes flat into the run's list (their
+    # fields); appends by index, reads and clashes all count entries, not list items.
+    from interpreters.stores._journal import BEGUN, raw_intent, raw_outcome, sink_taken
 
     journal = MemoryJournal()
     sink = journal._journal_sink("r")
-    sink.append(ENTRIES[0])
+    begun = ENTRIES[0]
+    assert isinstance(begun, RunBegun)
+    sink += (BEGUN, begun.run_id, begun.input)
     sink += raw_intent(0, None, 1, CALL, "r/0/c1")
     first = await journal.entries("r")
     assert first == ENTRIES[:2]
-    await journal.append("r", 2, ENTRIES[2])  # entry #2, though the list holds 8 items
+    await journal.append("r", 2, ENTRIES[2])  # entry #2, though the list holds 10 items
     sink += raw_intent(0, None, 2, CALL, "r/0/c1")
     sink += raw_outcome(0, None, 2, OK)
     again = await journal.entries("r")
@@ -79,5 +81,5 @@ async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appende
     assert again[1] is first[1]  # each flat form is made a value once, and kept
     with pytest.raises(TraceStoreError, match=r"entry #6 of run 'r'.*has 5 entries"):
         await journal.append("r", 5 + 1, ENTRIES[2])
-    error = sink_taken("r", sink, 8)  # a writer that had seen the first three entries only
+    error = sink_taken("r", sink, 10)  # a writer that had seen the first three entries only
     assert "entry #3 of run 'r'" in str(error) and "has 5 entries" in str(error)
