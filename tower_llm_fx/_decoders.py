@@ -26,7 +26,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from ._content import content, optional_content
-from ._messages import ToolCallRequest, _tool_calls
+from ._messages import ToolCallRequest, tool_call_tuple
 
 __all__ = ["fast_decoder"]
 
@@ -337,7 +337,7 @@ _KEEPS: Final[dict[Callable[[Any], Any], tuple[str, ...]]] = {
 _KEPT: Final = {"str": "type({v}) is not str", "None": "{v} is not None"}  # "needs work" tests
 # Converters known to return a tuple of one instance of the class given as it is (an
 # assistant message's ``tool_calls``, most often one call). ``test_decoders`` checks them.
-_KEEPS_ONE: Final[dict[Callable[[Any], Any], type[Any]]] = {_tool_calls: ToolCallRequest}
+_KEEPS_ONE: Final[dict[Callable[[Any], Any], type[Any]]] = {tool_call_tuple: ToolCallRequest}
 
 
 def _kept(converter: Callable[[Any], Any], ns: dict[str, Any], i: int) -> tuple[str, ...]:

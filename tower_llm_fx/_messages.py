@@ -37,6 +37,7 @@ __all__ = [
     "assistant",
     "developer",
     "system",
+    "tool_call_tuple",
     "user",
 ]
 
@@ -126,7 +127,12 @@ class Reasoning:
     raw: str | None = attrs.field(default=None, converter=json_object_or_none)
 
 
-def _tool_calls(value: Sequence[ToolCallRequest]) -> tuple[ToolCallRequest, ...]:
+def tool_call_tuple(value: Sequence[ToolCallRequest]) -> tuple[ToolCallRequest, ...]:
+    """Converter for ``AssistantMessage.tool_calls``: a list or tuple of `ToolCallRequest`, as a tuple.
+
+    >>> tool_call_tuple([ToolCallRequest(id="c1", name="add")])
+    (ToolCallRequest(id='c1', name='add', arguments='{}'),)
+    """
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"tool_calls must be a tuple of ToolCallRequest, got {type(value).__name__}")
     for item in value:
@@ -146,7 +152,7 @@ class AssistantMessage:
     """
 
     content: str | tuple[ContentPart, ...] | None = attrs.field(default=None, converter=optional_content)
-    tool_calls: tuple[ToolCallRequest, ...] = attrs.field(default=(), converter=_tool_calls)
+    tool_calls: tuple[ToolCallRequest, ...] = attrs.field(default=(), converter=tool_call_tuple)
     refusal: str | None = attrs.field(default=None, validator=_opt_str)
     name: str | None = attrs.field(default=None, validator=_opt_str)
     reasoning: Reasoning | None = attrs.field(default=None, validator=v.optional(v.instance_of(Reasoning)))
