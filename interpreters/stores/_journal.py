@@ -17,14 +17,14 @@ another database (Postgres, say) is a class with the same methods:
 ``open_sqlite_journal`` (in ``_journal_sqlite.py``) is the embedded default.
 
 The in-process fast path: a durable run appends to a `MemoryJournal`'s list
-directly (``_journal_sink``), with no await. Its intents and outcomes go in
-as their fields, flat (a tag, `BEGUN`, `INTENT` or `OUTCOME`, then the fields
-of ``RunBegun``, `raw_intent` or `raw_outcome`), not as values: building the entry values
-costs more than the rest of the journaling, and every object a journal keeps
-is one more for the garbage collector to walk, run after run. The journal
-turns them into ``RunBegun``, ``Intent`` and ``Outcome`` values the first time they are
-read (and keeps those); a reader never sees the difference. So the list's
-length counts items, not entries: `sink_taken` reports a clash in entries.
+directly (``_journal_sink``), with no await. Its ``RunBegun``, intents and
+outcomes go in as their fields, flat (a tag, `BEGUN`, `INTENT` or `OUTCOME`,
+then the fields), not as values: building the entry values costs more than
+the rest of the journaling, and every object a journal keeps is one more for
+the garbage collector to walk, run after run. The journal turns them into
+entry values the first time they are read (and keeps those); a reader never
+sees the difference. So the list's length counts items, not entries:
+`sink_taken` reports a clash in entries.
 """
 
 from __future__ import annotations
