@@ -70,12 +70,12 @@ from ._in_flight import DEMAND, InFlight, current
 from ._perform import fail_fast_cancelled, fails_batch, perform_parallel, wrong_result
 from ._types import Interpreter
 from .stores._journal import (
-    BEGUN,
     INTENT,
     OUTCOME,
     JournalStore,
     Raw,
     journal_not_found,
+    raw_begun,
     raw_intent,
     raw_outcome,
     sink_taken,
@@ -360,7 +360,7 @@ async def drive_durable(
     at = 0
     if sink is not None and not sink and input is not _RESUME:  # a new run, no I/O: the fast path
         plain = _plain_input(input)
-        sink += (BEGUN, run_id, plain)  # RunBegun's fields, flat
+        sink += raw_begun(run_id, plain)
         state = program.start(input)
         state, at, done = await _fresh(interpreter, run_id, sink, step, fold, state, observe)
         if done is not None:

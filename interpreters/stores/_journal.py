@@ -41,6 +41,7 @@ __all__ = [
     "MemoryJournal",
     "Raw",
     "journal_not_found",
+    "raw_begun",
     "raw_intent",
     "raw_outcome",
     "sink_taken",
@@ -91,6 +92,11 @@ Raw: TypeAlias = "Entry | tuple[Any, ...]"
 BEGUN, INTENT, OUTCOME = object(), object(), object()
 """The tags of the flat forms: ``BEGUN, run_id, input``, ``INTENT, at, call, attempt, effect, key``
 and ``OUTCOME, at, call, attempt, result``."""
+
+
+def raw_begun(run_id: str, input: object) -> tuple[object, ...]:
+    """``new_run_begun(...)``'s fields, tagged, for `MemoryJournal`'s fast path."""
+    return (BEGUN, run_id, input)
 
 
 def raw_intent(

@@ -269,6 +269,13 @@ class SqliteStore:
         if self._stop.is_set():  # cancelled while encoding: do not begin
             raise _Stopped
 
+        def rows(current: int, now: float) -> Iterator[tuple[str, int, str, str, float]]:
+            stop = self._stop
+            for i, (kind, data) in enumerate(encoded, 1):
+                if stop.is_set():  # cancelled between two rows (where an interrupt goes unseen)
+                    raise _Stopped
+                yield sid, current + i, kind, data, now
+
         def transaction() -> Saved:
             row = conn.execute("SELECT last_seq FROM sessions WHERE session_id = ?", (sid,)).fetchone()
             current = 0 if row is None else row[0]
@@ -284,13 +291,6 @@ class SqliteStore:
                 )
             conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows(current, now))
             return Saved(session_id=sid, last_seq=last)
-
-        def rows(current: int, now: float) -> Iterator[tuple[str, int, str, str, float]]:
-            stop = self._stop
-            for i, (kind, data) in enumerate(encoded, 1):
-                if stop.is_set():  # cancelled between two rows (where an interrupt goes unseen)
-                    raise _Stopped
-                yield sid, current + i, kind, data, now
 
         return _in_transaction(conn, transaction, self._stop)
 

@@ -63,13 +63,13 @@ async def test_load_is_the_journal_as_a_trace(journal: JournalStore) -> None:
 async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appended_ones() -> None:
     # The fast path writes RunBegun, intents and outcomes flat into the run's list (their
     # fields); appends by index, reads and clashes all count entries, not list items.
-    from interpreters.stores._journal import BEGUN, raw_intent, raw_outcome, sink_taken
+    from interpreters.stores._journal import raw_begun, raw_intent, raw_outcome, sink_taken
 
     journal = MemoryJournal()
     sink = journal._journal_sink("r")
     begun = ENTRIES[0]
     assert isinstance(begun, RunBegun)
-    sink += (BEGUN, begun.run_id, begun.input)
+    sink += raw_begun(begun.run_id, begun.input)
     sink += raw_intent(0, None, 1, CALL, "r/0/c1")
     first = await journal.entries("r")
     assert first == ENTRIES[:2]
