@@ -51,6 +51,7 @@ from tower_llm_fx.durable import (
     Replay,
     RunBegun,
     ToolContext,
+    context_free_tools,
     decide,
     fold_journal,
     idempotency_key,
@@ -70,8 +71,8 @@ from ._in_flight import DEMAND, InFlight, current
 from ._perform import fail_fast_cancelled, fails_batch, perform_parallel, wrong_result
 from ._types import Interpreter
 from .stores._journal import (
-    INTENT,
-    OUTCOME,
+    FAILED,
+    OPEN,
     JournalStore,
     Raw,
     journal_not_found,
@@ -128,6 +129,7 @@ class _Journaling:
         entries: tuple[Entry, ...],
         reconcile: Reconciler | None,
         idempotent: Collection[str],
+        keyless: Collection[str],
         sink: list[object] | None,
     ) -> None:
         self.inner = inner
@@ -137,6 +139,7 @@ class _Journaling:
         self.count = len(entries) if sink is None else len(sink)  # a sink's length counts items
         self.reconcile = reconcile
         self.idempotent = idempotent
+        self.keyless = keyless  # tools that take no ToolContext (`context_free_tools`)
         self.at = 0
         self.batch: Parallel | None = None
         self._lock: anyio.Lock | None = None
@@ -219,7 +222,8 @@ class _Journaling:
         ikey: str | None = None
         if type(effect) is ToolCall:
             ikey = f"{self.run_id}/{at}/{effect.id}"  # idempotency_key(), inlined (the hot path)
-            down = keyed(effect, self.run_id, ikey, attempt)  # the tool's ToolContext rides on the call
+            if effect.name not in self.keyless:
+                down = keyed(effect, self.run_id, ikey, attempt)  # the tool's ToolContext rides on the call
         if not self.put(raw_intent(at, call, attempt, effect, ikey)):
             await self.append(new_intent(at, call, attempt, effect, ikey))  # before anything can happen
         flight: InFlight | None = None
@@ -290,19 +294,19 @@ class _Journaling:
         return results
 
 
-_IDEMPOTENT: dict[int, tuple[object, frozenset[str]]] = {}  # id(program) -> (program, its idempotent tools)
+_TOOLS: dict[int, tuple[object, frozenset[str], frozenset[str]]] = {}  # id(program) -> facts
 
 
-def _idempotent_of(program: object) -> frozenset[str]:
-    """`idempotent_tools` of ``program``, remembered (programs are immutable; runs repeat them)."""
-    hit = _IDEMPOTENT.get(id(program))
+def _tools_of(program: object) -> tuple[frozenset[str], frozenset[str]]:
+    """``program``'s idempotent tools and its context-free ones, remembered (programs are immutable)."""
+    hit = _TOOLS.get(id(program))
     if hit is not None and hit[0] is program:
-        return hit[1]
-    if len(_IDEMPOTENT) >= 256:
-        _IDEMPOTENT.clear()
-    names = idempotent_tools(program)
-    _IDEMPOTENT[id(program)] = (program, names)
-    return names
+        return hit[1], hit[2]
+    if len(_TOOLS) >= 256:
+        _TOOLS.clear()
+    facts = (program, idempotent_tools(program), context_free_tools(program))
+    _TOOLS[id(program)] = facts
+    return facts[1], facts[2]
 
 
 def _plain_input(value: object) -> object:
@@ -355,37 +359,118 @@ async def drive_durable(
     if not isinstance(run_id, str) or not run_id:
         raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
     sink_of = getattr(journal, "_journal_sink", None)
-    sink: list[object] | None = sink_of(run_id) if sink_of is not None else None
-    step, fold = program.step, program.advance
-    at = 0
-    if sink is not None and not sink and input is not _RESUME:  # a new run, no I/O: the fast path
+    if sink_of is None:
+        return await _drive(
+            program, interpreter, input, journal, run_id, reconcile, idempotent, observe, None
+        )
+    sink: list[object] = sink_of(run_id)  # held by this run until it stops (two at once are refused)
+    try:
+        if sink or input is _RESUME:
+            return await _drive(
+                program, interpreter, input, journal, run_id, reconcile, idempotent, observe, sink
+            )
+        # A new run, no I/O: the fast path (its first attempts, appended as pairs).
         plain = _plain_input(input)
         sink += raw_begun(run_id, plain)
         state = program.start(input)
-        state, at, done = await _fresh(interpreter, run_id, sink, step, fold, state, observe)
-        if done is not None:
-            return state, done
-        entries: tuple[Entry, ...] = (new_run_begun(run_id, plain),)
-    else:
-        entries = await journal.entries(run_id)
-        if entries:
-            begun = journal_input(entries)
-            if input is not _RESUME and not _same_input(begun.input, input):
-                raise ConfigurationError(
-                    f"run {run_id!r} began with the input {begun.input!r:.200}, not {input!r:.200}; "
-                    "resume it with its own input (or resume(...), which reads it from the journal), "
-                    "or use a new run_id"
+        step, fold = program.step, program.advance
+        keyless = _tools_of(program)[1]
+        at = 0
+        while True:
+            effect = step(state)
+            if not isinstance(effect, Effect):
+                return state, cast("Done", check_step_output(effect, step))
+            kind = type(effect)
+            if kind is ToolCall:
+                call = cast("ToolCall", effect)
+                down: Effect[Any] = (
+                    effect
+                    if call.name in keyless  # the tool takes no ToolContext: nothing would read one
+                    else keyed(call, run_id, f"{run_id}/{at}/{call.id}", 1)  # idempotency_key(), inlined
                 )
-            input = begun.input
-        elif input is _RESUME:
-            raise journal_not_found(run_id, repr(journal), await journal.list())
-        else:
-            begun = RunBegun(run_id=run_id, input=_plain_input(input))
-            await journal.append(run_id, 0, begun)
-            entries = (begun,)
-        state = program.start(input)
-    names = _idempotent_of(program) | frozenset(idempotent) if idempotent else _idempotent_of(program)
-    j = _Journaling(interpreter, journal, run_id, entries, reconcile, names, sink)
+            elif kind is Parallel or DEMAND.attempts:
+                break  # the general loop goes on from here
+            else:
+                down = effect
+            sink.append(effect)  # the intent (see stores._journal): before anything can happen
+            try:
+                result = await interpreter(down)
+            except BaseException as exc:
+                sink += (FAILED, failure(at, None, 1, exc))
+                raise
+            if not isinstance(result, kind.result_type):
+                sink.append(OPEN)  # what the refused result did is unknown, as after a crash
+                raise wrong_result(interpreter, effect, result)
+            sink.append(result)  # the outcome
+            new = fold(state, effect, result)
+            if observe is not None:
+                await observe(state, effect, result, new)
+            state = new
+            at += 1
+        begun = (new_run_begun(run_id, plain),)
+        j = _journaling(program, interpreter, journal, run_id, begun, reconcile, idempotent, sink)
+        return await _loop(program, j, state, at, observe)
+    finally:
+        journal._journal_release(run_id)  # type: ignore[attr-defined]
+
+
+def _journaling(
+    program: Program[Any],
+    interpreter: Interpreter,
+    journal: JournalStore,
+    run_id: str,
+    entries: tuple[Entry, ...],
+    reconcile: Reconciler | None,
+    idempotent: Collection[str],
+    sink: list[object] | None,
+) -> _Journaling:
+    names, keyless = _tools_of(program)
+    if idempotent:
+        names = names | frozenset(idempotent)
+    return _Journaling(interpreter, journal, run_id, entries, reconcile, names, keyless, sink)
+
+
+async def _drive(
+    program: Program[S],
+    interpreter: Interpreter,
+    input: object,
+    journal: JournalStore,
+    run_id: str,
+    reconcile: Reconciler | None,
+    idempotent: Collection[str],
+    observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None,
+    sink: list[object] | None,
+) -> tuple[S, Done]:
+    """`drive_durable` for a run to resume, or on a store that does I/O."""
+    entries = await journal.entries(run_id)
+    if entries:
+        begun = journal_input(entries)
+        if input is not _RESUME and not _same_input(begun.input, input):
+            raise ConfigurationError(
+                f"run {run_id!r} began with the input {begun.input!r:.200}, not {input!r:.200}; "
+                "resume it with its own input (or resume(...), which reads it from the journal), "
+                "or use a new run_id"
+            )
+        input = begun.input
+    elif input is _RESUME:
+        raise journal_not_found(run_id, repr(journal), await journal.list())
+    else:
+        begun = RunBegun(run_id=run_id, input=_plain_input(input))
+        await journal.append(run_id, 0, begun)
+        entries = (begun,)
+    j = _journaling(program, interpreter, journal, run_id, entries, reconcile, idempotent, sink)
+    return await _loop(program, j, program.start(input), 0, observe)
+
+
+async def _loop(
+    program: Program[S],
+    j: _Journaling,
+    state: S,
+    at: int,
+    observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None,
+) -> tuple[S, Done]:
+    """The durable run's loop from effect number ``at``, each effect through ``j``."""
+    step, fold = program.step, program.advance
     while True:
         effect = step(state)
         if not isinstance(effect, Effect):
@@ -395,62 +480,6 @@ async def drive_durable(
             result: Any = await j.batch_of(at, effect)
         else:
             result = await j.perform(at, None, effect)
-        new = fold(state, effect, result)
-        if observe is not None:
-            await observe(state, effect, result, new)
-        state = new
-        at += 1
-
-
-async def _fresh(
-    inner: Interpreter,
-    run_id: str,
-    sink: list[object],
-    step: Callable[[S], object],
-    fold: Callable[[S, Any, Any], S],
-    state: S,
-    observe: Callable[[S, Effect[Any], Any, S], Awaitable[object]] | None,
-) -> tuple[S, int, Done | None]:
-    """A new run into a journal that does no I/O: `_Journaling.live`'s first attempts, inlined.
-
-    Every effect is performed once, live, its intent and outcome appended to
-    ``sink`` flat (``raw_intent``'s fields): no awaits, no entry values, no
-    ``_Journaling`` (the in-process hot path). Returns the final state and its ``Done``; or, at a
-    ``Parallel`` batch or once a ``journal_attempts`` layer exists, the state
-    and the position the general loop goes on from.
-    """
-    n, at = len(sink), 0
-    while True:
-        effect = step(state)
-        if not isinstance(effect, Effect):
-            return state, at, cast("Done", check_step_output(effect, step))
-        kind = type(effect)
-        if kind is Parallel or DEMAND.attempts:
-            return state, at, None
-        if len(sink) != n:
-            raise sink_taken(run_id, sink, n)
-        if kind is ToolCall:
-            call = cast("ToolCall", effect)
-            ikey = f"{run_id}/{at}/{call.id}"  # idempotency_key(), inlined
-            sink += (INTENT, at, None, 1, effect, ikey)
-            down: Effect[Any] = keyed(call, run_id, ikey, 1)  # the tool's ToolContext rides on the call
-        else:
-            sink += (INTENT, at, None, 1, effect, None)
-            down = effect
-        n = len(sink)  # no await since the check above: only this run appended
-        try:
-            result = await inner(down)
-        except BaseException as exc:
-            if len(sink) != n:
-                raise sink_taken(run_id, sink, n) from exc
-            sink.append(failure(at, None, 1, exc))
-            raise
-        if not isinstance(result, kind.result_type):
-            raise wrong_result(inner, effect, result)
-        if len(sink) != n:
-            raise sink_taken(run_id, sink, n)
-        sink += (OUTCOME, at, None, 1, result)
-        n = len(sink)
         new = fold(state, effect, result)
         if observe is not None:
             await observe(state, effect, result, new)

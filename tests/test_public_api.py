@@ -189,8 +189,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     "tower_llm_fx.durable": (
         "CallBase", "CheckSaved", "Decision", "Entry", "Failure", "FailureKind", "Intent", "Key", "Outcome",
         "OutcomeHow", "Perform", "Reconcile", "Replay", "RunBegun", "Slot", "ToolContext", "compact_entry",
-        "context_of", "decide", "expand_entry", "fold_journal", "idempotency_key", "idempotent_tools", "journal_input",
-        "journal_trace", "keyed", "new_intent", "new_outcome", "new_run_begun", "next_call_base", "outcome_unknown", "reconcile_save",
+        "context_free_tools", "context_of", "decide", "expand_entry", "fold_journal", "idempotency_key",
+        "idempotent_tools", "journal_input", "journal_trace", "keyed", "new_intent", "new_outcome",
+        "new_run_begun", "next_call_base", "outcome_unknown", "reconcile_save",
     ),
     "tower_llm_fx.resilience": (
         "ApprovalError", "Approve", "BreakerPolicy", "BreakerState", "BucketState", "Budget", "CircuitOpen",

@@ -17,26 +17,46 @@ another database (Postgres, say) is a class with the same methods:
 ``open_sqlite_journal`` (in ``_journal_sqlite.py``) is the embedded default.
 
 The in-process fast path: a durable run appends to a `MemoryJournal`'s list
-directly (``_journal_sink``), with no await. Its ``RunBegun``, intents and
-outcomes go in as their fields, flat (a tag, `BEGUN`, `INTENT` or `OUTCOME`,
-then the fields), not as values: building the entry values costs more than
-the rest of the journaling, and every object a journal keeps is one more for
-the garbage collector to walk, run after run. The journal turns them into
-entry values the first time they are read (and keeps those); a reader never
-sees the difference. So the list's length counts items, not entries:
-`sink_taken` reports a clash in entries.
+directly (``_journal_sink``), with no await. What it appends is not entry
+values but their fields, flat: building the entry values costs more than the
+rest of the journaling, and every object a journal keeps is one more for the
+garbage collector to walk, run after run. A new run's first attempts go in
+as *pairs*: ``BEGUN, run_id, input`` (`raw_begun`), then for effect number
+``k`` the effect itself (its intent: position ``(k, None)``, attempt 1, and for
+a tool call the key `idempotency_key` derives) and then its result (its
+outcome). An attempt that raised is closed with ``FAILED, failure``; one whose
+result was refused with `OPEN` (its outcome unknown, as after a crash). Later
+writes are tagged forms (``INTENT, at, call, attempt, effect, key`` and
+``OUTCOME, at, call, attempt, result``) or entry values. The journal turns all
+of them into entry values the first time they are read (and keeps those); a
+reader never sees the difference. So the list's length counts items, not
+entries: `sink_taken` reports a clash in entries. A run holds its list for as
+long as it runs (``_journal_sink`` ... ``_journal_release``), so no other run
+of that id appends in between.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeAlias, final
+from typing import Any, Protocol, TypeAlias, cast, final
 
-from tower_llm_fx.durable import Entry, journal_trace, new_intent, new_outcome, new_run_begun
+from tower_llm_fx import Effect, ToolCall
+from tower_llm_fx.durable import (
+    Entry,
+    idempotency_key,
+    journal_trace,
+    new_intent,
+    new_outcome,
+    new_run_begun,
+)
 from tower_llm_fx.serde import DEFAULT, Codec
 from tower_llm_fx.trace import Trace, TraceNotFound, TraceStoreError
 
 __all__ = [
     "BEGUN",
+    "FAILED",
+    "OPEN",
+    "already_running",
+    "pair_intent",
     "JournalStore",
     "MemoryJournal",
     "Raw",
@@ -89,9 +109,8 @@ def taken_error(run_id: str, index: int, count: int) -> TraceStoreError:
 Raw: TypeAlias = "Entry | tuple[Any, ...]"
 """What a durable run appends: an entry, or an intent or outcome in its tuple form (`raw_intent`)."""
 
-BEGUN, INTENT, OUTCOME = object(), object(), object()
-"""The tags of the flat forms: ``BEGUN, run_id, input``, ``INTENT, at, call, attempt, effect, key``
-and ``OUTCOME, at, call, attempt, result``."""
+BEGUN, INTENT, OUTCOME, FAILED, OPEN = object(), object(), object(), object(), object()
+"""The tags of the flat forms (see the module docstring): private objects, so no result is one."""
 
 
 def raw_begun(run_id: str, input: object) -> tuple[object, ...]:
@@ -112,7 +131,11 @@ def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> tupl
 
 
 def _read(items: list[object], start: int, into: list[Entry]) -> int:
-    """Append to ``into`` the entries of ``items[start:]`` (flat forms made values); where it ended."""
+    """Append to ``into`` the entries of ``items[start:]`` (flat forms made values); where it ended.
+
+    It ends before a pair's effect whose result is not in yet (an effect in
+    flight): the caller reads that intent on its own, until the pair is whole.
+    """
     i, end = start, len(items)
     while i < end:
         item = items[i]
@@ -125,10 +148,37 @@ def _read(items: list[object], start: int, into: list[Entry]) -> int:
         elif item is BEGUN:
             into.append(new_run_begun(*items[i + 1 : i + 3]))  # type: ignore[arg-type]
             i += 3
+        elif isinstance(item, Effect):  # a pair: effect number (i - 3) / 2 of a new run, attempt 1
+            if i + 1 == end:
+                return i
+            into.append(pair_intent(items, i))
+            after = items[i + 1]
+            if after is FAILED:
+                into.append(items[i + 2])  # type: ignore[arg-type]
+                i += 3
+            elif after is OPEN:
+                i += 2
+            else:
+                into.append(new_outcome((i - 3) >> 1, None, 1, after))
+                i += 2
         else:
             into.append(item)  # type: ignore[arg-type]
             i += 1
     return i
+
+
+def pair_intent(items: list[object], i: int) -> Entry:
+    """The `Intent` of the pair whose effect is ``items[i]`` (``items`` starts with ``BEGUN, run_id``)."""
+    effect, at = cast("Effect[Any]", items[i]), (i - 3) >> 1
+    key = idempotency_key(cast("str", items[1]), at, effect.id) if type(effect) is ToolCall else None
+    return new_intent(at, None, 1, effect, key)
+
+
+def already_running(run_id: str) -> TraceStoreError:
+    return TraceStoreError(
+        f"run {run_id!r} is already running on this MemoryJournal: never resume one run twice at once. "
+        "Let it finish (or cancel it), then resume; or give the second run another run_id"
+    )
 
 
 def sink_taken(run_id: str, sink: list[object], expected: int) -> TraceStoreError:
@@ -153,13 +203,21 @@ class MemoryJournal:
         self.codec = codec
         self._runs: dict[str, list[object]] = {}  # run id -> its items (entries and flat forms)
         self._read: dict[str, tuple[int, list[Entry]]] = {}  # run id -> (items read, their entries)
+        self._running: set[str] = set()  # the runs appending now (each holds its list)
 
     def __repr__(self) -> str:
         return f"MemoryJournal(<{sum(1 for items in self._runs.values() if items)} runs>)"
 
     def _journal_sink(self, run_id: str) -> list[object]:
-        """The list a durable run appends run ``run_id``'s items to, without awaiting (see above)."""
+        """The list run ``run_id`` appends its items to, without awaiting; held until `_journal_release`."""
+        if run_id in self._running:
+            raise already_running(run_id)
+        self._running.add(run_id)
         return self._runs.setdefault(run_id, [])
+
+    def _journal_release(self, run_id: str) -> None:
+        """Run ``run_id`` has stopped appending (it ended, raised or was cancelled)."""
+        self._running.discard(run_id)
 
     def _entries(self, run_id: str) -> list[Entry]:
         items = self._runs.get(run_id)
@@ -167,13 +225,18 @@ class MemoryJournal:
             return []
         done, entries = self._read.get(run_id, (0, []))
         if done != len(items):
-            self._read[run_id] = (_read(items, done, entries), entries)
+            done = _read(items, done, entries)
+            self._read[run_id] = (done, entries)
+            if done != len(items):  # an effect in flight: its intent, not kept until its result is in
+                return [*entries, pair_intent(items, done)]
         return entries
 
     async def entries(self, run_id: str, /) -> tuple[Entry, ...]:
         return tuple(self._entries(run_id))
 
     async def append(self, run_id: str, index: int, entry: Entry, /) -> None:
+        if run_id in self._running:  # a durable run is appending to it directly
+            raise already_running(run_id)
         count = len(self._entries(run_id))
         if index != count:
             raise taken_error(run_id, index, count)

@@ -136,6 +136,63 @@ async def test_the_context_rides_on_the_effect_so_a_recording_inside_a_durable_r
     assert (await replay_run(agent, trace)) == final  # a plain run's calls carry none: still equal
 
 
+@pytest.mark.parametrize("wrapped", [False, True], ids=["memory fast path", "general path"])
+async def test_only_a_call_whose_tool_could_read_a_context_carries_one(wrapped: bool) -> None:
+    # `add` takes no ToolContext: nothing the program defines would read one, so the run builds
+    # none (context_free_tools). `pay` asks for it: its call carries the key all the way down.
+    tools = SideEffects()
+    agent = fx.Agent(model="m", tools=tools.tools)
+    script = [
+        fx.ModelReply(message=fx.assistant(None, call("a1", "add", a=1, b=2))),
+        fx.ModelReply(message=fx.assistant(None, call("c1", "pay", amount=5))),
+        fx.ModelReply(message=fx.assistant("Done.")),
+    ]
+    seen: list[fx.ToolCall] = []
+    inner = agent_interpreter(agent, model=scripted(script))
+
+    async def watching(effect: fx.Effect[Any]) -> Any:
+        if isinstance(effect, fx.ToolCall):
+            seen.append(effect)
+        return await inner(effect)
+
+    journal: Any = DyingJournal(MemoryJournal(), 10**9) if wrapped else MemoryJournal()
+    await run(agent, watching, "Go.", journal=journal, run_id="r")
+    assert [(c.name, c.context) for c in seen] == [
+        ("add", None),
+        ("pay", ToolContext(call_id="c1", run_id="r", idempotency_key="r/3/c1")),
+    ]
+    assert dict(tools.payments) == {"r/3/c1": 1}
+    intents = [
+        e for e in await journal.entries("r") if isinstance(e, Intent) and isinstance(e.effect, fx.ToolCall)
+    ]
+    assert [i.idempotency_key for i in intents] == ["r/1/a1", "r/3/c1"]  # the journal keys every call
+
+
+async def test_a_refused_result_on_the_fast_path_leaves_its_outcome_unknown() -> None:
+    # The tool ran, but its interpreter answered with the wrong type: what happened is unknown,
+    # as after a crash, so a resume does not run `pay` again (it answers outcome_unknown).
+    tools = SideEffects()
+    agent = fx.Agent(model="m", tools=tools.tools)
+    journal = MemoryJournal()
+    inner = agent_interpreter(agent, model=scripted(PAY))
+
+    async def garbling(effect: fx.Effect[Any]) -> Any:
+        result = await inner(effect)
+        return "garbled" if isinstance(effect, fx.ToolCall) else result
+
+    with pytest.raises(fx.WrongResultType, match="returned str for ToolCall"):
+        await run(agent, garbling, "Go.", journal=journal, run_id="r")
+    assert dict(tools.payments) == {"r/1/c1": 1}
+    assert [type(e).__name__ for e in await journal.entries("r")][-1] == "Intent"  # open
+    final = await resume(agent, agent_interpreter(agent, model=scripted(PAY)), journal=journal, run_id="r")
+    assert dict(tools.payments) == {"r/1/c1": 1}
+    assert is_unknown(final.messages[2]) and final.output == "Paid."
+    outcomes = [e for e in await journal.entries("r") if isinstance(e, Outcome) and e.at == 1]
+    assert [(o.how, o.attempt, type(o.result)) for o in outcomes] == [("outcome_unknown", 1, fx.ToolResult)]
+    again = await resume(agent, agent_interpreter(agent, model=scripted([])), journal=journal, run_id="r")
+    assert again == final
+
+
 async def test_a_tool_killed_before_its_outcome_is_written_is_answered_outcome_unknown() -> None:
     tools = SideEffects()
     agent = fx.Agent(model="m", tools=tools.tools)

@@ -185,9 +185,9 @@ def test_the_in_memory_fast_path_journals_what_the_general_path_journals(
     join: fx.JoinPolicy,
     fail_at: int | None,
 ) -> None:
-    # A new run into a MemoryJournal appends to its list inline (interpreters._durable._fresh);
-    # through a wrapper without that list it takes the general path (_Journaling.live). Same
-    # entries, failures included, and the same final state.
+    # A new run into a MemoryJournal appends to its list inline, as pairs (drive_durable's fast
+    # path); through a wrapper without that list it takes the general path (_Journaling.live).
+    # Same entries, failures included, and the same final state.
     async def one(journal: Any) -> tuple[Any, tuple[Any, ...]]:
         tools = SideEffects()
         agent = _agent(tools, parallel, join)

@@ -46,6 +46,7 @@ from ._resume import Decision as Decision
 from ._resume import Perform as Perform
 from ._resume import Reconcile as Reconcile
 from ._resume import Replay as Replay
+from ._resume import context_free_tools as context_free_tools
 from ._resume import decide as decide
 from ._resume import idempotent_tools as idempotent_tools
 from ._resume import outcome_unknown as outcome_unknown
@@ -69,6 +70,7 @@ __all__ = [
     "Slot",
     "ToolContext",
     "compact_entry",
+    "context_free_tools",
     "context_of",
     "decide",
     "expand_entry",

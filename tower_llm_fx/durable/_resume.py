@@ -168,6 +168,17 @@ def reconcile_save(effect: SaveSession, log: SessionLog) -> Saved | None:
     return None
 
 
+def _agents(program: object) -> tuple[Agent, ...]:
+    """The agents of ``program`` (an `Agent`, a ``Group``, a session wrapper); ``()`` for any other."""
+    if isinstance(program, Agent):
+        return (program,)
+    if isinstance(program, Group):
+        return tuple(program.agent(n) for n in program.names)
+    if isinstance(program, SessionStep):
+        return _agents(getattr(program.inner, "__self__", None))
+    return ()
+
+
 def idempotent_tools(program: object) -> frozenset[str]:
     """The names of the tools ``program`` declares idempotent (an `Agent`, a ``Group``, a session wrapper).
 
@@ -179,12 +190,38 @@ def idempotent_tools(program: object) -> frozenset[str]:
     >>> sorted(idempotent_tools(Agent(model="m", tools=(look,))))
     ['look']
     """
-    if isinstance(program, Agent):
-        return frozenset(t.name for t in program.tools if t.idempotent)
+    names = frozenset(t.name for a in _agents(program) for t in a.tools if t.idempotent)
     if isinstance(program, Group):
         # A handoff tool only answers with the handoff (no side effect): it is safe to repeat.
-        names = [r.tool_name for name in program.names for r in program.handoff_routes(name)]
-        return frozenset(names).union(*(idempotent_tools(program.agent(n)) for n in program.names))
-    if isinstance(program, SessionStep):
-        return idempotent_tools(getattr(program.inner, "__self__", None))
-    return frozenset()
+        names |= frozenset(r.tool_name for name in program.names for r in program.handoff_routes(name))
+    return names
+
+
+def context_free_tools(program: object) -> frozenset[str]:
+    """The names of ``program``'s tools that take no ``ToolContext``: a durable run keys no call of theirs.
+
+    Every tool of such a name, in every agent of ``program``, is a function
+    without a ``ToolContext`` parameter, so nothing the program defines would
+    read a call's context (`keyed`); the run skips building it. A name some
+    agent gives a tool that takes one, a handoff tool, and every tool of a
+    program that is not an `Agent`, a ``Group`` or a session wrapper are not
+    in it: their calls carry their context.
+
+    >>> from tower_llm_fx import Agent, tool
+    >>> from tower_llm_fx.durable import ToolContext
+    >>> @tool
+    ... def add(a: int, b: int) -> int:
+    ...     "Add."
+    ...     return a + b
+    >>> @tool
+    ... def pay(amount: int, ctx: ToolContext) -> str:
+    ...     "Pay."
+    ...     return "ok"
+    >>> sorted(context_free_tools(Agent(model="m", tools=(add, pay))))
+    ['add']
+    """
+    tools = [t for a in _agents(program) for t in a.tools]
+    asking = {t.name for t in tools if t.context is not None}
+    if isinstance(program, Group):
+        asking.update(r.tool_name for name in program.names for r in program.handoff_routes(name))
+    return frozenset(t.name for t in tools if t.name not in asking)

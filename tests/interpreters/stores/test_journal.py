@@ -61,25 +61,53 @@ async def test_load_is_the_journal_as_a_trace(journal: JournalStore) -> None:
 
 
 async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appended_ones() -> None:
-    # The fast path writes RunBegun, intents and outcomes flat into the run's list (their
-    # fields); appends by index, reads and clashes all count entries, not list items.
-    from interpreters.stores._journal import raw_begun, raw_intent, raw_outcome, sink_taken
+    # A new run's first attempts go in as pairs (effect, result); an attempt that raised is
+    # closed with FAILED; later writes are tagged forms. Reads and clashes count entries.
+    from interpreters.stores._journal import FAILED, raw_begun, raw_intent, raw_outcome, sink_taken
 
     journal = MemoryJournal()
     sink = journal._journal_sink("r")
     begun = ENTRIES[0]
     assert isinstance(begun, RunBegun)
     sink += raw_begun(begun.run_id, begun.input)
-    sink += raw_intent(0, None, 1, CALL, "r/0/c1")
+    sink.append(CALL)  # effect 0's intent, its result not in yet: an effect in flight
     first = await journal.entries("r")
-    assert first == ENTRIES[:2]
-    await journal.append("r", 2, ENTRIES[2])  # entry #2, though the list holds 10 items
+    assert first == ENTRIES[:2]  # the idempotency key is derived: run id / 0 / call id
+    assert await journal.entries("r") == ENTRIES[:2]  # read twice, listed once
+    sink += (FAILED, ENTRIES[2])
     sink += raw_intent(0, None, 2, CALL, "r/0/c1")
     sink += raw_outcome(0, None, 2, OK)
     again = await journal.entries("r")
     assert again == ENTRIES
-    assert again[1] is first[1]  # each flat form is made a value once, and kept
-    with pytest.raises(TraceStoreError, match=r"entry #6 of run 'r'.*has 5 entries"):
-        await journal.append("r", 5 + 1, ENTRIES[2])
-    error = sink_taken("r", sink, 10)  # a writer that had seen the first three entries only
+    assert again[0] is (await journal.entries("r"))[0]  # each flat form is made a value once, and kept
+    error = sink_taken("r", sink, 6)  # a writer that had seen the first three entries only
     assert "entry #3 of run 'r'" in str(error) and "has 5 entries" in str(error)
+    with pytest.raises(TraceStoreError, match=r"run 'r' is already running on this MemoryJournal"):
+        await journal.append("r", 5, ENTRIES[1])  # the running run holds the list
+    with pytest.raises(TraceStoreError, match=r"run 'r' is already running.*never resume one run twice"):
+        journal._journal_sink("r")
+    journal._journal_release("r")
+    await journal.append("r", 5, ENTRIES[3])  # entry #5, though the list holds 16 items
+    with pytest.raises(TraceStoreError, match=r"entry #7 of run 'r'.*has 6 entries"):
+        await journal.append("r", 7, ENTRIES[2])
+    assert await journal.entries("r") == (*ENTRIES, ENTRIES[3])
+
+
+async def test_a_pair_reads_as_effect_number_k_with_its_outcome_or_unknown() -> None:
+    from interpreters.stores._journal import OPEN, raw_begun
+
+    journal = MemoryJournal()
+    sink = journal._journal_sink("r")
+    model = fx.ModelCall(model="m", messages=(fx.user("hi"),))
+    reply = fx.ModelReply(message=fx.AssistantMessage(content="ok"))
+    sink += raw_begun("r", ())
+    sink += (model, reply, CALL, OK, model, OPEN)  # effects 0 and 1 done; effect 2's result refused
+    journal._journal_release("r")
+    assert await journal.entries("r") == (
+        RunBegun(run_id="r"),
+        Intent(at=0, effect=model),
+        Outcome(at=0, result=reply),
+        Intent(at=1, effect=CALL, idempotency_key="r/1/c1"),
+        Outcome(at=1, result=OK),
+        Intent(at=2, effect=model),  # open: what happened is unknown, as after a crash
+    )

@@ -20,6 +20,8 @@ from tower_llm_fx.durable import (
     Reconcile,
     Replay,
     Slot,
+    ToolContext,
+    context_free_tools,
     decide,
     fold_journal,
     idempotent_tools,
@@ -145,3 +147,55 @@ def test_idempotent_tools_come_from_the_program() -> None:
     )
     assert idempotent_tools(group) == {"look", "handoff_to_b"}
     assert idempotent_tools(object()) == frozenset()
+
+
+def test_context_free_tools_are_those_no_agent_gives_a_tool_context() -> None:
+    @fx.tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    @fx.tool
+    def pay(amount: int, ctx: ToolContext) -> str:
+        """Pay."""
+        return "ok"
+
+    @fx.tool(name="add")
+    def add_keyed(a: int, b: int, ctx: ToolContext) -> int:
+        """Add, keyed."""
+        return a + b
+
+    agent = fx.Agent(model="m", name="a", tools=(add, pay))
+    assert context_free_tools(agent) == {"add"}
+    assert context_free_tools(with_session(agent, "s")) == {"add"}
+    other = fx.Agent(model="m", name="b", tools=(add_keyed,))
+    group = fx.group.Group.builder().agent(agent).agent(other).handoff("a", "b").build()
+    assert context_free_tools(group) == frozenset()  # b's "add" asks for one; handoffs keep theirs
+    assert context_free_tools(object()) == frozenset()  # a program we cannot see into: every call keyed
+
+
+@given(
+    asks=st.lists(st.tuples(st.sampled_from(["x", "y", "z"]), st.booleans()), max_size=6),
+    split=st.integers(0, 6),
+)
+def test_a_name_is_context_free_iff_every_tool_of_that_name_takes_no_context(
+    asks: list[tuple[str, bool]], split: int
+) -> None:
+    def make(name: str, takes: bool) -> fx.Tool:
+        def with_ctx(ctx: ToolContext) -> str:
+            return "ok"
+
+        def without() -> str:
+            return "ok"
+
+        return fx.tool(name=name, description="t")(with_ctx if takes else without)
+
+    tools = [make(name, takes) for name, takes in asks]
+    first = {t.name: t for t in tools[:split]}  # an agent holds one tool per name
+    second = {t.name: t for t in tools[split:]}
+    agents = [fx.Agent(model="m", name="a", tools=tuple(first.values()))]
+    agents.append(fx.Agent(model="m", name="b", tools=tuple(second.values())))
+    group = fx.group.Group.builder().agent(agents[0]).agent(agents[1]).build()
+    everyone = [*first.values(), *second.values()]
+    expected = {t.name for t in everyone} - {t.name for t in everyone if t.context is not None}
+    assert context_free_tools(group) == expected
