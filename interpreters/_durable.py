@@ -370,43 +370,45 @@ async def drive_durable(
                 program, interpreter, input, journal, run_id, reconcile, idempotent, observe, sink
             )
         # A new run, no I/O: the fast path (its first attempts, appended as pairs).
-        plain = _plain_input(input)
+        plain = tuple(input) if isinstance(input, list) else input  # _plain_input(), inlined
         sink += raw_begun(run_id, plain)
         state = program.start(input)
-        step, fold = program.step, program.advance
-        keyless = _tools_of(program)[1]
         at = 0
-        while True:
-            effect = step(state)
-            if not isinstance(effect, Effect):
-                return state, cast("Done", check_step_output(effect, step))
-            kind = type(effect)
-            if kind is ToolCall:
-                call = cast("ToolCall", effect)
-                down: Effect[Any] = (
-                    effect
-                    if call.name in keyless  # the tool takes no ToolContext: nothing would read one
-                    else keyed(call, run_id, f"{run_id}/{at}/{call.id}", 1)  # idempotency_key(), inlined
-                )
-            elif kind is Parallel or DEMAND.attempts:
-                break  # the general loop goes on from here
-            else:
-                down = effect
-            sink.append(effect)  # the intent (see stores._journal): before anything can happen
-            try:
-                result = await interpreter(down)
-            except BaseException as exc:
-                sink += (FAILED, failure(at, None, 1, exc))
-                raise
-            if not isinstance(result, kind.result_type):
-                sink.append(OPEN)  # what the refused result did is unknown, as after a crash
-                raise wrong_result(interpreter, effect, result)
-            sink.append(result)  # the outcome
-            new = fold(state, effect, result)
-            if observe is not None:
-                await observe(state, effect, result, new)
-            state = new
-            at += 1
+        # A journal_attempts layer wraps interpreters before they run: if none exists yet, no
+        # interpreter of this run needs to know what is in flight (`DEMAND`).
+        if not DEMAND.attempts:
+            step, fold, keyless = program.step, program.advance, _tools_of(program)[1]
+            while True:
+                effect = step(state)
+                if not isinstance(effect, Effect):
+                    return state, cast("Done", check_step_output(effect, step))
+                kind = type(effect)
+                if kind is ToolCall:
+                    call = cast("ToolCall", effect)
+                    down: Effect[Any] = (
+                        effect
+                        if call.name in keyless  # the tool takes no ToolContext: nothing would read one
+                        else keyed(call, run_id, f"{run_id}/{at}/{call.id}", 1)  # idempotency_key(), inlined
+                    )
+                elif kind is Parallel:
+                    break  # the general loop goes on from here
+                else:
+                    down = effect
+                sink.append(effect)  # the intent (see stores._journal): before anything can happen
+                try:
+                    result = await interpreter(down)
+                except BaseException as exc:
+                    sink += (FAILED, failure(at, None, 1, exc))
+                    raise
+                if not isinstance(result, kind.result_type):
+                    sink.append(OPEN)  # what the refused result did is unknown, as after a crash
+                    raise wrong_result(interpreter, effect, result)
+                sink.append(result)  # the outcome
+                new = fold(state, effect, result)
+                if observe is not None:
+                    await observe(state, effect, result, new)
+                state = new
+                at += 1
         begun = (new_run_begun(run_id, plain),)
         j = _journaling(program, interpreter, journal, run_id, begun, reconcile, idempotent, sink)
         return await _loop(program, j, state, at, observe)
