@@ -20,6 +20,14 @@ after the replayed prefix is the state the uninterrupted run had.
 
 Appends are serialised (one writer per run) and shielded from cancellation,
 so a call that finished is journalled even while a sibling cancels the batch.
+
+The in-process fast path: a new run into a `MemoryJournal` (a store that does
+no I/O) takes a loop of its own in `drive_durable`. It holds the run's list
+while it runs, appends each first attempt to it inline as a pair (the effect,
+then its result: ``stores._journal`` reads them back as entries), and builds
+no journaling interpreter unless a ``Parallel`` batch or a ``journal_attempts``
+layer needs one. Calls of tools in ``context_free_tools(program)`` go down
+without a ``ToolContext`` (`keyed` is most of what journaling one costs).
 """
 
 from __future__ import annotations

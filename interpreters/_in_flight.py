@@ -4,8 +4,10 @@ A durable run hands each tool call down the interpreter stack with its
 `ToolContext` on the effect (``ToolCall.context``: run id, idempotency key,
 attempt), built by ``tower_llm_fx.durable.keyed``; ``local_tools`` gives it to a tool that declares a
 ``ToolContext`` parameter, so what a tool learns is part of the effect it
-answers. Outside a durable run a call carries no context and the tool gets
-one holding only the call's id.
+answers. A call of a tool the program defines only without such a parameter
+carries none (``context_free_tools``: nothing would read it). Outside a
+durable run a call carries no context and the tool gets one holding only the
+call's id.
 
 The run also sets `current` to an `InFlight` around each effect it performs:
 the handle of its journal for the ``journal_attempts`` layer, which journals

@@ -294,7 +294,10 @@ class ToolCall(Effect[ToolResult]):
     ``context`` says how the call is being performed: in a durable run, the
     run id, the idempotency key and the attempt (a `ToolContext`; the
     durable runner sets it just before it performs the call, a step never
-    does). A tool that declares a ``ToolContext`` parameter receives it. It is
+    does), unless the program defines the call's tool only as functions
+    without a ``ToolContext`` parameter (nothing would read it:
+    ``tower_llm_fx.durable.context_free_tools``). A tool that declares a
+    ``ToolContext`` parameter receives it. It is
     left out of ``==`` and ``hash``: it describes this performance, not what
     is asked, so a call recorded inside a durable run still replays anywhere.
 

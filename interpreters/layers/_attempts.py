@@ -60,8 +60,9 @@ class _Attempts:
             await flight.append(
                 new_intent(flight.at, flight.call, flight.attempt, flight.asked, flight.idempotency_key)
             )
-            if type(effect) is ToolCall and flight.idempotency_key is not None:
-                # The retried call goes down carrying its attempt number (its ToolContext.attempt).
+            if type(effect) is ToolCall and effect.context is not None and flight.idempotency_key is not None:
+                # The retried call goes down carrying its attempt number (its ToolContext.attempt);
+                # a call that came without one (its tool takes none) goes down as it came.
                 down = cast("Effect[R]", keyed(effect, flight.run_id, flight.idempotency_key, flight.attempt))
         flight.seen = True
         try:

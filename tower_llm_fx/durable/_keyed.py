@@ -5,7 +5,8 @@ hands it down the interpreter stack as `keyed` returns it, with
 ``ToolCall.context`` set (the context is not part of ``==``, so the call
 still equals the one the step returned and a recording of it replays
 anywhere). ``local_tools`` gives a tool that declares a ``ToolContext``
-parameter `context_of` its call. Pure; built without re-running the
+parameter `context_of` its call. (A durable run keys no call of a tool in
+``context_free_tools(program)``: nothing the program defines would read it.) Pure; built without re-running the
 validators, since every field comes from a validated value (the durable
 run's hot path).
 """

@@ -95,6 +95,39 @@ async def test_a_retried_idempotent_tool_sees_its_attempt_and_each_failed_result
     assert failure.message.startswith("error (tool_raised): RuntimeError: flaky")
 
 
+async def test_a_retried_tool_that_takes_no_context_goes_down_as_it_came() -> None:
+    # Its first attempt carried no ToolContext (context_free_tools); its retry carries none either,
+    # while the journal still records each attempt under the call's idempotency key.
+    seen: list[fx.ToolCall] = []
+
+    @fx.tool(idempotent=True)
+    def look(q: str) -> str:
+        """Look something up; fails the first time."""
+        if len(seen) == 1:
+            raise RuntimeError("flaky")
+        return "found"
+
+    inner = local_tools([look])
+
+    async def watching(effect: fx.Effect[fx.ToolResult]) -> fx.ToolResult:
+        assert isinstance(effect, fx.ToolCall)
+        seen.append(effect)
+        return await inner(effect)
+
+    agent = fx.Agent(model="m", tools=(look,))
+    reply = fx.assistant(None, fx.ToolCallRequest(id="c1", name="look", arguments='{"q": "x"}'))
+    policy = RetryPolicy(initial_delay=0.0, max_attempts=3, retry_tool_errors=("tool_raised",))
+    tools = stack(retry(policy, tools=[look]), journal_attempts())(watching)
+    interp = by_type({fx.ModelCall: sequence([reply, "done"]), fx.ToolCall: tools})
+    journal = MemoryJournal()
+    final = await run(agent, interp, "Go.", journal=journal, run_id="r")
+    assert final.messages[2].content == "found"
+    assert [c.context for c in seen] == [None, None]
+    entries = await journal.entries("r")
+    assert attempts(entries, 1) == [("Intent", 1), ("Failure", 1), ("Intent", 2), ("Outcome", 2)]
+    assert {e.idempotency_key for e in entries if isinstance(e, Intent) and e.at == 1} == {"r/1/c1"}
+
+
 async def test_outside_a_durable_run_it_only_passes_effects_on() -> None:
     agent = fx.Agent(model="m")
     interp = journal_attempts()(agent_interpreter(agent, model=sequence(["hi"])))
