@@ -353,7 +353,7 @@ async def costs() -> None:
     gc_plain, gc_journal = in_gc["plain"] / n * 1e6, in_gc["memory journal"] / n * 1e6
     print(
         f"in-process run (3 effects):    {plain:.1f} us plain, {journalled:.1f} us with a memory journal: "
-        f"+{(journalled / plain - 1) * 100:.0f} % ({(journalled - plain) / 3:.1f} us per effect; target <= 10 %)"
+        f"+{(journalled / plain - 1) * 100:.1f} % ({(journalled - plain) / 3:.2f} us per effect; target <= 10 %)"
     )
     print(
         f"  of which the garbage collector: {gc_plain:.1f} us per plain run, {gc_journal:.1f} us per "

@@ -302,19 +302,20 @@ class _Journaling:
         return results
 
 
-_TOOLS: dict[int, tuple[object, frozenset[str], frozenset[str]]] = {}  # id(program) -> facts
+_Facts: TypeAlias = tuple[frozenset[str], frozenset[str]]
+_TOOLS: dict[int, tuple[object, _Facts]] = {}  # id(program) -> (program, its facts)
 
 
-def _tools_of(program: object) -> tuple[frozenset[str], frozenset[str]]:
+def _tools_of(program: object) -> _Facts:
     """``program``'s idempotent tools and its context-free ones, remembered (programs are immutable)."""
     hit = _TOOLS.get(id(program))
     if hit is not None and hit[0] is program:
-        return hit[1], hit[2]
+        return hit[1]
     if len(_TOOLS) >= 256:
         _TOOLS.clear()
-    facts = (program, idempotent_tools(program), context_free_tools(program))
-    _TOOLS[id(program)] = facts
-    return facts[1], facts[2]
+    facts = (idempotent_tools(program), context_free_tools(program))
+    _TOOLS[id(program)] = (program, facts)
+    return facts
 
 
 def _plain_input(value: object) -> object:
@@ -392,7 +393,7 @@ async def drive_durable(
                     return state, cast("Done", check_step_output(effect, step))
                 kind = type(effect)
                 if kind is ToolCall:
-                    call = cast("ToolCall", effect)
+                    call: ToolCall = effect  # type: ignore[assignment]  # (no cast(): a call per effect)
                     down: Effect[Any] = (
                         effect
                         if call.name in keyless  # the tool takes no ToolContext: nothing would read one
