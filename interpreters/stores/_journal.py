@@ -54,20 +54,20 @@ from tower_llm_fx.trace import Trace, TraceNotFound, TraceStoreError
 __all__ = [
     "BEGUN",
     "FAILED",
+    "INTENT",
     "OPEN",
-    "already_running",
-    "pair_intent",
+    "OUTCOME",
     "JournalStore",
     "MemoryJournal",
     "Raw",
+    "already_running",
     "journal_not_found",
+    "pair_intent",
     "raw_begun",
     "raw_intent",
     "raw_outcome",
     "sink_taken",
     "taken_error",
-    "INTENT",
-    "OUTCOME",
 ]
 
 
@@ -114,19 +114,19 @@ BEGUN, INTENT, OUTCOME, FAILED, OPEN = object(), object(), object(), object(), o
 
 
 def raw_begun(run_id: str, input: object) -> tuple[object, ...]:
-    """``new_run_begun(...)``'s fields, tagged, for `MemoryJournal`'s fast path."""
+    """``new_run_begun(...)``'s fields, tagged: a new run's first items in a `MemoryJournal`'s list."""
     return (BEGUN, run_id, input)
 
 
 def raw_intent(
     at: int, call: int | None, attempt: int, effect: object, idempotency_key: str | None
 ) -> tuple[object, ...]:
-    """``new_intent(...)``'s fields, tagged, for `MemoryJournal`'s fast path."""
+    """``new_intent(...)``'s fields, tagged, for a run appending to a `MemoryJournal`'s list."""
     return (INTENT, at, call, attempt, effect, idempotency_key)
 
 
 def raw_outcome(at: int, call: int | None, attempt: int, result: object) -> tuple[object, ...]:
-    """``new_outcome(...)``'s fields, tagged, for `MemoryJournal`'s fast path."""
+    """``new_outcome(...)``'s fields, tagged, for a run appending to a `MemoryJournal`'s list."""
     return (OUTCOME, at, call, attempt, result)
 
 

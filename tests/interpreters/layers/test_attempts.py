@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import tower_llm_fx as fx
@@ -109,7 +111,7 @@ async def test_a_retried_tool_that_takes_no_context_goes_down_as_it_came() -> No
 
     inner = local_tools([look])
 
-    async def watching(effect: fx.Effect[fx.ToolResult]) -> fx.ToolResult:
+    async def watching(effect: fx.Effect[Any]) -> Any:
         assert isinstance(effect, fx.ToolCall)
         seen.append(effect)
         return await inner(effect)
