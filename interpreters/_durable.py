@@ -353,7 +353,6 @@ async def drive_durable(
     program: Program[S],
     interpreter: Interpreter,
     input: object,
-    *,
     journal: JournalStore,
     run_id: str,
     reconcile: Reconciler | None = None,

@@ -131,15 +131,8 @@ async def run(
     if journal is not None or run_id is not None:
         if journal is None or run_id is None:
             raise TypeError("a durable run needs both journal= and run_id= (or neither, for a plain run)")
-        state, done = await drive_durable(  # run_durable's body: one coroutine less per run
-            program,
-            interpreter,
-            input,
-            journal=journal,
-            run_id=run_id,
-            reconcile=reconcile,
-            idempotent=idempotent,
-        )
+        # run_durable's body (one coroutine less per run), its arguments by position (cheaper)
+        state, done = await drive_durable(program, interpreter, input, journal, run_id, reconcile, idempotent)
     else:
         state, done = await drive(program, interpreter, program.start(input))
     return program.finish(state, done)
