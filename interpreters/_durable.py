@@ -82,9 +82,9 @@ from .stores._journal import (
     FAILED,
     OPEN,
     JournalStore,
+    MemoryJournal,
     Raw,
     journal_not_found,
-    raw_begun,
     raw_intent,
     raw_outcome,
     sink_taken,
@@ -303,18 +303,18 @@ class _Journaling:
 
 
 _Facts: TypeAlias = tuple[frozenset[str], frozenset[str]]
-_TOOLS: dict[int, tuple[object, _Facts]] = {}  # id(program) -> (program, its facts)
+_TOOLS: dict[int, tuple[object, frozenset[str], frozenset[str]]] = {}  # id(program) -> (program, *facts)
 
 
 def _tools_of(program: object) -> _Facts:
     """``program``'s idempotent tools and its context-free ones, remembered (programs are immutable)."""
     hit = _TOOLS.get(id(program))
     if hit is not None and hit[0] is program:
-        return hit[1]
+        return hit[1], hit[2]
     if len(_TOOLS) >= 256:
         _TOOLS.clear()
     facts = (idempotent_tools(program), context_free_tools(program))
-    _TOOLS[id(program)] = (program, facts)
+    _TOOLS[id(program)] = (program, *facts)
     return facts
 
 
@@ -366,26 +366,31 @@ async def drive_durable(
     """
     if not isinstance(run_id, str) or not run_id:
         raise ConfigurationError(f"run_id must be a non-empty string, got {run_id!r}")
-    sink_of = getattr(journal, "_journal_sink", None)
-    if sink_of is None:
+    if type(journal) is not MemoryJournal:
         return await _drive(
             program, interpreter, input, journal, run_id, reconcile, idempotent, observe, None
         )
-    sink: list[object] = sink_of(run_id)  # held by this run until it stops (two at once are refused)
-    try:
-        if sink or input is _RESUME:
+    plain = tuple(input) if isinstance(input, list) else input  # _plain_input(), inlined
+    # Held by this run until it stops (two at once are refused); None: the run has items, it resumes.
+    sink = None if input is _RESUME else journal._journal_begin(run_id, plain)
+    if sink is None:
+        sink = journal._journal_sink(run_id)
+        try:
             return await _drive(
                 program, interpreter, input, journal, run_id, reconcile, idempotent, observe, sink
             )
-        # A new run, no I/O: the fast path (its first attempts, appended as pairs).
-        plain = tuple(input) if isinstance(input, list) else input  # _plain_input(), inlined
-        sink += raw_begun(run_id, plain)
+        finally:
+            journal._journal_release(run_id)
+    try:
+        # A new run, no I/O: the fast path (its first attempts, appended as pairs, so effect
+        # number k's pair starts at item 3 + 2k: see stores._journal).
         state = program.start(input)
-        at = 0
         # A journal_attempts layer wraps interpreters before they run: if none exists yet, no
         # interpreter of this run needs to know what is in flight (`DEMAND`).
         if not DEMAND.attempts:
-            step, fold, keyless = program.step, program.advance, _tools_of(program)[1]
+            hit = _TOOLS.get(id(program))  # _tools_of(), inlined
+            keyless = hit[2] if hit is not None and hit[0] is program else _tools_of(program)[1]
+            step, fold = program.step, program.advance
             while True:
                 effect = step(state)
                 if not isinstance(effect, Effect):
@@ -396,17 +401,17 @@ async def drive_durable(
                     down: Effect[Any] = (
                         effect
                         if call.name in keyless  # the tool takes no ToolContext: nothing would read one
-                        else keyed(call, run_id, f"{run_id}/{at}/{call.id}", 1)  # idempotency_key(), inlined
-                    )
+                        else keyed(call, run_id, f"{run_id}/{(len(sink) - 3) >> 1}/{call.id}", 1)
+                    )  # (idempotency_key(), inlined)
                 elif kind is Parallel:
                     break  # the general loop goes on from here
                 else:
                     down = effect
-                sink.append(effect)  # the intent (see stores._journal): before anything can happen
+                sink.append(effect)  # the intent: before anything can happen
                 try:
                     result = await interpreter(down)
                 except BaseException as exc:
-                    sink += (FAILED, failure(at, None, 1, exc))
+                    sink += (FAILED, failure((len(sink) - 4) >> 1, None, 1, exc))
                     raise
                 if not isinstance(result, kind.result_type):
                     sink.append(OPEN)  # what the refused result did is unknown, as after a crash
@@ -416,12 +421,11 @@ async def drive_durable(
                 if observe is not None:
                     await observe(state, effect, result, new)
                 state = new
-                at += 1
         begun = (new_run_begun(run_id, plain),)
         j = _journaling(program, interpreter, journal, run_id, begun, reconcile, idempotent, sink)
-        return await _loop(program, j, state, at, observe)
+        return await _loop(program, j, state, (len(sink) - 3) >> 1, observe)
     finally:
-        journal._journal_release(run_id)  # type: ignore[attr-defined]
+        journal._journal_release(run_id)
 
 
 def _journaling(

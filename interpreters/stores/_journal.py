@@ -17,22 +17,22 @@ another database (Postgres, say) is a class with the same methods:
 ``open_sqlite_journal`` (in ``_journal_sqlite.py``) is the embedded default.
 
 The in-process fast path: a durable run appends to a `MemoryJournal`'s list
-directly (``_journal_sink``), with no await. What it appends is not entry
-values but their fields, flat: building the entry values costs more than the
-rest of the journaling, and every object a journal keeps is one more for the
-garbage collector to walk, run after run. A new run's first attempts go in
-as *pairs*: ``BEGUN, run_id, input`` (`raw_begun`), then for effect number
-``k`` the effect itself (its intent: position ``(k, None)``, attempt 1, and for
-a tool call the key `idempotency_key` derives) and then its result (its
-outcome). An attempt that raised is closed with ``FAILED, failure``; one whose
-result was refused with `OPEN` (its outcome unknown, as after a crash). Later
-writes are tagged forms (``INTENT, at, call, attempt, effect, key`` and
+directly, with no await. What it appends is not entry values but their
+fields, flat: building the entry values costs more than the rest of the
+journaling, and every object a journal keeps is one more for the garbage
+collector to walk, run after run. A new run's list starts ``BEGUN, run_id,
+input`` (``_journal_begin``); its first attempts follow as *pairs*: for effect
+number ``k`` the effect itself (its intent: position ``(k, None)``, attempt 1,
+and for a tool call the key `idempotency_key` derives) and then its result
+(its outcome). An attempt that raised is closed with ``FAILED, failure``; one
+whose result was refused with `OPEN` (its outcome unknown, as after a crash).
+Later writes are tagged forms (``INTENT, at, call, attempt, effect, key`` and
 ``OUTCOME, at, call, attempt, result``) or entry values. The journal turns all
 of them into entry values the first time they are read (and keeps those); a
 reader never sees the difference. So the list's length counts items, not
 entries: `sink_taken` reports a clash in entries. A run holds its list for as
-long as it runs (``_journal_sink`` ... ``_journal_release``), so no other run
-of that id appends in between.
+long as it runs (``_journal_begin`` or ``_journal_sink`` ... ``_journal_release``),
+so no other run of that id appends in between.
 """
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ __all__ = [
     "already_running",
     "journal_not_found",
     "pair_intent",
-    "raw_begun",
     "raw_intent",
     "raw_outcome",
     "sink_taken",
@@ -111,11 +110,6 @@ Raw: TypeAlias = "Entry | tuple[Any, ...]"
 
 BEGUN, INTENT, OUTCOME, FAILED, OPEN = object(), object(), object(), object(), object()
 """The tags of the flat forms (see the module docstring): private objects, so no result is one."""
-
-
-def raw_begun(run_id: str, input: object) -> tuple[object, ...]:
-    """``new_run_begun(...)``'s fields, tagged: a new run's first items in a `MemoryJournal`'s list."""
-    return (BEGUN, run_id, input)
 
 
 def raw_intent(
@@ -214,6 +208,19 @@ class MemoryJournal:
             raise already_running(run_id)
         self._running.add(run_id)
         return self._runs.setdefault(run_id, [])
+
+    def _journal_begin(self, run_id: str, input: object) -> list[object] | None:
+        """A new run's list, begun (``BEGUN, run_id, input``) and held as by `_journal_sink`.
+
+        None if run ``run_id`` has items already: it resumes (hold its list with `_journal_sink`).
+        """
+        if run_id in self._running:
+            raise already_running(run_id)
+        if self._runs.get(run_id):
+            return None
+        self._running.add(run_id)
+        self._runs[run_id] = items = [BEGUN, run_id, input]
+        return items
 
     def _journal_release(self, run_id: str) -> None:
         """Run ``run_id`` has stopped appending (it ended, raised or was cancelled)."""

@@ -63,13 +63,13 @@ async def test_load_is_the_journal_as_a_trace(journal: JournalStore) -> None:
 async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appended_ones() -> None:
     # A new run's first attempts go in as pairs (effect, result); an attempt that raised is
     # closed with FAILED; later writes are tagged forms. Reads and clashes count entries.
-    from interpreters.stores._journal import FAILED, raw_begun, raw_intent, raw_outcome, sink_taken
+    from interpreters.stores._journal import FAILED, raw_intent, raw_outcome, sink_taken
 
     journal = MemoryJournal()
-    sink = journal._journal_sink("r")
     begun = ENTRIES[0]
     assert isinstance(begun, RunBegun)
-    sink += raw_begun(begun.run_id, begun.input)
+    sink = journal._journal_begin(begun.run_id, begun.input)
+    assert sink is not None
     sink.append(CALL)  # effect 0's intent, its result not in yet: an effect in flight
     first = await journal.entries("r")
     assert first == ENTRIES[:2]  # the idempotency key is derived: run id / 0 / call id
@@ -86,7 +86,10 @@ async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appende
         await journal.append("r", 5, ENTRIES[1])  # the running run holds the list
     with pytest.raises(TraceStoreError, match=r"run 'r' is already running.*never resume one run twice"):
         journal._journal_sink("r")
+    with pytest.raises(TraceStoreError, match=r"run 'r' is already running"):
+        journal._journal_begin("r", ())
     journal._journal_release("r")
+    assert journal._journal_begin("r", ()) is None  # the run has items: it resumes, nothing is held
     await journal.append("r", 5, ENTRIES[3])  # entry #5, though the list holds 16 items
     with pytest.raises(TraceStoreError, match=r"entry #7 of run 'r'.*has 6 entries"):
         await journal.append("r", 7, ENTRIES[2])
@@ -94,13 +97,13 @@ async def test_the_memory_journals_flat_forms_read_as_entries_mixed_with_appende
 
 
 async def test_a_pair_reads_as_effect_number_k_with_its_outcome_or_unknown() -> None:
-    from interpreters.stores._journal import OPEN, raw_begun
+    from interpreters.stores._journal import OPEN
 
     journal = MemoryJournal()
-    sink = journal._journal_sink("r")
+    sink = journal._journal_begin("r", ())
+    assert sink is not None
     model = fx.ModelCall(model="m", messages=(fx.user("hi"),))
     reply = fx.ModelReply(message=fx.AssistantMessage(content="ok"))
-    sink += raw_begun("r", ())
     sink += (model, reply, CALL, OK, model, OPEN)  # effects 0 and 1 done; effect 2's result refused
     journal._journal_release("r")
     assert await journal.entries("r") == (
