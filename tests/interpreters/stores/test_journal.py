@@ -114,3 +114,16 @@ async def test_a_pair_reads_as_effect_number_k_with_its_outcome_or_unknown() -> 
         Outcome(at=1, result=OK),
         Intent(at=2, effect=model),  # open: what happened is unknown, as after a crash
     )
+
+
+async def test_a_run_that_a_resume_found_empty_begins_afresh() -> None:
+    # resume() of an unknown id holds (and leaves) an empty list; the id's first real run begins it.
+    journal = MemoryJournal()
+    assert journal._journal_sink("new") == []
+    journal._journal_release("new")
+    assert await journal.list() == ()  # an empty list is no run
+    sink = journal._journal_begin("new", "hi")
+    assert sink is not None
+    journal._journal_release("new")
+    assert await journal.entries("new") == (RunBegun(run_id="new", input="hi"),)
+    assert await journal.list() == ("new",)
