@@ -85,6 +85,7 @@ from .stores._journal import (
     MemoryJournal,
     Raw,
     journal_not_found,
+    pair_at,
     raw_intent,
     raw_outcome,
     sink_taken,
@@ -382,8 +383,8 @@ async def drive_durable(
         finally:
             journal._journal_release(run_id)
     try:
-        # A new run, no I/O: the fast path (its first attempts, appended as pairs, so effect
-        # number k's pair starts at item 3 + 2k: see stores._journal).
+        # A new run, no I/O: the fast path (its first attempts, appended as pairs: an effect's
+        # number is `pair_at` its item's index).
         state = program.start(input)
         # A journal_attempts layer wraps interpreters before they run: if none exists yet, no
         # interpreter of this run needs to know what is in flight (`DEMAND`).
@@ -401,7 +402,7 @@ async def drive_durable(
                     down: Effect[Any] = (
                         effect
                         if call.name in keyless  # the tool takes no ToolContext: nothing would read one
-                        else keyed(call, run_id, f"{run_id}/{(len(sink) - 3) >> 1}/{call.id}", 1)
+                        else keyed(call, run_id, f"{run_id}/{pair_at(len(sink))}/{call.id}", 1)
                     )  # (idempotency_key(), inlined)
                 elif kind is Parallel:
                     break  # the general loop goes on from here
@@ -411,7 +412,7 @@ async def drive_durable(
                 try:
                     result = await interpreter(down)
                 except BaseException as exc:
-                    sink += (FAILED, failure((len(sink) - 4) >> 1, None, 1, exc))
+                    sink += (FAILED, failure(pair_at(len(sink) - 1), None, 1, exc))
                     raise
                 if not isinstance(result, kind.result_type):
                     sink.append(OPEN)  # what the refused result did is unknown, as after a crash
@@ -423,7 +424,7 @@ async def drive_durable(
                 state = new
         begun = (new_run_begun(run_id, plain),)
         j = _journaling(program, interpreter, journal, run_id, begun, reconcile, idempotent, sink)
-        return await _loop(program, j, state, (len(sink) - 3) >> 1, observe)
+        return await _loop(program, j, state, pair_at(len(sink)), observe)
     finally:
         journal._journal_release(run_id)
 

@@ -62,6 +62,7 @@ __all__ = [
     "Raw",
     "already_running",
     "journal_not_found",
+    "pair_at",
     "pair_intent",
     "raw_intent",
     "raw_outcome",
@@ -112,6 +113,11 @@ BEGUN, INTENT, OUTCOME, FAILED, OPEN = object(), object(), object(), object(), o
 """The tags of the flat forms (see the module docstring): private objects, so no result is one."""
 
 
+def pair_at(i: int) -> int:
+    """The effect number of a pair whose effect is item ``i`` of a new run's list (after ``BEGUN``'s 3)."""
+    return (i - 3) >> 1
+
+
 def raw_intent(
     at: int, call: int | None, attempt: int, effect: object, idempotency_key: str | None
 ) -> tuple[object, ...]:
@@ -153,7 +159,7 @@ def _read(items: list[object], start: int, into: list[Entry]) -> int:
             elif after is OPEN:
                 i += 2
             else:
-                into.append(new_outcome((i - 3) >> 1, None, 1, after))
+                into.append(new_outcome(pair_at(i), None, 1, after))
                 i += 2
         else:
             into.append(item)  # type: ignore[arg-type]
@@ -163,7 +169,7 @@ def _read(items: list[object], start: int, into: list[Entry]) -> int:
 
 def pair_intent(items: list[object], i: int) -> Entry:
     """The `Intent` of the pair whose effect is ``items[i]`` (``items`` starts with ``BEGUN, run_id``)."""
-    effect, at = cast("Effect[Any]", items[i]), (i - 3) >> 1
+    effect, at = cast("Effect[Any]", items[i]), pair_at(i)
     key = idempotency_key(cast("str", items[1]), at, effect.id) if type(effect) is ToolCall else None
     return new_intent(at, None, 1, effect, key)
 
